@@ -1,0 +1,1 @@
+//! The audit store (SQLite): runs, actions, shop map, applications, accepted values.

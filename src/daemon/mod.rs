@@ -1,0 +1,1 @@
+//! Unattended operation: schedule, single-instance lock, shutdown, listeners.

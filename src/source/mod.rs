@@ -1,0 +1,1 @@
+//! Store exports: CSV and SQLite query sources → validated Store rows + rejects.
