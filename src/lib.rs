@@ -3,6 +3,8 @@ pub mod alipay;
 pub mod audit;
 pub mod clock;
 pub mod daemon;
+pub mod ratelimit;
+pub mod secret;
 pub mod sim;
 pub mod source;
 pub mod store;

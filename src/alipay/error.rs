@@ -1,0 +1,205 @@
+//! Alipay's answers classified once into what the caller must do (reference §6.4).
+
+/// What the caller must do about a failed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// Permanent for this input (`40004` business codes): report it.
+    Business,
+    /// `40005`: the call was not executed; slow down and retry.
+    Throttled,
+    /// A write whose effect is unknown (`20000`, `SYSTEM_ERROR`, timeout or dropped
+    /// connection after sending, unverifiable answer): confirm before any retry.
+    OutcomeUnknown,
+    /// Credentials or configuration (`20001`, `40001`, `40002`, `40003`, `40006`, unknown
+    /// codes, key mismatch): an operator must fix something.
+    Config,
+    /// Retry-safe failure of a read, or a failure before any byte was sent.
+    Transport,
+    /// A read whose answer did not verify (tampered, wrong Alipay public key, unsigned
+    /// success, truncated body).
+    Unverifiable,
+}
+
+impl ErrorClass {
+    /// Short label for logs and metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorClass::Business => "business",
+            ErrorClass::Throttled => "throttled",
+            ErrorClass::OutcomeUnknown => "outcome_unknown",
+            ErrorClass::Config => "config",
+            ErrorClass::Transport => "transport",
+            ErrorClass::Unverifiable => "unverifiable",
+        }
+    }
+}
+
+/// A failed gateway call. Carries the method and, for gateway answers, the codes.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{method}: {detail}")]
+pub struct AlipayError {
+    pub method: String,
+    pub class: ErrorClass,
+    /// Gateway `code` (`40004`, …) when Alipay answered.
+    pub code: Option<String>,
+    /// Gateway `sub_code` when Alipay answered.
+    pub sub_code: Option<String>,
+    /// Gateway `sub_msg` (or `msg`) when Alipay answered.
+    pub sub_msg: Option<String>,
+    /// Whether the error body carried a signature that verified.
+    pub signed: bool,
+    /// Human-readable description.
+    pub detail: String,
+}
+
+/// Compare sub codes leniently: strip an `isv.`/`isp.`/`aop.` prefix, ignore case, and
+/// treat `-` and `_` alike (reference §6.3).
+pub fn normalise_sub_code(sub_code: &str) -> String {
+    let s = sub_code.trim();
+    let s = ["isv.", "isp.", "aop.", "ISV.", "ISP.", "AOP."]
+        .iter()
+        .find_map(|p| s.strip_prefix(p))
+        .unwrap_or(s);
+    s.to_ascii_uppercase().replace('-', "_")
+}
+
+/// True when `sub_code` names `wanted` under the lenient comparison.
+pub fn sub_code_is(sub_code: Option<&str>, wanted: &str) -> bool {
+    sub_code.is_some_and(|s| normalise_sub_code(s) == normalise_sub_code(wanted))
+}
+
+/// Classify a gateway answer that is not `10000`.
+pub fn classify(code: &str, sub_code: Option<&str>, write: bool) -> ErrorClass {
+    let sub = sub_code.map(normalise_sub_code).unwrap_or_default();
+    match code {
+        "40005" => ErrorClass::Throttled,
+        "20000" => {
+            if write {
+                ErrorClass::OutcomeUnknown
+            } else {
+                ErrorClass::Transport
+            }
+        }
+        "40004" => {
+            if sub == "SYSTEM_ERROR" || sub.ends_with("_SYSTEM_ERROR") || sub == "UNKNOW_ERROR" {
+                if write {
+                    ErrorClass::OutcomeUnknown
+                } else {
+                    ErrorClass::Transport
+                }
+            } else if write && sub == "SHOP_CREATE_REPEAT_REQUEST" {
+                // The request id was already seen: an earlier attempt arrived. Resolve it
+                // like an unknown outcome.
+                ErrorClass::OutcomeUnknown
+            } else {
+                ErrorClass::Business
+            }
+        }
+        _ => ErrorClass::Config,
+    }
+}
+
+impl AlipayError {
+    /// A non-`10000` answer from the gateway.
+    pub fn from_answer(
+        method: &str,
+        write: bool,
+        code: &str,
+        msg: Option<&str>,
+        sub_code: Option<&str>,
+        sub_msg: Option<&str>,
+        signed: bool,
+    ) -> Self {
+        let class = classify(code, sub_code, write);
+        let trust = if signed { "" } else { " (unsigned answer)" };
+        let detail = format!(
+            "{} {} {}{}: {}{}",
+            class_word(class),
+            code,
+            sub_code.unwrap_or("-"),
+            if msg.is_some() { "" } else { "" },
+            sub_msg.or(msg).unwrap_or(""),
+            trust
+        );
+        Self {
+            method: method.to_string(),
+            class,
+            code: Some(code.to_string()),
+            sub_code: sub_code.map(str::to_string),
+            sub_msg: sub_msg.or(msg).map(str::to_string),
+            signed,
+            detail,
+        }
+    }
+
+    /// A failure without a gateway answer (transport, verification, parse).
+    pub fn local(method: &str, class: ErrorClass, detail: impl Into<String>) -> Self {
+        Self {
+            method: method.to_string(),
+            class,
+            code: None,
+            sub_code: None,
+            sub_msg: None,
+            signed: false,
+            detail: detail.into(),
+        }
+    }
+
+    /// True when the sub code names `wanted` (lenient comparison).
+    pub fn is(&self, wanted: &str) -> bool {
+        sub_code_is(self.sub_code.as_deref(), wanted)
+    }
+}
+
+fn class_word(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Business => "business error",
+        ErrorClass::Throttled => "throttled",
+        ErrorClass::OutcomeUnknown => "outcome unknown",
+        ErrorClass::Config => "configuration or credential error",
+        ErrorClass::Transport => "transient error",
+        ErrorClass::Unverifiable => "unverifiable answer",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert_eq!(
+            classify("40005", Some("isv.app-call-limited"), true),
+            ErrorClass::Throttled
+        );
+        assert_eq!(
+            classify("20000", Some("isp.unknow-error"), true),
+            ErrorClass::OutcomeUnknown
+        );
+        assert_eq!(
+            classify("20000", Some("isp.unknow-error"), false),
+            ErrorClass::Transport
+        );
+        assert_eq!(
+            classify("40004", Some("SHOP_CREATE_SYSTEM_ERROR"), true),
+            ErrorClass::OutcomeUnknown
+        );
+        assert_eq!(
+            classify("40004", Some("isv.NOT-ALLOWED-CONCURRENT-MODIFY"), true),
+            ErrorClass::Business
+        );
+        assert_eq!(
+            classify("40002", Some("isv.invalid-signature"), false),
+            ErrorClass::Config
+        );
+        assert_eq!(
+            classify("20001", Some("aop.invalid-app-auth-token"), true),
+            ErrorClass::Config
+        );
+        assert_eq!(classify("99999", None, false), ErrorClass::Config);
+        assert!(sub_code_is(
+            Some("isv.not-allowed-concurrent-modify"),
+            "NOT_ALLOWED_CONCURRENT_MODIFY"
+        ));
+    }
+}

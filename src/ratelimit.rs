@@ -1,0 +1,194 @@
+//! The call quota: a governor GCRA limiter for pacing (qps + burst), a strict sliding
+//! one-second window so no window ever holds more than `qps` calls (invariant 7), optional
+//! per-method limits, and an adaptive slow-down when Alipay answers `40005`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Jitter, Quota, RateLimiter as Gcra};
+use rand::Rng;
+use tokio::time::Instant;
+
+/// A quota: calls per second and the burst the pacing allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct RateSpec {
+    pub qps: u32,
+    pub burst: u32,
+}
+
+/// Margin added to the one-second window to absorb scheduling and network jitter between
+/// our send and the server's receive.
+const WINDOW: Duration = Duration::from_millis(1015);
+
+struct Window {
+    cap: usize,
+    sent: tokio::sync::Mutex<VecDeque<Instant>>,
+}
+
+impl Window {
+    fn new(qps: u32) -> Self {
+        Self {
+            cap: qps.max(1) as usize,
+            sent: tokio::sync::Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Wait until one more call fits in every sliding window, then record it.
+    async fn admit(&self) {
+        let mut sent = self.sent.lock().await;
+        loop {
+            let now = Instant::now();
+            while sent
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+            {
+                sent.pop_front();
+            }
+            if sent.len() < self.cap {
+                sent.push_back(now);
+                return;
+            }
+            let oldest = *sent.front().expect("non-empty window");
+            tokio::time::sleep_until(oldest + WINDOW).await;
+        }
+    }
+}
+
+struct Limit {
+    gcra: DefaultDirectRateLimiter,
+    window: Window,
+}
+
+impl Limit {
+    fn new(spec: RateSpec) -> Self {
+        let qps = NonZeroU32::new(spec.qps.max(1)).expect("non-zero");
+        let burst = NonZeroU32::new(spec.burst.clamp(1, spec.qps.max(1))).expect("non-zero");
+        Self {
+            gcra: Gcra::direct(Quota::per_second(qps).allow_burst(burst)),
+            window: Window::new(spec.qps),
+        }
+    }
+
+    async fn acquire(&self) {
+        self.gcra.until_ready().await;
+        self.window.admit().await;
+    }
+}
+
+/// Shared by every call the client makes.
+pub struct RateLimiter {
+    app: Option<Limit>,
+    methods: BTreeMap<String, Limit>,
+    slow: Mutex<SlowDown>,
+}
+
+#[derive(Default)]
+struct SlowDown {
+    until: Option<Instant>,
+    streak: u32,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("limited", &self.app.is_some())
+            .field("methods", &self.methods.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl RateLimiter {
+    /// `app` limits every call; `methods` adds a limit per method name.
+    pub fn new(app: Option<RateSpec>, methods: &BTreeMap<String, RateSpec>) -> Self {
+        Self {
+            app: app.map(Limit::new),
+            methods: methods
+                .iter()
+                .map(|(m, s)| (m.clone(), Limit::new(*s)))
+                .collect(),
+            slow: Mutex::new(SlowDown::default()),
+        }
+    }
+
+    /// No limit at all (tests of the client itself, the simulator's own calls).
+    pub fn unlimited() -> Self {
+        Self::new(None, &BTreeMap::new())
+    }
+
+    /// Wait for permission to send one call of `method`.
+    pub async fn acquire(&self, method: &str) {
+        let wait_until = self.slow.lock().expect("slow-down lock").until;
+        if let Some(until) = wait_until {
+            tokio::time::sleep_until(until).await;
+        }
+        if let Some(limit) = self.methods.get(method) {
+            limit.acquire().await;
+        }
+        if let Some(app) = &self.app {
+            if wait_until.is_some() {
+                app.gcra
+                    .until_ready_with_jitter(Jitter::up_to(Duration::from_millis(50)))
+                    .await;
+                app.window.admit().await;
+            } else {
+                app.acquire().await;
+            }
+        }
+    }
+
+    /// Record a `40005`: every caller pauses for an exponentially growing, jittered delay.
+    /// Returns the pause.
+    pub fn throttled(&self) -> Duration {
+        let mut slow = self.slow.lock().expect("slow-down lock");
+        slow.streak = (slow.streak + 1).min(8);
+        let base = 100u64 << (slow.streak - 1);
+        let jitter = rand::rng().random_range(0..=base / 2);
+        let pause = Duration::from_millis((base + jitter).min(10_000));
+        let until = Instant::now() + pause;
+        if slow.until.is_none_or(|u| u < until) {
+            slow.until = Some(until);
+        }
+        pause
+    }
+
+    /// Record a call that was not throttled: the slow-down eases off.
+    pub fn succeeded(&self) {
+        let mut slow = self.slow.lock().expect("slow-down lock");
+        if slow.streak > 0 {
+            slow.streak -= 1;
+        }
+        if slow.until.is_some_and(|u| u <= Instant::now()) {
+            slow.until = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_than_qps_in_any_window() {
+        let limiter = RateLimiter::new(Some(RateSpec { qps: 10, burst: 10 }), &BTreeMap::new());
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..35 {
+            limiter.acquire("m").await;
+            times.push(Instant::now().duration_since(start));
+        }
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .filter(|u| **u < *t + Duration::from_secs(1))
+                .count();
+            assert!(
+                in_window <= 10,
+                "{in_window} calls in the window starting at {t:?}"
+            );
+        }
+        // 35 calls at 10/s take at least 3 seconds.
+        assert!(times[34] >= Duration::from_secs(3));
+    }
+}
