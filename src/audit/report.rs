@@ -1,0 +1,1 @@
+//! `shopsync audit`: queries over the audit store, rendered as tables or JSON.
