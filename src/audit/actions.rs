@@ -108,8 +108,7 @@ pub struct ActionRow {
 impl ActionRow {
     /// Intent without outcome, or outcome unknown, and not resolved.
     pub fn is_unresolved(&self) -> bool {
-        self.resolved_at.is_none()
-            && matches!(self.outcome, None | Some(Outcome::Unknown { .. }))
+        self.resolved_at.is_none() && matches!(self.outcome, None | Some(Outcome::Unknown { .. }))
     }
 }
 

@@ -35,9 +35,8 @@ impl AuditDb {
     pub fn store_history(&self, store_id: &str) -> Result<StoreHistory, AuditError> {
         let detail_shops = {
             let conn = self.lock();
-            let mut stmt = conn.prepare(
-                "SELECT shop_id FROM detail_cache WHERE store_id = ?1 ORDER BY shop_id",
-            )?;
+            let mut stmt = conn
+                .prepare("SELECT shop_id FROM detail_cache WHERE store_id = ?1 ORDER BY shop_id")?;
             let rows = stmt
                 .query_map([store_id], |r| r.get(0))?
                 .collect::<Result<Vec<String>, _>>()?;

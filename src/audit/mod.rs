@@ -26,6 +26,7 @@ pub mod report;
 mod runs;
 mod shopmap;
 mod sql;
+mod table;
 mod values;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,7 @@ pub use applications::{AppStatus, Application, NewApplication};
 pub use history::StoreHistory;
 pub use notifications::{NotificationRecord, NotificationRow};
 
+pub use report::{run_command, run_command_at, AuditCommand, OutputFormat};
 pub use runs::{RunId, RunKind, RunRow, RunStatus, RunSummary};
 pub use shopmap::{Mapping, PreviousMapping};
 
@@ -102,6 +104,8 @@ pub enum AuditError {
         existing: String,
         requested: String,
     },
+    #[error("cannot write the audit report")]
+    Output(#[source] std::io::Error),
     #[error("{what} {key}: {problem}")]
     Conflict {
         what: &'static str,

@@ -61,7 +61,8 @@ pub struct NotificationRow {
     pub received_at: DateTime<Utc>,
 }
 
-const NOTIFY_COLUMNS: &str = "notify_id, notify_time, notify_type, biz_type, apply_id, request_id, \
+const NOTIFY_COLUMNS: &str =
+    "notify_id, notify_time, notify_type, biz_type, apply_id, request_id, \
      shop_id, audit_status, result_code, result_desc, fields_json, received_at";
 
 fn notification_from_row(r: &Row<'_>) -> rusqlite::Result<(NotificationRow, String)> {
@@ -123,7 +124,10 @@ impl AuditDb {
 
     /// Notifications that concern a store: for one of its applications or requests, or
     /// for its mapped shop; oldest first.
-    pub fn notifications_for_store(&self, store_id: &str) -> Result<Vec<NotificationRow>, AuditError> {
+    pub fn notifications_for_store(
+        &self,
+        store_id: &str,
+    ) -> Result<Vec<NotificationRow>, AuditError> {
         let raws = {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(

@@ -117,10 +117,12 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<(RunRow, Option<String>)> {
 
 fn with_summary((mut run, summary): (RunRow, Option<String>)) -> Result<RunRow, AuditError> {
     if let Some(text) = summary {
-        run.summary = Some(serde_json::from_str(&text).map_err(|source| AuditError::Json {
-            column: "runs.summary_json",
-            source,
-        })?);
+        run.summary = Some(
+            serde_json::from_str(&text).map_err(|source| AuditError::Json {
+                column: "runs.summary_json",
+                source,
+            })?,
+        );
     }
     Ok(run)
 }
@@ -218,7 +220,10 @@ impl AuditDb {
                 [ts(at)],
             )?;
             if n > 0 {
-                tracing::warn!(runs = n, "Runs left unfinished by an earlier process were marked interrupted.");
+                tracing::warn!(
+                    runs = n,
+                    "Runs left unfinished by an earlier process were marked interrupted."
+                );
             }
             Ok(n as u64)
         })

@@ -25,7 +25,10 @@ impl AuditDb {
     }
 
     /// The accepted values of one store.
-    pub fn accepted_values_for(&self, store_id: &str) -> Result<BTreeMap<String, String>, AuditError> {
+    pub fn accepted_values_for(
+        &self,
+        store_id: &str,
+    ) -> Result<BTreeMap<String, String>, AuditError> {
         let conn = self.lock();
         let mut stmt =
             conn.prepare("SELECT field, value FROM accepted_values WHERE store_id = ?1")?;
