@@ -1,1 +1,322 @@
-//! The audit store (SQLite): runs, actions, shop map, applications, accepted values.
+//! The audit store (SQLite): runs, actions, shop map, applications, accepted values,
+//! notifications, and the `shopsync audit` queries.
+//!
+//! One file per concern: [`runs`](self::runs), [`actions`](self::actions),
+//! [`shopmap`](self::shopmap), [`applications`](self::applications),
+//! [`values`](self::values), [`notifications`](self::notifications),
+//! [`history`](self::history), and [`report`] for the CLI.
+//!
+//! - The connection runs in WAL mode with `synchronous=NORMAL`, a 5 s busy timeout and
+//!   foreign keys on. Migrations are the numbered files in `migrations/`, applied in order,
+//!   each in its own `BEGIN IMMEDIATE` transaction, and recorded in `schema_migrations`.
+//! - Timestamps are stored as RFC 3339 UTC text with millisecond precision; callers pass
+//!   the time (`DateTime<Utc>`), the store never reads the clock for domain data. Only
+//!   `schema_migrations.applied_at` comes from SQLite's own clock.
+//! - Secrets never enter the store: there is no column for a private key or an
+//!   `app_auth_token`, and field maps are scrubbed of such keys before they are written
+//!   (see [`scrub_fields`]).
+//! - [`AuditDb`] is `Send + Sync`: one connection behind a mutex, every write a short
+//!   transaction.
+
+mod actions;
+mod applications;
+mod history;
+mod notifications;
+pub mod report;
+mod runs;
+mod shopmap;
+mod sql;
+mod table;
+mod values;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use actions::{ActionId, ActionKind, ActionRow, NewAction, Outcome};
+pub use applications::{AppStatus, Application, NewApplication};
+pub use history::StoreHistory;
+pub use notifications::{NotificationRecord, NotificationRow};
+
+pub use report::{run_command, run_command_at, AuditCommand, OutputFormat};
+pub use runs::{RunId, RunKind, RunRow, RunStatus, RunSummary};
+pub use shopmap::{Mapping, PreviousMapping};
+
+/// The migrations this build knows, in order. The number is the file's prefix.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+
+/// How long a statement waits for another connection's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Everything that can go wrong in the audit store.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot open the audit store {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the directory {} for the audit store", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("migration {version} ({name}) of the audit store {} failed", path.display())]
+    Migration {
+        path: PathBuf,
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the audit store was written by a newer shopsync (schema version {found}, this build knows up to {known}); upgrade shopsync"
+    )]
+    NewerSchema { found: i64, known: i64 },
+    #[error(
+        "the audit store has schema version {found} but this build needs {known}; open it once read-write (run `shopsync plan`) to migrate"
+    )]
+    OlderSchema { found: i64, known: i64 },
+    #[error("audit store query failed")]
+    Sql(#[from] rusqlite::Error),
+    #[error("cannot encode or decode JSON stored in {column}")]
+    Json {
+        column: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{what} {key} is not in the audit store")]
+    NotFound { what: &'static str, key: String },
+    #[error("store {store_id} is already mapped to shop {existing}, not {requested}")]
+    StoreMapped {
+        store_id: String,
+        existing: String,
+        requested: String,
+    },
+    #[error("shop {shop_id} is already mapped to store {existing}, not {requested}")]
+    ShopMapped {
+        shop_id: String,
+        existing: String,
+        requested: String,
+    },
+    #[error("cannot write the audit report")]
+    Output(#[source] std::io::Error),
+    #[error("{what} {key}: {problem}")]
+    Conflict {
+        what: &'static str,
+        key: String,
+        problem: String,
+    },
+}
+
+/// The audit store. Cheap to share (`Arc<AuditDb>`); every method takes `&self`.
+#[derive(Debug)]
+pub struct AuditDb {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl AuditDb {
+    /// Opens (creating the parent directory and the file if needed) and migrates.
+    pub fn open(path: &Path) -> Result<Self, AuditError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| AuditError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let open_err = |source| AuditError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // journal_mode returns the resulting mode as a row.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %path.display(), mode = %mode, "The audit store could not switch to WAL mode.");
+        }
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens an existing store for queries only; an error if it is missing or its schema
+    /// is not exactly the one this build knows.
+    pub fn open_read_only(path: &Path) -> Result<Self, AuditError> {
+        let open_err = |source| AuditError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
+        let found = if has_migrations_table(&conn)? {
+            check_not_newer(&conn)?
+        } else {
+            0
+        };
+        let known = known_version();
+        if found < known {
+            return Err(AuditError::OlderSchema { found, known });
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `PRAGMA integrity_check`: `"ok"` when the file is sound, else the problems found,
+    /// one per line.
+    pub fn integrity_check(&self) -> Result<String, AuditError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let lines = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(lines.join("\n"))
+    }
+
+    /// The schema versions recorded in `schema_migrations`, in order.
+    pub fn applied_migrations(&self) -> Result<Vec<i64>, AuditError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+        let versions = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(versions)
+    }
+
+    /// The connection. A poisoned mutex is recovered: a panicking holder's open
+    /// transaction was rolled back when it was dropped.
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` inside a short `BEGIN IMMEDIATE` transaction and commits.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, AuditError>,
+    ) -> Result<T, AuditError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+fn known_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
+fn has_migrations_table(conn: &Connection) -> Result<bool, AuditError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+/// The highest recorded version; an error if it is one this build does not know.
+fn check_not_newer(conn: &Connection) -> Result<i64, AuditError> {
+    let found: i64 = conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    let known = known_version();
+    if found > known {
+        return Err(AuditError::NewerSchema { found, known });
+    }
+    Ok(found)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), AuditError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_at TEXT NOT NULL
+         )",
+    )?;
+    check_not_newer(conn)?;
+    for &(version, name, sql) in MIGRATIONS {
+        let mig_err = |source| AuditError::Migration {
+            path: path.to_path_buf(),
+            version,
+            name,
+            source,
+        };
+        // Immediate: two processes opening a fresh file cannot both apply a migration.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(mig_err)?;
+        let done: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .map_err(mig_err)?;
+        if done > 0 {
+            continue;
+        }
+        tx.execute_batch(sql).map_err(mig_err)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at)
+             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            rusqlite::params![version, name],
+        )
+        .map_err(mig_err)?;
+        tx.commit().map_err(mig_err)?;
+        tracing::info!(path = %path.display(), version, name, "Audit store migrated.");
+    }
+    Ok(())
+}
+
+/// Field names that must never be written to the audit store.
+fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("token")
+        || n.contains("private")
+        || n.contains("secret")
+        || n == "sign"
+        || n == "sign_type"
+}
+
+/// Drops keys that could carry a secret (`app_auth_token`, `*private*`, `*secret*`,
+/// `*token*`) or a signature (`sign`, `sign_type`) from a field map before it is stored.
+pub fn scrub_fields(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    fields
+        .iter()
+        .filter(|(k, _)| {
+            let secret = is_secret_name(k);
+            if secret {
+                tracing::warn!(field = %k, "A field that may hold a secret was not written to the audit store.");
+            }
+            !secret
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

@@ -1,0 +1,56 @@
+//! A store's whole history, for `shopsync audit store`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::actions::ActionRow;
+use super::applications::Application;
+use super::notifications::NotificationRow;
+use super::shopmap::{Mapping, PreviousMapping};
+use super::{AuditDb, AuditError};
+
+/// Everything the audit store knows about one store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoreHistory {
+    pub store_id: String,
+    /// The current store ↔ shop mapping.
+    pub mapping: Option<Mapping>,
+    /// Mappings replaced over time, oldest first.
+    pub previous_mappings: Vec<PreviousMapping>,
+    /// querydetail said this shop carries the store_id (it may not be mapped yet).
+    pub detail_shops: Vec<String>,
+    /// Writes, oldest first.
+    pub actions: Vec<ActionRow>,
+    /// Applications, newest first.
+    pub applications: Vec<Application>,
+    /// Notifications received, oldest first.
+    pub notifications: Vec<NotificationRow>,
+    /// The values Alipay last accepted.
+    pub accepted_values: BTreeMap<String, String>,
+}
+
+impl AuditDb {
+    /// Everything about one store. Empty lists (not an error) for a store never seen.
+    pub fn store_history(&self, store_id: &str) -> Result<StoreHistory, AuditError> {
+        let detail_shops = {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare("SELECT shop_id FROM detail_cache WHERE store_id = ?1 ORDER BY shop_id")?;
+            let rows = stmt
+                .query_map([store_id], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            rows
+        };
+        Ok(StoreHistory {
+            store_id: store_id.to_string(),
+            mapping: self.mapping(store_id)?,
+            previous_mappings: self.previous_mappings(store_id)?,
+            detail_shops,
+            actions: self.actions_for_store(store_id)?,
+            applications: self.applications_for_store(store_id)?,
+            notifications: self.notifications_for_store(store_id)?,
+            accepted_values: self.accepted_values_for(store_id)?,
+        })
+    }
+}
