@@ -385,6 +385,21 @@ impl Config {
         path: &Path,
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
+        let cfg = Self::load_unchecked_with_env(path, env)?;
+        let problems = cfg.problems();
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: path.display().to_string(),
+                problems: problems.join("; "),
+            });
+        }
+        Ok(cfg)
+    }
+
+    fn load_unchecked_with_env(
+        path: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
@@ -410,15 +425,13 @@ impl Config {
                 }
             })
             .unwrap_or_else(|| PathBuf::from("."));
-        let problems = cfg.problems();
-        if !problems.is_empty() {
-            return Err(ConfigError::Invalid {
-                path: path.display().to_string(),
-                problems: problems.join("; "),
-            });
-        }
         cfg.resolve_paths();
         Ok(cfg)
+    }
+
+    /// [`Config::load`] without the semantic checks: `validate` lists them itself.
+    pub fn load_unchecked(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_unchecked_with_env(path, std::env::vars())
     }
 
     /// Relative paths are relative to the config file's directory's parent when the config

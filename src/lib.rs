@@ -1,9 +1,23 @@
 //! shopsync: keep a POS chain's store list in sync with its Koubei shops on Alipay.
+//!
+//! Data moves one way: source → plan → apply → audit (see DESIGN.md).
 pub mod alipay;
+pub mod apply;
 pub mod audit;
+pub mod cli;
 pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod connect;
 pub mod daemon;
+pub mod exit;
+pub mod followup;
+pub mod plan;
 pub mod ratelimit;
+pub mod remote;
+pub mod report;
+pub mod retry;
+pub mod run;
 pub mod secret;
 pub mod sim;
 pub mod source;

@@ -207,6 +207,16 @@ impl AuditDb {
         )
     }
 
+    /// The newest application of every store (one per store), for the planner.
+    pub fn last_applications(&self) -> Result<Vec<Application>, AuditError> {
+        self.apps_where(
+            "rowid IN (SELECT rowid FROM applications a WHERE a.rowid = \
+               (SELECT b.rowid FROM applications b WHERE b.store_id = a.store_id \
+                ORDER BY b.submitted_at DESC, b.rowid DESC LIMIT 1))",
+            [],
+        )
+    }
+
     /// The application opened by this `request_id`.
     pub fn application_by_request_id(
         &self,

@@ -1,0 +1,268 @@
+//! Execute a plan: the only code that writes to Alipay. Every write's intent is recorded
+//! before it is sent and its outcome after; throttled writes wait and retry; a write whose
+//! outcome is unknown is never resent blindly (it stays unknown until resolved).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tracing::{info, warn};
+
+use crate::alipay::shop::ShopWrite;
+use crate::alipay::{AlipayError, ErrorClass, Gateway};
+use crate::audit::{ActionKind, AuditDb, NewAction, NewApplication, Outcome, RunId};
+use crate::clock::SharedClock;
+use crate::plan::{Action, Plan, PlanItem};
+use crate::retry::backoff;
+
+/// Settings of one apply.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub operate_notify_url: Option<String>,
+}
+
+/// What happened to the writes.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub created: AtomicU64,
+    pub modified: AtomicU64,
+    /// Business errors and writes given up (throttled to the end, transport).
+    pub failed: AtomicU64,
+    /// Writes whose outcome is unknown; resolved by the next run.
+    pub unknown: AtomicU64,
+    /// Deferred: a concurrent modify was refused while an audit runs.
+    pub deferred: AtomicU64,
+    /// A configuration error stopped further writes.
+    pub config_error: std::sync::Mutex<Option<String>>,
+}
+
+/// Progress callback: called once per finished write.
+pub type Progress = Arc<dyn Fn() + Send + Sync>;
+
+/// A fresh request id: 32 hex digits (letters and digits only, as Alipay requires).
+pub fn new_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut bytes);
+    hex::encode(bytes)
+}
+
+/// The request id to use for a create of `store_id`: a create whose earlier outcome was
+/// unknown and then confirmed absent is resent with the same request id, so that if it
+/// did arrive after all, Alipay answers `SHOP_CREATE_REPEAT_REQUEST` instead of creating
+/// a second shop.
+fn create_request_id(db: &AuditDb, store_id: &str) -> anyhow::Result<String> {
+    let actions = db.actions_for_store(store_id)?;
+    let last = actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Create)
+        .max_by_key(|a| a.intent_at);
+    if let Some(a) = last {
+        if a.resolved_at.is_some() && matches!(a.outcome, Some(Outcome::NotApplied { .. })) {
+            return Ok(a.request_id.clone());
+        }
+    }
+    Ok(new_request_id())
+}
+
+/// Apply every create and modify of `plan`. Stops starting new writes when `stop` is set
+/// (shutdown) or after a configuration error; writes in flight finish.
+pub async fn apply(
+    gateway: &Gateway,
+    db: &AuditDb,
+    clock: &SharedClock,
+    run: RunId,
+    plan: &Plan,
+    settings: &ApplySettings,
+    stop: Arc<AtomicBool>,
+    progress: Option<Progress>,
+) -> ApplyReport {
+    let report = ApplyReport::default();
+    let writes: Vec<&PlanItem> = plan
+        .items
+        .iter()
+        .filter(|i| matches!(i.action, Action::Create { .. } | Action::Modify { .. }))
+        .collect();
+    futures::stream::iter(writes)
+        .for_each_concurrent(settings.concurrency.max(1), |item| {
+            let report = &report;
+            let stop = stop.clone();
+            let progress = progress.clone();
+            async move {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Err(e) = write_one(gateway, db, clock, run, item, settings, report, &stop).await {
+                    warn!(store_id = item.store_id.as_deref().unwrap_or("-"), error = %e, "Write not recorded.");
+                    report.failed.fetch_add(1, Ordering::SeqCst);
+                }
+                if let Some(p) = &progress {
+                    p();
+                }
+            }
+        })
+        .await;
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_one(
+    gateway: &Gateway,
+    db: &AuditDb,
+    clock: &SharedClock,
+    run: RunId,
+    item: &PlanItem,
+    settings: &ApplySettings,
+    report: &ApplyReport,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let Some(store_id) = item.store_id.as_deref() else {
+        return Ok(());
+    };
+    let (kind, shop_id, fields): (ActionKind, Option<&str>, Vec<(String, String)>) = match &item.action {
+        Action::Create { fields } => (
+            ActionKind::Create,
+            None,
+            fields.iter().map(|(f, v)| (f.name().to_string(), v.clone())).collect(),
+        ),
+        Action::Modify { shop_id, changes, .. } => (
+            ActionKind::Modify,
+            Some(shop_id.as_str()),
+            changes
+                .iter()
+                .map(|c| (c.field.name().to_string(), c.wire_value()))
+                .collect(),
+        ),
+        _ => return Ok(()),
+    };
+    let request_id = match kind {
+        ActionKind::Create => create_request_id(db, store_id)?,
+        ActionKind::Modify => new_request_id(),
+    };
+    let field_map: BTreeMap<String, String> = fields.iter().cloned().collect();
+    let write = ShopWrite {
+        shop_id: shop_id.map(str::to_string),
+        store_id: (kind == ActionKind::Create).then(|| store_id.to_string()),
+        fields,
+        request_id: request_id.clone(),
+        operate_notify_url: settings.operate_notify_url.clone(),
+    };
+    // Invariant 3: the intent is durable before the request leaves.
+    let action_id = db.record_intent(
+        &NewAction {
+            run,
+            store_id,
+            kind,
+            shop_id,
+            request_id: &request_id,
+            fields: &field_map,
+        },
+        clock.now(),
+    )?;
+    let mut attempt = 0u32;
+    let result = loop {
+        attempt += 1;
+        let result = match kind {
+            ActionKind::Create => gateway.shop_create(&write).await,
+            ActionKind::Modify => gateway.shop_modify(&write).await,
+        };
+        match &result {
+            // Not executed by Alipay: safe to send again with the same request id.
+            Err(e) if matches!(e.class, ErrorClass::Throttled | ErrorClass::Transport)
+                && attempt < settings.max_attempts
+                && !stop.load(Ordering::SeqCst) =>
+            {
+                if e.class == ErrorClass::Transport {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                continue;
+            }
+            _ => break result,
+        }
+    };
+    let outcome = outcome_of(&result);
+    db.record_outcome(action_id, &outcome, clock.now())?;
+    match result {
+        Ok(answer) => {
+            let apply_id = answer.apply_id.clone().unwrap_or_default();
+            if !apply_id.is_empty() {
+                db.add_application(
+                    &NewApplication {
+                        apply_id: &apply_id,
+                        store_id,
+                        shop_id,
+                        kind,
+                        request_id: &request_id,
+                        action_id: Some(action_id),
+                        fields: &field_map,
+                    },
+                    clock.now(),
+                )?;
+            }
+            match kind {
+                ActionKind::Create => report.created.fetch_add(1, Ordering::SeqCst),
+                ActionKind::Modify => report.modified.fetch_add(1, Ordering::SeqCst),
+            };
+            info!(store_id, request_id = %request_id, apply_id = %apply_id, kind = kind_word(kind), "Write accepted; under audit.");
+        }
+        Err(e) => {
+            match e.class {
+                ErrorClass::OutcomeUnknown => {
+                    report.unknown.fetch_add(1, Ordering::SeqCst);
+                    warn!(store_id, request_id = %request_id, error = %e, "Write outcome unknown; it will be confirmed before the store is touched again.");
+                }
+                ErrorClass::Business if e.is("NOT_ALLOWED_CONCURRENT_MODIFY") => {
+                    report.deferred.fetch_add(1, Ordering::SeqCst);
+                    info!(store_id, "Modify deferred: another modification is under audit.");
+                }
+                ErrorClass::Config => {
+                    *report.config_error.lock().expect("report lock") = Some(e.to_string());
+                    stop.store(true, Ordering::SeqCst);
+                    report.failed.fetch_add(1, Ordering::SeqCst);
+                    tracing::error!(store_id, error = %e, "Configuration or credential error; stopping writes.");
+                }
+                _ => {
+                    report.failed.fetch_add(1, Ordering::SeqCst);
+                    warn!(store_id, request_id = %request_id, error = %e, "Write failed.");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn kind_word(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Create => "create",
+        ActionKind::Modify => "modify",
+    }
+}
+
+/// The stored outcome of a write's final answer.
+pub fn outcome_of(result: &Result<crate::alipay::shop::WriteResult, AlipayError>) -> Outcome {
+    match result {
+        Ok(answer) => Outcome::Accepted {
+            apply_id: answer.apply_id.clone().unwrap_or_default(),
+            audit_status: answer.audit_status.clone(),
+        },
+        Err(e) => match e.class {
+            ErrorClass::OutcomeUnknown => Outcome::Unknown {
+                reason: e.to_string(),
+            },
+            ErrorClass::Business => Outcome::Business {
+                code: e.code.clone().unwrap_or_default(),
+                sub_code: e.sub_code.clone().unwrap_or_default(),
+                msg: e.sub_msg.clone().unwrap_or_default(),
+            },
+            // Throttled (never executed), failed before sending, or a request the gateway
+            // refused before the business service saw it.
+            ErrorClass::Throttled | ErrorClass::Transport | ErrorClass::Config | ErrorClass::Unverifiable => {
+                Outcome::NotApplied {
+                    reason: e.to_string(),
+                }
+            }
+        },
+    }
+}

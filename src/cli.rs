@@ -1,0 +1,83 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::audit::{AuditCommand, OutputFormat};
+use crate::logging::LogFormat;
+use crate::report::PlanFormat;
+
+/// Keep a POS chain's store list in sync with its Koubei shops on Alipay.
+///
+/// With no configuration, everything runs against the built-in Alipay simulator on the
+/// samples in samples/ (config/shopsync.toml), so `shopsync sync` shows the whole job.
+#[derive(Debug, Parser)]
+#[command(name = "shopsync", version, about, long_about)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, short, global = true, env = "SHOPSYNC_CONFIG", default_value = crate::config::DEFAULT_PATH)]
+    pub config: PathBuf,
+    /// Log format: pretty for a terminal, json for journald or files.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    /// Log level (error, warn, info, debug, trace); overrides RUST_LOG.
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a sync would change, without writing to Alipay.
+    ///
+    /// Exit 0 when already in sync, 2 when changes are pending.
+    Plan {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+        format: PlanFormat,
+        /// List unchanged stores too.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Apply the difference: create and modify shops on Alipay, record everything.
+    ///
+    /// Exit 0 on success, 3 when some stores failed, 4 when a safety guard stopped the run
+    /// before any write, 1 when the run failed, 78 on configuration errors.
+    Sync {
+        /// Skip the safety guards (max_creates, max_modifies, shrunken export).
+        #[arg(long)]
+        force: bool,
+        /// After applying, follow Alipay's audit of the new applications for up to this
+        /// long (e.g. "30s"), recording approvals and rejections.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        wait: Option<Duration>,
+        /// Also print the plan that was applied.
+        #[arg(long, value_enum)]
+        show_plan: Option<PlanFormat>,
+    },
+    /// Check configuration, keys, and the export without writing anything (exit 78 on
+    /// failure, listing every problem).
+    Validate,
+    /// Refresh pending applications through Alipay's audit once (applyorder.batchquery).
+    FollowUp,
+    /// Read the audit store: runs, one run's writes, a store's history, pending audits.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Run unattended: sync on the configured cron schedule, follow pending applications
+    /// between runs, receive audit notifications, serve health and metrics.
+    Daemon {
+        /// Print the next 5 run times in the configured time zone and exit.
+        #[arg(long)]
+        print_schedule: bool,
+    },
+    /// Start the built-in Alipay simulator as a server any Alipay client can use.
+    Simulate(crate::sim::cli::SimulateArgs),
+}

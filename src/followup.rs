@@ -1,0 +1,199 @@
+//! Following writes after they were sent: refresh pending applications through Alipay's
+//! audit (applyorder.batchquery), and resolve writes whose outcome is unknown before the
+//! store is touched again (reference §6.4, §7; DESIGN invariants 1–3).
+
+use std::collections::BTreeMap;
+
+use chrono::Duration as ChronoDuration;
+use tracing::{info, warn};
+
+use crate::alipay::shop::BizOrder;
+use crate::alipay::{timestamp, Gateway};
+use crate::audit::{ActionKind, ActionRow, AppStatus, AuditDb, NewApplication, Outcome};
+use crate::clock::SharedClock;
+use crate::retry::read_with_retries;
+
+/// What a refresh found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refreshed {
+    pub succeeded: u64,
+    pub failed: u64,
+    pub still_pending: u64,
+}
+
+/// The fields to remember as accepted once an application succeeded: `#EMPTY#` removes.
+fn accepted_from(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let v = if v == crate::alipay::shop::EMPTY { String::new() } else { v.clone() };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+/// Apply one order's state to the audit store.
+pub fn record_order(db: &AuditDb, clock: &SharedClock, order: &BizOrder) -> anyhow::Result<Option<AppStatus>> {
+    let Some(app) = db.application(&order.apply_id)? else {
+        return Ok(None);
+    };
+    let status = match order.status.as_deref() {
+        Some("SUCCESS") => AppStatus::Success,
+        Some("FAIL") => AppStatus::Failed,
+        _ => return Ok(Some(AppStatus::Pending)),
+    };
+    let shop_id = order.shop_id().map(str::to_string).or(app.shop_id.clone());
+    let changed = db.finish_application(
+        &order.apply_id,
+        status,
+        shop_id.as_deref(),
+        order.result_code.as_deref(),
+        order.result_desc.as_deref(),
+        clock.now(),
+    )?;
+    if changed && status == AppStatus::Success {
+        if let Some(shop_id) = &shop_id {
+            if app.kind == ActionKind::Create {
+                if let Err(e) = db.set_mapping(&app.store_id, shop_id, "created", clock.now()) {
+                    warn!(store_id = %app.store_id, shop_id = %shop_id, error = %e, "Cannot map the created shop.");
+                }
+            }
+        }
+        db.set_accepted_values(&app.store_id, &accepted_from(&app.fields), clock.now())?;
+        info!(store_id = %app.store_id, apply_id = %order.apply_id, "Application approved.");
+    } else if changed {
+        warn!(
+            store_id = %app.store_id,
+            apply_id = %order.apply_id,
+            result_code = order.result_code.as_deref().unwrap_or("-"),
+            result_desc = order.result_desc.as_deref().unwrap_or("-"),
+            "Application rejected by Alipay's audit."
+        );
+    }
+    Ok(Some(status))
+}
+
+/// Query every pending application (≤100 per call) and record what changed.
+pub async fn refresh_pending(
+    gateway: &Gateway,
+    db: &AuditDb,
+    clock: &SharedClock,
+    max_attempts: u32,
+) -> anyhow::Result<Refreshed> {
+    let pending = db.pending_applications()?;
+    let mut out = Refreshed::default();
+    if pending.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<String> = pending.iter().map(|a| a.apply_id.clone()).collect();
+    let orders = read_with_retries(max_attempts, || gateway.applyorder_batchquery(&ids)).await?;
+    for order in &orders {
+        match record_order(db, clock, order)? {
+            Some(AppStatus::Success) => out.succeeded += 1,
+            Some(AppStatus::Failed) => out.failed += 1,
+            Some(AppStatus::Pending) => out.still_pending += 1,
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Does this order carry our write? Matched on the caller's request_id inside
+/// `biz_context_info` when present, else on the store_id (creates) and the same fields.
+fn order_matches(order: &BizOrder, action: &ActionRow) -> bool {
+    let Some(ctx) = order.biz_context_info.as_deref() else {
+        return false;
+    };
+    let Ok(ctx) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(ctx) else {
+        return false;
+    };
+    let get = |k: &str| ctx.get(k).and_then(|v| v.as_str());
+    if let Some(rid) = get("request_id") {
+        return rid == action.request_id;
+    }
+    let same_target = match action.kind {
+        ActionKind::Create => get("store_id") == Some(action.store_id.as_str()),
+        ActionKind::Modify => order.biz_id.as_deref() == action.shop_id.as_deref(),
+    };
+    same_target && action.fields.iter().all(|(k, v)| get(k) == Some(v.as_str()))
+}
+
+/// Resolve every write whose outcome is unknown (or whose process died before recording
+/// it). Found → accepted (and followed as an application); confirmed absent → not
+/// applied, so the store is planned again. A write that cannot be confirmed either way
+/// stays unknown and keeps its store blocked. Returns (resolved, still unknown).
+pub async fn resolve_unknown(
+    gateway: &Gateway,
+    db: &AuditDb,
+    clock: &SharedClock,
+    max_attempts: u32,
+) -> anyhow::Result<(u64, u64)> {
+    let unresolved = db.unresolved_actions()?;
+    if unresolved.is_empty() {
+        return Ok((0, 0));
+    }
+    let earliest = unresolved.iter().map(|a| a.intent_at).min().unwrap_or_else(|| clock.now());
+    let start = timestamp::format(earliest - ChronoDuration::minutes(10));
+    let end = timestamp::format(clock.now() + ChronoDuration::minutes(10));
+    let mut orders = Vec::new();
+    for action in ["CREATE_SHOP", "MODIFY_SHOP"] {
+        match read_with_retries(max_attempts, || gateway.applyorder_search(action, &start, &end)).await {
+            Ok(found) => orders.extend(found),
+            Err(e) => {
+                warn!(error = %e, "Cannot list recent applications; unknown writes stay unresolved.");
+                return Ok((0, unresolved.len() as u64));
+            }
+        }
+    }
+    let map = db.shop_map()?;
+    let (mut resolved, mut left) = (0, 0);
+    for action in &unresolved {
+        if let Some(order) = orders.iter().find(|o| order_matches(o, action)) {
+            let outcome = Outcome::Accepted {
+                apply_id: order.apply_id.clone(),
+                audit_status: order.status.clone(),
+            };
+            db.resolve_action(action.id, &outcome, "found by applyorder.batchquery", clock.now())?;
+            if db.application(&order.apply_id)?.is_none() {
+                db.add_application(
+                    &NewApplication {
+                        apply_id: &order.apply_id,
+                        store_id: &action.store_id,
+                        shop_id: action.shop_id.as_deref(),
+                        kind: action.kind,
+                        request_id: &action.request_id,
+                        action_id: Some(action.id),
+                        fields: &action.fields,
+                    },
+                    action.intent_at,
+                )?;
+            }
+            record_order(db, clock, order)?;
+            info!(store_id = %action.store_id, request_id = %action.request_id, apply_id = %order.apply_id, "Unknown outcome resolved: the write was applied.");
+            resolved += 1;
+        } else if action.kind == ActionKind::Create && map.contains_key(&action.store_id) {
+            db.resolve_action(
+                action.id,
+                &Outcome::NotApplied {
+                    reason: "the store already has a shop".into(),
+                },
+                "shop found through summary + querydetail",
+                clock.now(),
+            )?;
+            resolved += 1;
+        } else {
+            db.resolve_action(
+                action.id,
+                &Outcome::NotApplied {
+                    reason: "no application with this request was found".into(),
+                },
+                "confirmed absent by applyorder.batchquery",
+                clock.now(),
+            )?;
+            info!(store_id = %action.store_id, request_id = %action.request_id, "Unknown outcome resolved: the write was not applied.");
+            resolved += 1;
+        }
+    }
+    let _ = &mut left;
+    Ok((resolved, left))
+}

@@ -1,0 +1,123 @@
+//! What Alipay has: every summary page, and the store_id of shops not yet in the map
+//! (querydetail, cached) so a first run adopts existing shops instead of duplicating them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use futures::{StreamExt, TryStreamExt};
+use tracing::{info, warn};
+
+use crate::alipay::shop::{ShopSummary, SummaryQuery};
+use crate::alipay::{AlipayError, Gateway};
+use crate::audit::AuditDb;
+use crate::clock::SharedClock;
+use crate::plan::RemoteShop;
+use crate::retry::read_with_retries;
+use crate::store::{normalise, Field};
+
+/// Read every shop through summary.batchquery (pages of 100, each page retried).
+pub async fn read_shops(
+    gateway: &Gateway,
+    query: &SummaryQuery,
+    max_attempts: u32,
+) -> Result<Vec<ShopSummary>, AlipayError> {
+    let mut shops = Vec::new();
+    let mut seen = HashSet::new();
+    let mut page_no = 1u64;
+    loop {
+        let page = read_with_retries(max_attempts, || {
+            gateway.summary_page(query, page_no, crate::alipay::shop::MAX_PAGE_SIZE)
+        })
+        .await?;
+        let empty = page.shop_summary_infos.is_empty();
+        for shop in page.shop_summary_infos {
+            if seen.insert(shop.shop_id.clone()) {
+                shops.push(shop);
+            }
+        }
+        if empty || page_no >= page.total_page_no {
+            break;
+        }
+        page_no += 1;
+    }
+    Ok(shops)
+}
+
+/// Adopt remote shops that are not in the map: look up their store_id once (querydetail,
+/// cached in the audit store) and map those whose store_id is in the export and not yet
+/// mapped. The detail's values become the store's accepted values. Returns how many were
+/// adopted.
+pub async fn adopt(
+    gateway: &Gateway,
+    db: &AuditDb,
+    clock: &SharedClock,
+    remote: &[RemoteShop],
+    export_ids: &HashSet<String>,
+    op_role: Option<&str>,
+    concurrency: usize,
+    max_attempts: u32,
+) -> Result<u64, anyhow::Error> {
+    let map = db.shop_map()?;
+    let mapped_shops: HashSet<&String> = map.values().collect();
+    let cache = db.detail_cache()?;
+    let unknown: Vec<&RemoteShop> = remote
+        .iter()
+        .filter(|r| !mapped_shops.contains(&r.shop_id) && !cache.contains_key(&r.shop_id))
+        .collect();
+    let mut learned: HashMap<String, Option<String>> = HashMap::new();
+    let mut details = futures::stream::iter(unknown.into_iter().map(|r| {
+        let shop_id = r.shop_id.clone();
+        async move {
+            let detail = read_with_retries(max_attempts, || gateway.shop_querydetail(&shop_id, op_role)).await?;
+            Ok::<_, AlipayError>(detail)
+        }
+    }))
+    .buffer_unordered(concurrency.max(1));
+    let mut accepted: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    while let Some(detail) = details.try_next().await? {
+        db.cache_detail(&detail.shop_id, detail.store_id.as_deref(), clock.now())?;
+        if let Some(store_id) = &detail.store_id {
+            let values: BTreeMap<String, String> = detail
+                .fields
+                .iter()
+                .filter_map(|(k, v)| {
+                    let field = Field::from_name(k)?;
+                    let v = normalise(field, v).ok().flatten()?;
+                    Some((k.clone(), v))
+                })
+                .collect();
+            accepted.insert(store_id.clone(), values);
+        }
+        learned.insert(detail.shop_id.clone(), detail.store_id.clone());
+    }
+    drop(details);
+    let mut cache = cache;
+    cache.extend(learned);
+    let mut adopted = 0;
+    for r in remote {
+        if mapped_shops.contains(&r.shop_id) {
+            continue;
+        }
+        let Some(Some(store_id)) = cache.get(&r.shop_id) else {
+            continue;
+        };
+        if !export_ids.contains(store_id) || map.contains_key(store_id) {
+            continue;
+        }
+        match db.set_mapping(store_id, &r.shop_id, "adopted", clock.now()) {
+            Ok(()) => {
+                if let Some(values) = accepted.get(store_id) {
+                    db.set_accepted_values(store_id, values, clock.now())?;
+                }
+                info!(store_id = %store_id, shop_id = %r.shop_id, "Existing Alipay shop adopted.");
+                adopted += 1;
+            }
+            Err(e) => warn!(store_id = %store_id, shop_id = %r.shop_id, error = %e, "Cannot adopt shop."),
+        }
+    }
+    Ok(adopted)
+}
+
+/// Summaries → plan input.
+pub fn to_remote(shops: &[ShopSummary]) -> Vec<RemoteShop> {
+    shops.iter().map(RemoteShop::from_summary).collect()
+}

@@ -1,0 +1,46 @@
+//! Retrying reads: throttling slows down and retries, transient errors back off with
+//! jitter, an unverifiable answer is retried once. Writes never come through here.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng;
+use tracing::warn;
+
+use crate::alipay::{AlipayError, ErrorClass};
+
+/// Run `call` until it succeeds, fails permanently, or `max_attempts` are used.
+pub async fn read_with_retries<T, F, Fut>(max_attempts: u32, mut call: F) -> Result<T, AlipayError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AlipayError>>,
+{
+    let mut attempt = 0u32;
+    let mut unverifiable_seen = false;
+    loop {
+        attempt += 1;
+        let err = match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let retry = match err.class {
+            // The gateway client already paused every caller (adaptive slow-down).
+            ErrorClass::Throttled => true,
+            ErrorClass::Transport | ErrorClass::OutcomeUnknown => true,
+            ErrorClass::Unverifiable => !std::mem::replace(&mut unverifiable_seen, true),
+            ErrorClass::Business | ErrorClass::Config => false,
+        };
+        if !retry || attempt >= max_attempts.max(1) {
+            return Err(err);
+        }
+        let delay = backoff(attempt);
+        warn!(method = %err.method, attempt, delay_ms = delay.as_millis() as u64, error = %err, "Read failed; retrying.");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Exponential backoff with full jitter: up to 100 ms × 2^(attempt-1), capped at 5 s.
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = (100u64 << attempt.saturating_sub(1).min(6)).min(5_000);
+    Duration::from_millis(rand::rng().random_range(cap / 2..=cap))
+}
