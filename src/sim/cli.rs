@@ -1,0 +1,178 @@
+//! `shopsync simulate`: run the simulator as a standalone server.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::{start, FaultRule, RateSpec, SimConfig};
+use crate::alipay::sign::{SignKey, VerifyKey};
+
+/// Run a local Alipay gateway simulator (classic `gateway.do`) with the Koubei shop methods.
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// The app id requests must carry.
+    #[arg(long, default_value = "2021000000000001")]
+    pub app_id: String,
+    /// The app's public key (PEM or bare base64) that verifies request signatures. If absent,
+    /// an app key pair is generated and written to --keys-dir as app_private_key.pem and
+    /// app_public_key.pem.
+    #[arg(long)]
+    pub app_public_key: Option<PathBuf>,
+    /// The private key the simulator signs responses and notifications with (plays Alipay's
+    /// key). If absent, one is generated; its public half is written to --keys-dir as
+    /// alipay_public_key.pem.
+    #[arg(long)]
+    pub alipay_private_key: Option<PathBuf>,
+    /// Directory for generated key files.
+    #[arg(long, default_value = "./sim-keys")]
+    pub keys_dir: PathBuf,
+    /// An accepted app_auth_token (repeatable). Requests without a token act on the app's
+    /// own merchant.
+    #[arg(long = "app-auth-token")]
+    pub app_auth_tokens: Vec<String>,
+    /// How long an audit takes on the simulator's clock, e.g. "2s", "5m".
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub audit_delay: std::time::Duration,
+    /// Accepted clock skew of request timestamps.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub timestamp_skew: std::time::Duration,
+    /// App-level rate limit in calls per second (unlimited when absent).
+    #[arg(long)]
+    pub qps: Option<u32>,
+    /// Burst size of the app-level rate limit (defaults to --qps).
+    #[arg(long)]
+    pub burst: Option<u32>,
+    /// Seed of probabilistic faults and generated ids.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fewest distinct audit_images an approved shop needs.
+    #[arg(long, default_value_t = 2)]
+    pub min_audit_images: usize,
+    /// CSV of pre-existing approved shops: a header row of field names including store_id.
+    #[arg(long)]
+    pub seed_csv: Option<PathBuf>,
+    /// A fault rule KIND:METHOD|*:PROBABILITY|next=N (repeatable), e.g.
+    /// `drop_before:alipay.offline.market.shop.create:0.1` or `unknown_error_applied:*:next=3`.
+    /// Kinds: drop_before, drop_after, timeout_before, timeout_after, unknown_error_applied,
+    /// unknown_error_not_applied, system_error, system_error_applied, bad_signature,
+    /// unsigned_success, truncated_body[=BYTES], escaped_slashes, gateway_5xx, wrong_key.
+    #[arg(long = "fault")]
+    pub faults: Vec<String>,
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn load_seed_csv(path: &Path) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {
+    let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = rdr.headers()?.clone();
+    if !headers.iter().any(|h| h == "store_id") {
+        anyhow::bail!("{}: the header has no store_id column", path.display());
+    }
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.with_context(|| format!("{}: record {}", path.display(), i + 1))?;
+        let mut fields: BTreeMap<String, String> = headers
+            .iter()
+            .zip(rec.iter())
+            .map(|(h, v)| (h.to_string(), v.to_string()))
+            .collect();
+        let store_id = fields.remove("store_id").unwrap_or_default();
+        out.push((store_id, fields));
+    }
+    Ok(out)
+}
+
+/// Start the simulator, print what a client needs, run until Ctrl-C or SIGTERM.
+pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.keys_dir)
+        .with_context(|| format!("cannot create {}", args.keys_dir.display()))?;
+    let mut key_files = Vec::new();
+    let app_public = match &args.app_public_key {
+        Some(p) => VerifyKey::from_file(p)?,
+        None => {
+            let k = SignKey::generate()?;
+            let private = args.keys_dir.join("app_private_key.pem");
+            let public = args.keys_dir.join("app_public_key.pem");
+            write_file(&private, &k.to_pkcs8_pem())?;
+            write_file(&public, &k.verify_key().to_pem())?;
+            key_files.push(("app private key (signs requests)", private));
+            key_files.push(("app public key", public));
+            k.verify_key()
+        }
+    };
+    let alipay_key = match &args.alipay_private_key {
+        Some(p) => SignKey::from_file(p)?,
+        None => SignKey::generate()?,
+    };
+    let alipay_public = args.keys_dir.join("alipay_public_key.pem");
+    write_file(&alipay_public, &alipay_key.verify_key().to_pem())?;
+    key_files.push(("Alipay public key (verifies responses)", alipay_public));
+
+    let mut cfg = SimConfig::new(app_public, alipay_key);
+    cfg.app_id = args.app_id.clone();
+    cfg.app_auth_tokens = args.app_auth_tokens.clone();
+    cfg.audit_delay = chrono::Duration::from_std(args.audit_delay)?;
+    cfg.timestamp_skew = chrono::Duration::from_std(args.timestamp_skew)?;
+    cfg.rate = args.qps.map(|qps| RateSpec {
+        qps,
+        burst: args.burst.unwrap_or(qps),
+    });
+    cfg.seed = args.seed;
+    cfg.min_audit_images = args.min_audit_images;
+    let rules: Vec<FaultRule> = args
+        .faults
+        .iter()
+        .map(|s| s.parse::<FaultRule>())
+        .collect::<Result<_, _>>()?;
+    let seeds = match &args.seed_csv {
+        Some(p) => load_seed_csv(p)?,
+        None => Vec::new(),
+    };
+
+    let handle = start(cfg, args.listen).await?;
+    for r in rules {
+        handle.add_fault(r);
+    }
+    for (store_id, fields) in seeds {
+        handle.seed_shop(&store_id, fields);
+    }
+    println!("Simulator gateway: {}", handle.gateway_url());
+    println!("app_id: {}", args.app_id);
+    for (what, path) in &key_files {
+        println!("{what}: {}", path.display());
+    }
+    println!("Control endpoints: http://{}/__sim/state", handle.addr());
+
+    wait_for_signal().await;
+    tracing::info!("Simulator stopping.");
+    handle.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,108 @@
+//! `/__sim/` control endpoints: JSON in, JSON out, never signed.
+//!
+//! - `GET state`, `GET stats`, `GET notifications`
+//! - `POST clock/advance` `{"seconds": 60}`
+//! - `POST process` (run due audits now)
+//! - `POST force` `{"key": "<apply_id|store_id>", "outcome": "success"}` or
+//!   `{"key": "…", "outcome": "fail", "reason": "…"}`
+//! - `POST shop-status` `{"shop_id": "…", "status": "PAUSE"}`
+//! - `POST edit` `{"shop_id": "…", "field": "address", "value": "…" | null}`
+//! - `POST faults` `{"spec": "drop_before:*:next=1"}`, `{"rule": {…FaultRule…}}` or `{"clear": true}`
+
+use std::sync::Arc;
+
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::faults::FaultRule;
+use super::handle::{Shared, SimHandle};
+use super::ForcedOutcome;
+
+fn ok(v: Value) -> (StatusCode, String) {
+    (StatusCode::OK, v.to_string())
+}
+
+fn bad(msg: &str) -> (StatusCode, String) {
+    (StatusCode::BAD_REQUEST, json!({ "error": msg }).to_string())
+}
+
+pub fn handle(shared: &Arc<Shared>, method: &Method, path: &str, body: &[u8]) -> (StatusCode, String) {
+    let h = SimHandle::from_shared(shared.clone());
+    let input: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(_) => return bad("body is not JSON"),
+        }
+    };
+    let s = |k: &str| input.get(k).and_then(Value::as_str);
+    match (method.as_str(), path) {
+        ("GET", "state") => ok(serde_json::to_value(h.state()).unwrap_or(Value::Null)),
+        ("GET", "stats") => ok(json!({
+            "call_counts": h.call_counts(),
+            "max_calls_in_one_second": h.max_calls_in_one_second(),
+            "throttled": h.throttled_count(),
+        })),
+        ("GET", "notifications") => ok(serde_json::to_value(h.notifications()).unwrap_or(Value::Null)),
+        ("POST", "clock/advance") => {
+            let Some(secs) = input.get("seconds").and_then(Value::as_i64) else {
+                return bad("need {\"seconds\": N}");
+            };
+            h.advance_clock(chrono::Duration::seconds(secs));
+            ok(json!({ "now": crate::alipay::timestamp::format(h.now()) }))
+        }
+        ("POST", "process") => {
+            h.process_due();
+            ok(json!({ "now": crate::alipay::timestamp::format(h.now()) }))
+        }
+        ("POST", "force") => {
+            let outcome = match s("outcome") {
+                Some("success") => ForcedOutcome::Success,
+                Some("fail") => ForcedOutcome::Fail(s("reason").unwrap_or("强制审核驳回").to_string()),
+                _ => return bad("outcome must be success or fail"),
+            };
+            let Some(key) = s("key") else {
+                return bad("need key");
+            };
+            h.force_outcome(key, outcome);
+            ok(json!({}))
+        }
+        ("POST", "shop-status") => match (s("shop_id"), s("status")) {
+            (Some(id), Some(st @ ("OPEN" | "PAUSE" | "FREEZE" | "CLOSE"))) => {
+                h.set_shop_status(id, st);
+                ok(json!({}))
+            }
+            _ => bad("need shop_id and status OPEN/PAUSE/FREEZE/CLOSE"),
+        },
+        ("POST", "edit") => match (s("shop_id"), s("field")) {
+            (Some(id), Some(field)) => {
+                h.edit_shop(id, field, s("value"));
+                ok(json!({}))
+            }
+            _ => bad("need shop_id, field and value"),
+        },
+        ("POST", "faults") => {
+            if input.get("clear").and_then(Value::as_bool) == Some(true) {
+                h.clear_faults();
+                return ok(json!({}));
+            }
+            let rule = if let Some(spec) = s("spec") {
+                match spec.parse::<FaultRule>() {
+                    Ok(r) => r,
+                    Err(e) => return bad(&e.to_string()),
+                }
+            } else if let Some(r) = input.get("rule") {
+                match serde_json::from_value::<FaultRule>(r.clone()) {
+                    Ok(r) => r,
+                    Err(e) => return bad(&e.to_string()),
+                }
+            } else {
+                return bad("need spec, rule or clear");
+            };
+            h.add_fault(rule);
+            ok(json!({}))
+        }
+        _ => (StatusCode::NOT_FOUND, json!({ "error": "unknown control endpoint" }).to_string()),
+    }
+}
