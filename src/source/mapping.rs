@@ -1,0 +1,224 @@
+//! Header → field mapping and the per-row pipeline shared by the CSV and SQLite readers:
+//! cells → (field, value) pairs (config defaults filled in) → `build_store` → Store or
+//! rejects; duplicate `store_id`s are resolved when the source ends.
+
+use std::collections::HashMap;
+
+use super::{Loaded, Reject, SourceConfig, SourceError};
+use crate::store::{build_store, normalise, Field};
+
+/// Where each field's value comes from.
+pub(crate) struct Mapping {
+    file: String,
+    width: usize,
+    store_id: usize,
+    /// (field, column index, default)
+    fields: Vec<(Field, Option<usize>, Option<String>)>,
+}
+
+fn find_column(
+    file: &str,
+    headers: &[String],
+    field: &str,
+    column: &str,
+) -> Result<usize, SourceError> {
+    let mut hits = headers.iter().enumerate().filter(|(_, h)| *h == column);
+    let Some((i, _)) = hits.next() else {
+        return Err(SourceError::MissingColumn {
+            file: file.to_string(),
+            field: field.to_string(),
+            column: column.to_string(),
+        });
+    };
+    if hits.next().is_some() {
+        return Err(SourceError::DuplicateColumn {
+            file: file.to_string(),
+            column: column.to_string(),
+        });
+    }
+    Ok(i)
+}
+
+/// Trim header names and drop a stray BOM on the first one.
+pub(crate) fn clean_headers(raw: Vec<String>) -> Vec<String> {
+    raw.into_iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect()
+}
+
+impl Mapping {
+    /// Check the config's `columns`/`defaults` against the header.
+    pub(crate) fn new(cfg: &SourceConfig, headers: &[String]) -> Result<Mapping, SourceError> {
+        let file = super::file_name(cfg);
+        for name in cfg.columns.keys() {
+            if name != "store_id" && Field::from_name(name).is_none() {
+                return Err(SourceError::UnknownField {
+                    file,
+                    table: "columns",
+                    name: name.clone(),
+                });
+            }
+        }
+        for (name, value) in &cfg.defaults {
+            let Some(field) = Field::from_name(name) else {
+                return Err(SourceError::UnknownField {
+                    file,
+                    table: "defaults",
+                    name: name.clone(),
+                });
+            };
+            if let Err(reason) = normalise(field, value) {
+                return Err(SourceError::BadDefault {
+                    file,
+                    field: name.clone(),
+                    value: value.clone(),
+                    reason,
+                });
+            }
+        }
+        let column_of = |name: &str| -> Result<Option<usize>, SourceError> {
+            match cfg.columns.get(name) {
+                Some(column) => find_column(&file, headers, name, column).map(Some),
+                None if headers.iter().any(|h| h == name) => {
+                    find_column(&file, headers, name, name).map(Some)
+                }
+                None => Ok(None),
+            }
+        };
+        let store_id = column_of("store_id")?.ok_or_else(|| SourceError::MissingColumn {
+            file: file.clone(),
+            field: "store_id".to_string(),
+            column: cfg
+                .columns
+                .get("store_id")
+                .cloned()
+                .unwrap_or_else(|| "store_id".to_string()),
+        })?;
+        let mut fields = Vec::new();
+        for field in Field::ALL {
+            let column = column_of(field.name())?;
+            let default = cfg.defaults.get(field.name()).cloned();
+            if column.is_some() || default.is_some() {
+                fields.push((field, column, default));
+            }
+        }
+        Ok(Mapping {
+            file,
+            width: headers.len(),
+            store_id,
+            fields,
+        })
+    }
+}
+
+/// Collects the stores and rejects of one load.
+pub(crate) struct Collector {
+    mapping: Mapping,
+    loaded: Loaded,
+    /// store_id → every line it appears on.
+    seen: HashMap<String, Vec<u64>>,
+}
+
+impl Collector {
+    pub(crate) fn new(mapping: Mapping) -> Collector {
+        Collector {
+            mapping,
+            loaded: Loaded::default(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Record a row that could not be read (bad bytes, oversized). `cells` is a lossy
+    /// view, used only to name the store in the reject.
+    pub(crate) fn unreadable(&mut self, line: u64, cells: &[String], reason: String) {
+        self.loaded.rows += 1;
+        let store_id = cells
+            .get(self.mapping.store_id)
+            .and_then(|c| crate::store::normalise_store_id(c).ok())
+            .filter(|id| !id.contains('\u{fffd}'));
+        self.reject(line, store_id, None, reason);
+    }
+
+    fn reject(&mut self, line: u64, store_id: Option<String>, field: Option<&str>, reason: String) {
+        self.loaded.rejects.push(Reject {
+            file: self.mapping.file.clone(),
+            line,
+            store_id,
+            field: field.map(str::to_string),
+            reason,
+        });
+    }
+
+    /// One record's cells. Rows whose cells are all blank are skipped (not counted).
+    pub(crate) fn row(&mut self, line: u64, cells: &[&str]) {
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            return;
+        }
+        self.loaded.rows += 1;
+        let raw_id = cells
+            .get(self.mapping.store_id)
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty());
+        let store_id = raw_id.and_then(|id| crate::store::normalise_store_id(id).ok());
+        if let Some(id) = &store_id {
+            self.seen.entry(id.clone()).or_default().push(line);
+        }
+        if cells.len() != self.mapping.width {
+            let reason = format!(
+                "row has {} fields, the header has {}",
+                cells.len(),
+                self.mapping.width
+            );
+            self.reject(line, store_id, None, reason);
+            return;
+        }
+        if let Err(reason) = crate::store::normalise_store_id(cells[self.mapping.store_id]) {
+            self.reject(line, None, Some("store_id"), reason);
+            return;
+        }
+        let values: Vec<(Field, String)> = self
+            .mapping
+            .fields
+            .iter()
+            .filter_map(|(field, column, default)| {
+                let cell = column.map(|i| cells[i].trim()).filter(|c| !c.is_empty());
+                cell.map(str::to_string)
+                    .or_else(|| default.clone())
+                    .map(|v| (*field, v))
+            })
+            .collect();
+        let id = store_id.clone().unwrap_or_default();
+        match build_store(&id, line, &values) {
+            Ok(store) => self.loaded.stores.push(store),
+            Err(problems) => {
+                for (field, reason) in problems {
+                    self.reject(line, store_id.clone(), field.map(Field::name), reason);
+                }
+            }
+        }
+    }
+
+    /// Reject every row of a duplicated store_id, then order the rejects by line.
+    pub(crate) fn finish(mut self) -> Loaded {
+        let mut dups: Vec<(String, Vec<u64>)> = self
+            .seen
+            .drain()
+            .filter(|(_, lines)| lines.len() > 1)
+            .collect();
+        dups.sort_by_key(|(_, lines)| lines[0]);
+        for (id, lines) in dups {
+            self.loaded.stores.retain(|s| s.store_id != id);
+            for &line in &lines {
+                let others: Vec<String> = lines
+                    .iter()
+                    .filter(|&&l| l != line)
+                    .map(u64::to_string)
+                    .collect();
+                let reason = format!("duplicate store_id: also on line {}", others.join(", "));
+                self.reject(line, Some(id.clone()), Some("store_id"), reason);
+            }
+        }
+        self.loaded.rejects.sort_by_key(|r| r.line);
+        self.loaded
+    }
+}
