@@ -3,6 +3,7 @@ pub mod alipay;
 pub mod audit;
 pub mod clock;
 pub mod daemon;
+pub mod logging;
 pub mod sim;
 pub mod source;
 pub mod store;
