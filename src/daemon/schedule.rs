@@ -25,7 +25,7 @@ pub enum ScheduleError {
     FieldCount { expr: String, found: usize },
     #[error("Schedule {expr:?} is invalid: {reason}")]
     Invalid { expr: String, reason: String },
-    #[error("Schedule {expr:?} never fires (no matching date within a year).")]
+    #[error("Schedule {expr:?} never fires (no date matches it).")]
     NeverFires { expr: String },
     #[error(
         "Time zone {tz:?} of schedule {expr:?} is not a known IANA zone name \
@@ -67,7 +67,7 @@ impl Schedule {
             .build();
         let cron = parser.parse(trimmed).map_err(|e| ScheduleError::Invalid {
             expr: expr.to_string(),
-            reason: e.to_string(),
+            reason: explain(&parser, trimmed, &e.to_string()),
         })?;
         let schedule = Schedule {
             expr: trimmed.to_string(),
@@ -133,6 +133,36 @@ impl Schedule {
         }
         out
     }
+}
+
+/// Name the field at fault: parse each field alone (the others `*`) and report the first
+/// one croner refuses, with its allowed range.
+fn explain(parser: &CronParser, expr: &str, croner_msg: &str) -> String {
+    const FIVE: [(&str, &str); 5] = [
+        ("minute", "0-59"),
+        ("hour", "0-23"),
+        ("day-of-month", "1-31"),
+        ("month", "1-12 or JAN-DEC"),
+        ("day-of-week", "0-7 or SUN-SAT"),
+    ];
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    let names: Vec<(&str, &str)> = if fields.len() == 6 {
+        std::iter::once(("second", "0-59")).chain(FIVE).collect()
+    } else {
+        FIVE.to_vec()
+    };
+    if fields.len() == names.len() {
+        for (i, field) in fields.iter().enumerate() {
+            let alone: Vec<&str> = (0..fields.len())
+                .map(|j| if j == i { *field } else { "*" })
+                .collect();
+            if let Err(e) = parser.parse(&alone.join(" ")) {
+                let (name, range) = names[i];
+                return format!("{name} field {field:?} (allowed {range}): {e}");
+            }
+        }
+    }
+    croner_msg.to_string()
 }
 
 #[cfg(test)]
