@@ -12,6 +12,7 @@ pub mod connect;
 pub mod daemon;
 pub mod exit;
 pub mod followup;
+pub mod logging;
 pub mod plan;
 pub mod ratelimit;
 pub mod remote;
