@@ -456,15 +456,23 @@ impl Config {
     fn resolve_paths(&mut self) {
         self.source.path = self.resolve(&self.source.path);
         self.audit.database = self.resolve(&self.audit.database);
-        for p in [
+        let resolved: Vec<Option<PathBuf>> = [
+            &self.alipay.app_private_key,
+            &self.alipay.alipay_public_key,
+            &self.alipay.app_auth_token_file,
+            &self.simulator.seed_csv,
+        ]
+        .iter()
+        .map(|p| p.as_ref().map(|path| credential_or_path(path, |q| self.resolve(q))))
+        .collect();
+        let mut it = resolved.into_iter();
+        for slot in [
             &mut self.alipay.app_private_key,
             &mut self.alipay.alipay_public_key,
             &mut self.alipay.app_auth_token_file,
             &mut self.simulator.seed_csv,
         ] {
-            if let Some(path) = p.take() {
-                *p = Some(credential_or_path(&path, |q| self.resolve(q)));
-            }
+            *slot = it.next().flatten();
         }
     }
 

@@ -85,7 +85,7 @@ pub async fn connect(
             .await
             .map_err(|e| ConnectError(anyhow::anyhow!("cannot start the built-in simulator: {e}")))?;
         if let Some(csv) = &cfg.simulator.seed_csv {
-            sim::seed_from_csv(&handle, csv)
+            seed_from_csv(&handle, csv)
                 .map_err(|e| ConnectError(anyhow::anyhow!("[simulator] seed_csv {}: {e}", csv.display())))?;
         }
         let gw = Gateway::new(
@@ -112,4 +112,31 @@ pub async fn connect(
         None => gateway,
     };
     Ok(Connected { gateway, sim })
+}
+
+/// Seed the simulator with pre-existing shops: a CSV whose header names Alipay fields,
+/// `store_id` included.
+fn seed_from_csv(handle: &SimHandle, path: &std::path::Path) -> anyhow::Result<usize> {
+    let mut rdr = csv::Reader::from_path(path)?;
+    let headers = rdr.headers()?.clone();
+    let mut n = 0;
+    for (i, record) in rdr.records().enumerate() {
+        let record = record?;
+        let mut fields = std::collections::BTreeMap::new();
+        let mut store_id = None;
+        for (h, v) in headers.iter().zip(record.iter()) {
+            if v.trim().is_empty() {
+                continue;
+            }
+            if h == "store_id" {
+                store_id = Some(v.trim().to_string());
+            } else {
+                fields.insert(h.to_string(), v.trim().to_string());
+            }
+        }
+        let store_id = store_id.ok_or_else(|| anyhow::anyhow!("line {}: no store_id", i + 2))?;
+        handle.seed_shop(&store_id, fields);
+        n += 1;
+    }
+    Ok(n)
 }

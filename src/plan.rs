@@ -8,6 +8,12 @@ use serde::Serialize;
 use crate::alipay::shop::{ShopSummary, EMPTY};
 use crate::store::{normalise, Field, Store};
 
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// Shown by Alipay when a shop has no brand.
 pub const NO_BRAND: &str = "其它品牌";
 

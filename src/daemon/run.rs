@@ -101,9 +101,9 @@ impl NotificationSink for AuditSink {
 
 fn health_result(status: RunStatus) -> HealthResult {
     match status {
-        RunStatus::Ok => HealthResult::Ok,
+        RunStatus::Ok => HealthResult::Success,
         RunStatus::Partial => HealthResult::Partial,
-        RunStatus::Guarded => HealthResult::Guarded,
+        RunStatus::Guarded => HealthResult::GuardStopped,
         RunStatus::Failed | RunStatus::Interrupted => HealthResult::Failed,
     }
 }
