@@ -133,6 +133,7 @@ impl Context {
         let source_cfg = cfg.source.clone();
         let loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
         let rows = loaded.stores.len() as u64 + loaded.rejects.len() as u64;
+        db.set_run_store_count(run, rows)?;
         info!(stores = loaded.stores.len(), rejected = loaded.rejects.len(), "Export read.");
 
         let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;

@@ -150,6 +150,18 @@ impl AuditDb {
         })
     }
 
+    /// Records the number of rows the export had (known once it was read); the
+    /// truncated-export guard compares against it.
+    pub fn set_run_store_count(&self, run: RunId, store_count: u64) -> Result<(), AuditError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE runs SET store_count = ?2 WHERE id = ?1",
+                params![run.0, i64_count(store_count)],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Records how a running run ended. An error if the run does not exist or has already
     /// finished (or was marked interrupted).
     pub fn finish_run(
