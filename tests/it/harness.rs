@@ -1,0 +1,196 @@
+//! End-to-end harness: the simulator on 127.0.0.1:0 (test keys, a manual clock shared
+//! with the client), a temp directory holding the config, the export and the SQLite audit
+//! store, and a run context built exactly as the binary builds it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use shopsync::alipay::sign::{SignKey, VerifyKey};
+use shopsync::audit::AuditDb;
+use shopsync::clock::{ManualClock, SharedClock};
+use shopsync::config::Config;
+use shopsync::run::{Context, RunOptions, RunResult};
+use shopsync::sim::{self, SimConfig, SimHandle};
+
+use crate::helpers::key_file;
+
+/// CSV header of the test exports: Alipay field names, so no column mapping is needed.
+pub const HEADER: &str = "store_id,branch_shop_name,province_code,city_code,district_code,address,longitude,latitude,contact_number,business_time,avg_price";
+
+/// One valid CSV row for store `n` (Shanghai, Jing'an).
+pub fn row(n: usize) -> String {
+    format!(
+        "ST-{n:04},分店{n:04}号,310000,310100,310106,南京西路{n}号,121.45{:04},31.22{:04},021-6288{:04},周一-周日 09:00-22:00,{}",
+        n % 10000,
+        n % 10000,
+        n % 10000,
+        20 + n % 50
+    )
+}
+
+/// A CSV of stores 1..=n.
+pub fn csv_of(n: usize) -> String {
+    let mut s = String::from(HEADER);
+    s.push('\n');
+    for i in 1..=n {
+        s.push_str(&row(i));
+        s.push('\n');
+    }
+    s
+}
+
+pub fn test_keys() -> (SignKey, VerifyKey, SignKey, VerifyKey) {
+    let app = SignKey::from_file(&key_file("app_private_pkcs8.pem")).unwrap();
+    let app_pub = VerifyKey::from_file(&key_file("app_public.pem")).unwrap();
+    let alipay = SignKey::from_file(&key_file("alipay_private_pkcs8.pem")).unwrap();
+    let alipay_pub = VerifyKey::from_file(&key_file("alipay_public.pem")).unwrap();
+    (app, app_pub, alipay, alipay_pub)
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub sim: SimHandle,
+    pub clock: ManualClock,
+    pub ctx: Context,
+}
+
+pub struct Options {
+    /// Extra TOML appended to the config (e.g. a `[sync]` table).
+    pub extra_toml: String,
+    pub sim: Box<dyn FnOnce(&mut SimConfig) + Send>,
+    pub csv: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            extra_toml: String::new(),
+            sim: Box::new(|_| {}),
+            csv: csv_of(5),
+        }
+    }
+}
+
+impl Harness {
+    pub async fn start(opts: Options) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 18, 30, 0).unwrap());
+        let shared: SharedClock = Arc::new(clock.clone());
+        let (_, app_pub, alipay, _) = test_keys();
+        let mut sim_cfg = SimConfig::new(app_pub, alipay);
+        sim_cfg.clock = shared.clone();
+        (opts.sim)(&mut sim_cfg);
+        let sim = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        std::fs::write(dir.path().join("stores.csv"), &opts.csv).unwrap();
+        let cfg = Self::write_config(dir.path(), &sim.gateway_url(), &opts.extra_toml);
+        let ctx = Self::context(cfg, shared).await;
+        Self { dir, sim, clock, ctx }
+    }
+
+    pub fn config_text(gateway: &str, extra: &str) -> String {
+        format!(
+            r#"[alipay]
+gateway = "{gateway}"
+app_id = "2021000000000001"
+app_private_key = "{app_key}"
+alipay_public_key = "{alipay_pub}"
+connect_timeout = "2s"
+request_timeout = "5s"
+
+[source]
+path = "stores.csv"
+
+[source.defaults]
+category_id = "2015050700000018"
+brand_name = "鲜果坊"
+main_shop_name = "鲜果坊"
+main_image = "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC"
+audit_images = "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC,4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUYT"
+
+[rate_limit]
+qps = 1000
+
+[audit]
+database = "audit.db"
+{extra}
+"#,
+            app_key = key_file("app_private_pkcs8.pem").display(),
+            alipay_pub = key_file("alipay_public.pem").display(),
+        )
+    }
+
+    pub fn write_config(dir: &std::path::Path, gateway: &str, extra: &str) -> Config {
+        let path = dir.join("shopsync.toml");
+        std::fs::write(&path, Self::config_text(gateway, extra)).unwrap();
+        Config::load_with_env(&path, std::iter::empty()).unwrap()
+    }
+
+    pub async fn context(cfg: Config, clock: SharedClock) -> Context {
+        let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
+        let connected = shopsync::connect::connect(&cfg, clock.clone(), None).await.unwrap();
+        Context {
+            cfg,
+            gateway: connected.gateway,
+            db,
+            clock,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write_csv(&self, content: &str) {
+        std::fs::write(self.path("stores.csv"), content).unwrap();
+    }
+
+    pub async fn sync(&self) -> RunResult {
+        self.run(true, false).await
+    }
+
+    pub async fn sync_forced(&self) -> RunResult {
+        self.run(true, true).await
+    }
+
+    pub async fn plan(&self) -> RunResult {
+        self.run(false, false).await
+    }
+
+    async fn run(&self, apply: bool, force: bool) -> RunResult {
+        self.ctx
+            .run(&RunOptions {
+                apply,
+                force,
+                wait_audit: None,
+                progress: false,
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Let the simulator's audits finish: advance its clock past the audit delay.
+    pub fn finish_audits(&self) {
+        self.clock.advance(chrono::Duration::seconds(5));
+        self.sim.process_due();
+    }
+
+    /// Shops on the simulated Alipay per store_id.
+    pub fn shops_per_store(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut m = std::collections::BTreeMap::new();
+        for s in self.sim.shops() {
+            *m.entry(s.store_id.clone()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// Calls per method the simulator received for writes.
+    pub fn writes_sent(&self) -> u64 {
+        let c = self.sim.call_counts();
+        c.get("alipay.offline.market.shop.create").copied().unwrap_or(0)
+            + c.get("alipay.offline.market.shop.modify").copied().unwrap_or(0)
+    }
+}
