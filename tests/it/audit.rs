@@ -95,7 +95,7 @@ fn a_store_from_a_newer_version_is_refused() {
 }
 
 #[test]
-fn wal_mode_synchronous_and_foreign_keys_are_on() {
+fn wal_mode_and_foreign_keys_are_on() {
     let (_dir, path, db) = temp_db();
     let mode: String = raw(&path)
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -132,6 +132,11 @@ fn read_only_open_needs_an_existing_store_and_cannot_write() {
     let ro = AuditDb::open_read_only(&path).unwrap();
     assert_eq!(ro.run(run).unwrap().unwrap().source, "stores.csv");
     assert!(ro.start_run(RunKind::Plan, "x", 1, at(1)).is_err());
+    // The usual `audit` case: no writer open (its WAL files were removed on close).
+    drop((db, ro));
+    let ro = AuditDb::open_read_only(&path).unwrap();
+    assert_eq!(ro.runs(5).unwrap().len(), 1);
+    assert_eq!(ro.integrity_check().unwrap(), "ok");
 }
 
 #[test]
@@ -463,6 +468,7 @@ fn runs_and_the_last_completed_sync() {
 fn concurrent_use_from_several_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<AuditDb>();
+    assert_send_sync::<AuditError>();
     let (_dir, _path, db) = temp_db();
     let db = Arc::new(db);
     let threads: Vec<_> = (0..8)
