@@ -1,10 +1,8 @@
 //! The audit store (SQLite): runs, actions, shop map, applications, accepted values,
 //! notifications, and the `shopsync audit` queries.
 //!
-//! One file per concern: [`runs`](self::runs), [`actions`](self::actions),
-//! [`shopmap`](self::shopmap), [`applications`](self::applications),
-//! [`values`](self::values), [`notifications`](self::notifications),
-//! [`history`](self::history), and [`report`] for the CLI.
+//! One file per concern: `runs`, `actions`, `shopmap`, `applications`, `values`,
+//! `notifications`, `history`, and [`report`] for the CLI.
 //!
 //! - The connection runs in WAL mode with `synchronous=NORMAL`, a 5 s busy timeout and
 //!   foreign keys on. Migrations are the numbered files in `migrations/`, applied in order,
@@ -114,7 +112,9 @@ pub enum AuditError {
     },
 }
 
-/// The audit store. Cheap to share (`Arc<AuditDb>`); every method takes `&self`.
+/// The audit store. Share it as `Arc<AuditDb>`; every method takes `&self`. Calls block
+/// for the length of one short statement or transaction (a mutex, then SQLite with a 5 s
+/// busy timeout), which is acceptable from tokio tasks.
 #[derive(Debug)]
 pub struct AuditDb {
     path: PathBuf,

@@ -309,6 +309,18 @@ fn show_table(out: &mut dyn Write, r: &RunRow, actions: &[ActionRow]) -> std::io
     t.write(out)
 }
 
+/// Events at the same instant are listed in this (causal) order.
+const EVENT_ORDER: [&str; 8] = [
+    "unmapped",
+    "write sent",
+    "outcome",
+    "resolved",
+    "application",
+    "notification",
+    "audit ended",
+    "mapped",
+];
+
 fn store_text(out: &mut dyn Write, h: &StoreHistory) -> std::io::Result<()> {
     writeln!(out, "Store {}", h.store_id)?;
     match &h.mapping {
@@ -340,12 +352,14 @@ fn store_text(out: &mut dyn Write, h: &StoreHistory) -> std::io::Result<()> {
     }
     writeln!(out)?;
 
-    // (time, sequence, event, detail); the sequence keeps same-time events in causal order.
+    // (time, rank, event, detail); the event's rank orders same-time events causally.
     let mut events: Vec<(DateTime<Utc>, usize, &str, String)> = Vec::new();
-    let mut seq = 0;
-    let mut push = |t, e, d: String| {
-        seq += 1;
-        events.push((t, seq, e, d));
+    let mut push = |t, e: &'static str, d: String| {
+        let rank = EVENT_ORDER
+            .iter()
+            .position(|x| *x == e)
+            .unwrap_or(EVENT_ORDER.len());
+        events.push((t, rank, e, d));
     };
     for a in &h.actions {
         let target = a
@@ -450,7 +464,8 @@ fn store_text(out: &mut dyn Write, h: &StoreHistory) -> std::io::Result<()> {
             format!("to shop {} ({})", m.shop_id, m.how),
         );
     }
-    events.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    // Stable: same time and rank keep the order they were pushed in.
+    events.sort_by_key(|e| (e.0, e.1));
     if events.is_empty() {
         writeln!(out, "No history recorded for this store.")?;
     } else {
