@@ -1,5 +1,7 @@
 //! Integration tests: one binary, a module per area.
 mod audit;
-mod helpers;
 mod daemon;
+mod harness;
+mod helpers;
+mod sync;
 mod vectors;
