@@ -730,6 +730,15 @@ fn build_store_checks_required_fields_and_areas() {
     assert!(build_store("", 7, &good).is_err());
 }
 
+#[test]
+fn expiry_dates_compare_as_dates() {
+    use shopsync::store::expires_before;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    assert!(expires_before("2026-11-24", day));
+    assert!(!expires_before("2026-11-25", day));
+    assert!(!expires_before("长期", day));
+}
+
 fn any_field() -> impl Strategy<Value = Field> {
     (0..Field::ALL.len()).prop_map(|i| Field::ALL[i])
 }
