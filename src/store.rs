@@ -10,7 +10,7 @@ mod rules;
 mod text;
 
 pub use build::{build_store, Problem};
-pub use rules::{normalise, normalise_store_id};
+pub use rules::{expires_before, normalise, normalise_store_id};
 
 /// A shop field that create/modify carry (reference §4.2). `store_id`, `shop_id`,
 /// `request_id`, `op_role`, `biz_version` and `operate_notify_url` are bookkeeping and are

@@ -102,6 +102,16 @@ impl Mapping {
                 fields.push((field, column, default));
             }
         }
+        let used: Vec<usize> = std::iter::once(store_id)
+            .chain(fields.iter().filter_map(|(_, column, _)| *column))
+            .collect();
+        let unmapped: Vec<&str> = (0..headers.len())
+            .filter(|i| !used.contains(i))
+            .map(|i| headers[i].as_str())
+            .collect();
+        if !unmapped.is_empty() {
+            tracing::debug!(file = %file, columns = ?unmapped, "Source columns not mapped to any field are ignored.");
+        }
         Ok(Mapping {
             file,
             width: headers.len(),

@@ -47,9 +47,22 @@ fn render(v: ValueRef<'_>) -> Result<String, String> {
     }
 }
 
+/// Refuse a statement that would write (the connection is read-only as well).
+fn read_only(cfg: &SourceConfig, stmt: &rusqlite::Statement<'_>) -> Result<(), SourceError> {
+    if stmt.readonly() {
+        Ok(())
+    } else {
+        Err(SourceError::BadConfig {
+            file: file_name(cfg),
+            reason: "source.query must only read (SELECT)".to_string(),
+        })
+    }
+}
+
 pub(super) fn check(cfg: &SourceConfig) -> Result<Vec<String>, SourceError> {
     let (conn, query) = open(cfg)?;
     let stmt = conn.prepare(&query).map_err(sql(cfg))?;
+    read_only(cfg, &stmt)?;
     let headers = clean_headers(
         stmt.column_names()
             .into_iter()
@@ -63,6 +76,7 @@ pub(super) fn check(cfg: &SourceConfig) -> Result<Vec<String>, SourceError> {
 pub(super) fn load(cfg: &SourceConfig) -> Result<Loaded, SourceError> {
     let (conn, query) = open(cfg)?;
     let mut stmt = conn.prepare(&query).map_err(sql(cfg))?;
+    read_only(cfg, &stmt)?;
     let headers = clean_headers(
         stmt.column_names()
             .into_iter()
@@ -78,14 +92,14 @@ pub(super) fn load(cfg: &SourceConfig) -> Result<Loaded, SourceError> {
         let mut cells = Vec::with_capacity(width);
         let mut problem = None;
         let mut size = 0usize;
-        for i in 0..width {
+        for (i, header) in headers.iter().enumerate() {
             match row.get_ref(i).map_err(sql(cfg)).map(render)? {
                 Ok(s) => {
                     size += s.len();
                     cells.push(s);
                 }
                 Err(reason) => {
-                    problem.get_or_insert(format!("column {:?}: {reason}", headers[i]));
+                    problem.get_or_insert(format!("column {header:?}: {reason}"));
                     cells.push(String::new());
                 }
             }

@@ -72,6 +72,13 @@ pub fn normalise_store_id(raw: &str) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// Whether a normalised `licence_expires`/`business_certificate_expires` value lies before
+/// `date` (Alipay answers `*_LICENSE_EXPIRES` for a date in the past). `长期` and values
+/// that are not dates never expire.
+pub fn expires_before(value: &str, date: chrono::NaiveDate) -> bool {
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok_and(|d| d < date)
+}
+
 fn text(v: &str, min: usize, max: usize) -> Result<String, String> {
     let t = clean_text(v)?;
     let n = char_len(&t);

@@ -3,5 +3,6 @@ mod audit;
 mod daemon;
 mod harness;
 mod helpers;
+mod source;
 mod sync;
 mod vectors;
