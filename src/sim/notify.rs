@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::handle::Shared;
+use super::writes;
 
 pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let client = match reqwest::Client::builder()
@@ -27,10 +28,10 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             _ = shutdown.changed() => break,
         }
-        shared.process_due();
         let now = shared.now();
         let due: Vec<(usize, String, Vec<(String, String)>)> = {
             let mut st = shared.state.lock().expect("state lock");
+            writes::process_due(&shared.cfg, &mut st, now);
             st.notifications
                 .iter_mut()
                 .enumerate()
