@@ -167,7 +167,10 @@ mod tests {
     #[test]
     fn repeated_node_is_rejected() {
         let body = r#"{"a_response":{"code":"10000"},"a_response":{"code":"1"},"sign":"x"}"#;
-        assert!(matches!(extract(body, "a"), Err(EnvelopeError::Repeated(_))));
+        assert!(matches!(
+            extract(body, "a"),
+            Err(EnvelopeError::Repeated(_))
+        ));
     }
 
     #[test]

@@ -70,7 +70,8 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn load_seed_csv(path: &Path) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {
-    let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut rdr =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let headers = rdr.headers()?.clone();
     if !headers.iter().any(|h| h == "store_id") {
         anyhow::bail!("{}: the header has no store_id column", path.display());

@@ -31,7 +31,11 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let stream = tokio::select! {
             r = listener.accept() => match r {
@@ -74,7 +78,10 @@ fn json_response(status: StatusCode, body: String, content_type: &str) -> Respon
     r
 }
 
-async fn route(shared: &Arc<Shared>, req: Request<HyperBody>) -> Result<Response<Body>, DropConnection> {
+async fn route(
+    shared: &Arc<Shared>,
+    req: Request<HyperBody>,
+) -> Result<Response<Body>, DropConnection> {
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/__sim/") {
         let method = req.method().clone();
@@ -85,7 +92,11 @@ async fn route(shared: &Arc<Shared>, req: Request<HyperBody>) -> Result<Response
         return Ok(json_response(status, body, gateway::JSON));
     }
     if path != "/gateway.do" || req.method() != hyper::Method::POST {
-        return Ok(json_response(StatusCode::NOT_FOUND, "not found".into(), "text/plain"));
+        return Ok(json_response(
+            StatusCode::NOT_FOUND,
+            "not found".into(),
+            "text/plain",
+        ));
     }
     let inc = match read_gateway(req).await {
         Ok(i) => i,
@@ -152,7 +163,10 @@ async fn read_gateway(req: Request<HyperBody>) -> Result<Incoming, Vec<(String, 
         return Err(pairs);
     };
     let mut file = None;
-    if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+    if content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
         let Ok(boundary) = multer::parse_boundary(&content_type) else {
             return Err(pairs);
         };

@@ -10,8 +10,8 @@ pub fn shared_dir() -> PathBuf {
 
 pub fn vectors() -> serde_json::Value {
     let path = shared_dir().join("protocol-vectors/vectors.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("vectors.json parses")
 }
 

@@ -1,4 +1,4 @@
 //! Integration tests: one binary, a module per area.
 mod helpers;
-mod vectors;
 mod sim;
+mod vectors;

@@ -7,10 +7,14 @@ use shopsync::alipay::v3;
 use crate::helpers::{key_file, vectors};
 
 fn app_keys() -> Vec<SignKey> {
-    ["app_private_pkcs1.pem", "app_private_pkcs8.pem", "app_private_pkcs8_bare.txt"]
-        .iter()
-        .map(|f| SignKey::from_file(&key_file(f)).unwrap())
-        .collect()
+    [
+        "app_private_pkcs1.pem",
+        "app_private_pkcs8.pem",
+        "app_private_pkcs8_bare.txt",
+    ]
+    .iter()
+    .map(|f| SignKey::from_file(&key_file(f)).unwrap())
+    .collect()
 }
 
 fn alipay_public() -> VerifyKey {
@@ -35,9 +39,19 @@ fn classic_requests_sign_byte_for_byte_with_every_key_format() {
         let params = str_pairs(&case["params"]);
         let content =
             sign::request_sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        assert_eq!(content, case["sign_content"].as_str().unwrap(), "{}", case["note"]);
+        assert_eq!(
+            content,
+            case["sign_content"].as_str().unwrap(),
+            "{}",
+            case["note"]
+        );
         for key in &keys {
-            assert_eq!(key.sign(&content), case["sign"].as_str().unwrap(), "{}", case["note"]);
+            assert_eq!(
+                key.sign(&content),
+                case["sign"].as_str().unwrap(),
+                "{}",
+                case["note"]
+            );
         }
     }
 }
@@ -76,9 +90,11 @@ fn the_app_public_key_does_not_verify_alipay_responses() {
     let v = vectors();
     let wrong = VerifyKey::from_file(&key_file("app_public.pem")).unwrap();
     let case = &v["classic_responses"][1];
-    let extracted =
-        envelope::extract(case["body"].as_str().unwrap(), case["method"].as_str().unwrap())
-            .unwrap();
+    let extracted = envelope::extract(
+        case["body"].as_str().unwrap(),
+        case["method"].as_str().unwrap(),
+    )
+    .unwrap();
     assert_eq!(envelope::verify(&extracted, &wrong), Verification::Invalid);
 }
 
@@ -155,7 +171,9 @@ fn own_public_key_as_alipay_key_is_refused_by_name() {
     let own = VerifyKey::from_file(&key_file("app_public_bare.txt")).unwrap();
     let err = sign::ensure_distinct(&app, &own).unwrap_err();
     assert!(matches!(err, KeyError::OwnPublicKey));
-    assert!(err.to_string().contains("public half of the app's own private key"));
+    assert!(err
+        .to_string()
+        .contains("public half of the app's own private key"));
     sign::ensure_distinct(&app, &alipay_public()).unwrap();
 }
 
@@ -169,7 +187,10 @@ fn bare_and_pem_public_keys_are_the_same_key() {
 #[test]
 fn swapped_key_kinds_are_named() {
     let err = VerifyKey::from_file(&key_file("alipay_private_pkcs1.pem")).unwrap_err();
-    assert!(matches!(err, KeyError::PrivateGivenAsPublic { .. }), "{err}");
+    assert!(
+        matches!(err, KeyError::PrivateGivenAsPublic { .. }),
+        "{err}"
+    );
     let err = SignKey::from_file(&key_file("app_public.pem")).unwrap_err();
     assert!(err.to_string().contains("public key"), "{err}");
 }
