@@ -336,16 +336,21 @@ fn settle(cfg: &SimConfig, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
     let content = notify_sign_content(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     form.push(("sign_type".into(), "RSA2".into()));
     form.push(("sign".into(), cfg.alipay_key.sign(&content)));
-    st.notifications.push(SentNotification {
+    let suppressed = cfg.suppress_notifications;
+    let n = SentNotification {
         notify_id: form[0].1.clone(),
         apply_id: apply_id.to_string(),
         url,
         form,
         attempts: 0,
         delivered: false,
-        gave_up: false,
-        last_error: None,
-        next_attempt: Some(now),
+        gave_up: suppressed,
+        last_error: suppressed.then(|| "suppressed by the simulator".to_string()),
+        next_attempt: (!suppressed).then_some(now),
         in_flight: false,
-    });
+    };
+    if cfg.duplicate_notifications && !suppressed {
+        st.notifications.push(n.clone());
+    }
+    st.notifications.push(n);
 }

@@ -28,6 +28,11 @@ async fn every_method_answers_signed_and_the_create_audit_completes() {
     assert_eq!(up.verification, Verification::Valid, "{}", up.body);
     let image_id = up.field("image_id");
     assert_eq!(image_id.len(), 32);
+    let big = c.upload("jpg", vec![0; 5 * 1024 * 1024 + 1]).await;
+    assert_eq!(
+        (big.code(), big.sub_code()),
+        ("40004", "isv.exceed-max-size")
+    );
     let bad = c.upload("tiff", vec![1; 10]).await;
     assert_eq!((bad.code(), bad.sub_code()), ("40004", "isv.unknown-fomat"));
 

@@ -184,3 +184,55 @@ async fn control_endpoints_drive_the_simulator() {
     assert_eq!(d.field("store_id"), "OLD1");
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn notification_switches_suppress_or_duplicate() {
+    let received: Arc<Mutex<Vec<Form>>> = Arc::default();
+    let r2 = received.clone();
+    let app = axum::Router::new().route(
+        "/n",
+        axum::routing::post(move |body: String| {
+            let r = r2.clone();
+            async move {
+                let form: Form = form_urlencoded::parse(body.as_bytes())
+                    .into_owned()
+                    .collect();
+                r.lock().unwrap().push(form);
+                "success"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/n", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let (h, c) = setup(|cfg| cfg.duplicate_notifications = true).await;
+    let mut biz = create_biz("S1", "r1");
+    biz["operate_notify_url"] = json!(url);
+    c.call(CREATE, biz).await;
+    finish_audits(&h, &c);
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+    while received.lock().unwrap().len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "duplicates did not arrive"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    let got = received.lock().unwrap().clone();
+    assert_eq!(
+        got[0], got[1],
+        "the same notification, same notify_id, twice"
+    );
+    h.shutdown().await;
+
+    let (h, c) = setup(|cfg| cfg.suppress_notifications = true).await;
+    let mut biz = create_biz("S1", "r1");
+    biz["operate_notify_url"] = json!(url);
+    c.call(CREATE, biz).await;
+    finish_audits(&h, &c);
+    let log = h.notifications();
+    assert_eq!(log.len(), 1);
+    assert!(log[0].gave_up && log[0].attempts == 0);
+    h.shutdown().await;
+}
