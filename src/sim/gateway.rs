@@ -32,6 +32,13 @@ pub enum Reply {
     Hold,
     /// Declare the full length, send `keep` bytes, close.
     Truncated { body: String, keep: usize },
+    /// A JSON body with extra headers (v3), optionally truncated to `keep` bytes.
+    Headers {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        keep: Option<usize>,
+    },
 }
 
 pub const JSON: &str = "application/json;charset=utf-8";

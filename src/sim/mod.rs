@@ -21,6 +21,7 @@ mod notify;
 mod ratelimit;
 mod server;
 mod state;
+mod v3;
 mod validate;
 mod writes;
 

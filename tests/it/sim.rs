@@ -5,3 +5,4 @@ mod client;
 mod faults;
 mod gateway;
 mod notify;
+mod v3;
