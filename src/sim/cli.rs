@@ -70,7 +70,8 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn load_seed_csv(path: &Path) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {
-    let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut rdr =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
     let headers = rdr.headers()?.clone();
     if !headers.iter().any(|h| h == "store_id") {
         anyhow::bail!("{}: the header has no store_id column", path.display());
@@ -175,4 +176,50 @@ async fn wait_for_signal() {
 #[cfg(not(unix))]
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: SimulateArgs,
+    }
+
+    #[test]
+    fn parses_options_and_seed_csv() {
+        let w = Wrapper::try_parse_from([
+            "simulate",
+            "--audit-delay",
+            "5s",
+            "--qps",
+            "10",
+            "--fault",
+            "drop_before:alipay.offline.market.shop.create:0.1",
+            "--fault",
+            "unknown_error_applied:*:next=3",
+        ])
+        .unwrap();
+        assert_eq!(w.args.audit_delay, std::time::Duration::from_secs(5));
+        assert_eq!(w.args.listen.port(), 8090);
+        assert_eq!(w.args.faults.len(), 2);
+        for f in &w.args.faults {
+            f.parse::<FaultRule>().unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seed.csv");
+        std::fs::write(
+            &path,
+            "store_id,main_shop_name,address\nA1,老店,南京西路1号\n",
+        )
+        .unwrap();
+        let rows = load_seed_csv(&path).unwrap();
+        assert_eq!(rows[0].0, "A1");
+        assert_eq!(rows[0].1["main_shop_name"], "老店");
+        std::fs::write(&path, "main_shop_name\nx\n").unwrap();
+        assert!(load_seed_csv(&path).is_err());
+    }
 }

@@ -26,7 +26,12 @@ fn bad(msg: &str) -> (StatusCode, String) {
     (StatusCode::BAD_REQUEST, json!({ "error": msg }).to_string())
 }
 
-pub fn handle(shared: &Arc<Shared>, method: &Method, path: &str, body: &[u8]) -> (StatusCode, String) {
+pub fn handle(
+    shared: &Arc<Shared>,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> (StatusCode, String) {
     let h = SimHandle::from_shared(shared.clone());
     let input: Value = if body.is_empty() {
         Value::Null
@@ -44,7 +49,9 @@ pub fn handle(shared: &Arc<Shared>, method: &Method, path: &str, body: &[u8]) ->
             "max_calls_in_one_second": h.max_calls_in_one_second(),
             "throttled": h.throttled_count(),
         })),
-        ("GET", "notifications") => ok(serde_json::to_value(h.notifications()).unwrap_or(Value::Null)),
+        ("GET", "notifications") => {
+            ok(serde_json::to_value(h.notifications()).unwrap_or(Value::Null))
+        }
         ("POST", "clock/advance") => {
             let Some(secs) = input.get("seconds").and_then(Value::as_i64) else {
                 return bad("need {\"seconds\": N}");
@@ -59,7 +66,9 @@ pub fn handle(shared: &Arc<Shared>, method: &Method, path: &str, body: &[u8]) ->
         ("POST", "force") => {
             let outcome = match s("outcome") {
                 Some("success") => ForcedOutcome::Success,
-                Some("fail") => ForcedOutcome::Fail(s("reason").unwrap_or("强制审核驳回").to_string()),
+                Some("fail") => {
+                    ForcedOutcome::Fail(s("reason").unwrap_or("强制审核驳回").to_string())
+                }
                 _ => return bad("outcome must be success or fail"),
             };
             let Some(key) = s("key") else {
@@ -103,6 +112,9 @@ pub fn handle(shared: &Arc<Shared>, method: &Method, path: &str, body: &[u8]) ->
             h.add_fault(rule);
             ok(json!({}))
         }
-        _ => (StatusCode::NOT_FOUND, json!({ "error": "unknown control endpoint" }).to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            json!({ "error": "unknown control endpoint" }).to_string(),
+        ),
     }
 }

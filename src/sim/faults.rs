@@ -109,13 +109,17 @@ impl FromStr for FaultRule {
             "timeout_after" => FaultKind::TimeoutAfter,
             "unknown_error_applied" => FaultKind::UnknownErrorApplied,
             "unknown_error_not_applied" => FaultKind::UnknownErrorNotApplied,
-            "system_error" | "system_error_not_applied" => FaultKind::SystemError { applied: false },
+            "system_error" | "system_error_not_applied" => {
+                FaultKind::SystemError { applied: false }
+            }
             "system_error_applied" => FaultKind::SystemError { applied: true },
             "bad_signature" => FaultKind::BadSignature,
             "unsigned_success" => FaultKind::UnsignedSuccess,
             "truncated_body" => FaultKind::TruncatedBody {
                 keep: match arg {
-                    Some(a) => a.parse().map_err(|_| err("truncated_body=K needs a byte count"))?,
+                    Some(a) => a
+                        .parse()
+                        .map_err(|_| err("truncated_body=K needs a byte count"))?,
                     None => 20,
                 },
             },
@@ -190,7 +194,9 @@ mod tests {
 
     #[test]
     fn parses_specs() {
-        let r: FaultRule = "drop_before:alipay.offline.market.shop.create:0.1".parse().unwrap();
+        let r: FaultRule = "drop_before:alipay.offline.market.shop.create:0.1"
+            .parse()
+            .unwrap();
         assert_eq!(r.kind, FaultKind::DropBefore);
         assert_eq!(r.trigger, Trigger::Probability(0.1));
         let r: FaultRule = "truncated_body=7:*:next=3".parse().unwrap();

@@ -21,13 +21,24 @@ use crate::alipay::timestamp;
 
 /// What the server does with the connection.
 pub enum Reply {
-    Body { status: u16, content_type: &'static str, body: String },
+    Body {
+        status: u16,
+        content_type: &'static str,
+        body: String,
+    },
     /// Close without a response.
     Drop,
     /// Hold the connection for `hold_timeout`, then close.
     Hold,
     /// Declare the full length, send `keep` bytes, close.
     Truncated { body: String, keep: usize },
+    /// A JSON body with extra headers (v3), optionally truncated to `keep` bytes.
+    Headers {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        keep: Option<usize>,
+    },
 }
 
 pub const JSON: &str = "application/json;charset=utf-8";
@@ -119,7 +130,13 @@ struct Node {
 }
 
 impl Node {
-    fn error(name: String, code: &'static str, sub: &str, sub_msg: Option<String>, signed: bool) -> Self {
+    fn error(
+        name: String,
+        code: &'static str,
+        sub: &str,
+        sub_msg: Option<String>,
+        signed: bool,
+    ) -> Self {
         let mut fields = Map::new();
         if let Some(m) = sub_msg {
             fields.insert("sub_msg".into(), json!(m));
@@ -191,7 +208,10 @@ const BAD_GATEWAY: &str = "<html><head><title>502 Bad Gateway</title></head><bod
 pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
     let cfg = &shared.cfg;
     let p = &inc.params;
-    let method = p.get("method").map(String::as_str).filter(|m| !m.is_empty());
+    let method = p
+        .get("method")
+        .map(String::as_str)
+        .filter(|m| !m.is_empty());
     shared
         .stats
         .lock()
@@ -245,8 +265,8 @@ pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
         return unsigned(Some(method), "40002", "isv.invalid-signature-type", None);
     }
     let now = shared.now();
-    let fresh = timestamp::parse(get("timestamp"))
-        .is_some_and(|t| (t - now).abs() <= cfg.timestamp_skew);
+    let fresh =
+        timestamp::parse(get("timestamp")).is_some_and(|t| (t - now).abs() <= cfg.timestamp_skew);
     if !fresh {
         return unsigned(Some(method), "40002", "isv.invalid-timestamp", None);
     }
@@ -266,7 +286,12 @@ pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
         return unsigned(Some(method), "20001", "aop.invalid-app-auth-token", None);
     };
     if cfg.disabled_methods.contains(method) {
-        return unsigned(Some(method), "40006", "isv.insufficient-isv-permissions", None);
+        return unsigned(
+            Some(method),
+            "40006",
+            "isv.insufficient-isv-permissions",
+            None,
+        );
     }
     let name = node_name(method);
     // 8. rate limit
@@ -301,11 +326,21 @@ pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
             Err(String::new())
         } else {
             match method {
-                "alipay.offline.market.shop.summary.batchquery" => methods::summary(&st, merchant, &biz),
-                "alipay.offline.market.shop.create" => writes::create(cfg, &mut st, merchant, now, &biz),
-                "alipay.offline.market.shop.modify" => writes::modify(cfg, &mut st, merchant, now, &biz),
-                "alipay.offline.market.shop.querydetail" => methods::querydetail(&st, merchant, &biz),
-                "alipay.offline.market.shop.batchquery" => methods::shop_batchquery(&st, merchant, &biz),
+                "alipay.offline.market.shop.summary.batchquery" => {
+                    methods::summary(&st, merchant, &biz)
+                }
+                "alipay.offline.market.shop.create" => {
+                    writes::create(cfg, &mut st, merchant, now, &biz)
+                }
+                "alipay.offline.market.shop.modify" => {
+                    writes::modify(cfg, &mut st, merchant, now, &biz)
+                }
+                "alipay.offline.market.shop.querydetail" => {
+                    methods::querydetail(&st, merchant, &biz)
+                }
+                "alipay.offline.market.shop.batchquery" => {
+                    methods::shop_batchquery(&st, merchant, &biz)
+                }
                 "alipay.offline.market.applyorder.batchquery" => {
                     methods::applyorder(&st, merchant, now, &biz)
                 }

@@ -11,7 +11,9 @@ use tokio::task::JoinHandle;
 
 use super::faults::{FaultRule, Faults};
 use super::ratelimit::{Limiter, Stats};
-use super::state::{SentNotification, SimOrder, SimShop, SimState, State, OWN_MERCHANT, TOKEN_MERCHANT};
+use super::state::{
+    SentNotification, SimOrder, SimShop, SimState, State, OWN_MERCHANT, TOKEN_MERCHANT,
+};
 use super::{notify, server, writes, ForcedOutcome, SimConfig, SimError};
 use crate::alipay::sign::{SignKey, VerifyKey};
 
@@ -148,11 +150,21 @@ impl SimHandle {
     }
 
     pub fn add_fault(&self, rule: FaultRule) {
-        self.shared.faults.lock().expect("faults lock").rules.push(rule);
+        self.shared
+            .faults
+            .lock()
+            .expect("faults lock")
+            .rules
+            .push(rule);
     }
 
     pub fn clear_faults(&self) {
-        self.shared.faults.lock().expect("faults lock").rules.clear();
+        self.shared
+            .faults
+            .lock()
+            .expect("faults lock")
+            .rules
+            .clear();
     }
 
     /// Force the outcome of the next audit of an apply id, or of a store id's next audit.
@@ -221,13 +233,19 @@ impl SimHandle {
     }
 
     pub fn notifications(&self) -> Vec<SentNotification> {
-        self.shared.state.lock().expect("state lock").notifications.clone()
+        self.shared
+            .state
+            .lock()
+            .expect("state lock")
+            .notifications
+            .clone()
     }
 
     /// Stop listening, release held connections and stop the background tasks.
     pub async fn shutdown(&self) {
         let _ = self.shared.shutdown.send(true);
-        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
+        let tasks: Vec<JoinHandle<()>> =
+            std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
         for t in tasks {
             let _ = t.await;
         }

@@ -56,7 +56,9 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(1);
         let n = notify_id(&mut rng);
         assert_eq!(n.len(), 34);
-        assert!(n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(n
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
         assert_eq!(image_id(&mut rng).len(), 32);
     }
 }

@@ -31,7 +31,9 @@ fn pages(total: usize, size: usize) -> usize {
 }
 
 fn millis(t: DateTime<Utc>) -> String {
-    t.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    t.with_timezone(&china())
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
 }
 
 fn pic_coll(shop: &SimShop) -> String {
@@ -64,31 +66,30 @@ pub fn summary(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outcome 
         return Err(bad());
     }
     let query_type = text(biz, "query_type").unwrap_or_else(|| "MERCHANT_SELF".into());
-    let statuses: Option<Vec<Option<&str>>> = text(biz, "shop_status")
-        .map(|s| s.split(',').map(status_filter).collect());
+    let statuses: Option<Vec<Option<&str>>> =
+        text(biz, "shop_status").map(|s| s.split(',').map(status_filter).collect());
     let eq = |key: &str, shop: &SimShop| {
         text(biz, key).is_none_or(|want| shop.fields.get(key) == Some(&want))
     };
-    let shops: Vec<&SimShop> = if query_type != "MERCHANT_SELF"
-        || text(biz, "biz_channel").as_deref() == Some("POS")
-    {
-        Vec::new()
-    } else {
-        st.merchant_shops(merchant)
-            .into_iter()
-            .filter(|s| text(biz, "shop_id").is_none_or(|id| id == s.shop_id))
-            .filter(|s| {
-                statuses
-                    .as_ref()
-                    .is_none_or(|v| v.iter().any(|x| *x == Some(s.status.as_str())))
-            })
-            .filter(|s| {
-                ["province_code", "city_code", "district_code", "brand_name"]
-                    .iter()
-                    .all(|k| eq(k, s))
-            })
-            .collect()
-    };
+    let shops: Vec<&SimShop> =
+        if query_type != "MERCHANT_SELF" || text(biz, "biz_channel").as_deref() == Some("POS") {
+            Vec::new()
+        } else {
+            st.merchant_shops(merchant)
+                .into_iter()
+                .filter(|s| text(biz, "shop_id").is_none_or(|id| id == s.shop_id))
+                .filter(|s| {
+                    statuses
+                        .as_ref()
+                        .is_none_or(|v| v.contains(&Some(s.status.as_str())))
+                })
+                .filter(|s| {
+                    ["province_code", "city_code", "district_code", "brand_name"]
+                        .iter()
+                        .all(|k| eq(k, s))
+                })
+                .collect()
+        };
     let size = page_size as usize;
     let infos: Vec<Value> = shops
         .iter()
@@ -100,7 +101,10 @@ pub fn summary(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outcome 
     m.insert("current_page_no".into(), json!(page_no.to_string()));
     m.insert("page_size".into(), json!(page_size.to_string()));
     m.insert("total_items".into(), json!(shops.len().to_string()));
-    m.insert("total_page_no".into(), json!(pages(shops.len(), size).to_string()));
+    m.insert(
+        "total_page_no".into(),
+        json!(pages(shops.len(), size).to_string()),
+    );
     m.insert("shop_summary_infos".into(), Value::Array(infos));
     Ok(m)
 }
@@ -114,8 +118,17 @@ fn summary_info(s: &SimShop) -> Value {
             m.insert(k.into(), json!(v));
         }
     }
-    m.insert("brand_name".into(), json!(f("brand_name").unwrap_or_else(|| "其它品牌".into())));
-    for k in ["address", "province_code", "city_code", "district_code", "business_time"] {
+    m.insert(
+        "brand_name".into(),
+        json!(f("brand_name").unwrap_or_else(|| "其它品牌".into())),
+    );
+    for k in [
+        "address",
+        "province_code",
+        "city_code",
+        "district_code",
+        "business_time",
+    ] {
         if let Some(v) = f(k) {
             m.insert(k.into(), json!(v));
         }
@@ -162,7 +175,10 @@ pub fn shop_batchquery(st: &State, merchant: &str, biz: &Map<String, Value>) -> 
     let mut m = Map::new();
     m.insert("shop_ids".into(), Value::Array(ids));
     m.insert("current_pageno".into(), json!(page_no.to_string()));
-    m.insert("total_pageno".into(), json!(pages(shops.len(), 500).to_string()));
+    m.insert(
+        "total_pageno".into(),
+        json!(pages(shops.len(), 500).to_string()),
+    );
     Ok(m)
 }
 
@@ -186,8 +202,14 @@ pub fn querydetail(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outc
     }
     m.insert("is_online".into(), json!(s.is_online));
     m.insert("is_show".into(), json!(s.is_show));
-    m.insert("gmt_shop_create".into(), json!(timestamp::format(s.gmt_create)));
-    m.insert("gmt_shop_modified".into(), json!(timestamp::format(s.gmt_modified)));
+    m.insert(
+        "gmt_shop_create".into(),
+        json!(timestamp::format(s.gmt_create)),
+    );
+    m.insert(
+        "gmt_shop_modified".into(),
+        json!(timestamp::format(s.gmt_modified)),
+    );
     m.insert("partner_id".into(), json!(s.merchant_id));
     m.insert("create_channel".into(), json!("OPEN_API"));
     for (k, v) in &s.fields {
@@ -197,7 +219,12 @@ pub fn querydetail(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outc
     Ok(m)
 }
 
-pub fn applyorder(st: &State, merchant: &str, now: DateTime<Utc>, biz: &Map<String, Value>) -> Outcome {
+pub fn applyorder(
+    st: &State,
+    merchant: &str,
+    now: DateTime<Utc>,
+    biz: &Map<String, Value>,
+) -> Outcome {
     let bad = || "INVALID_PARAMETER".to_string();
     let biz_type = text(biz, "biz_type").ok_or_else(bad)?;
     if biz_type != "SHOP" && biz_type != "ITEM" {

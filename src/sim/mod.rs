@@ -21,6 +21,7 @@ mod notify;
 mod ratelimit;
 mod server;
 mod state;
+mod v3;
 mod validate;
 mod writes;
 
@@ -120,6 +121,10 @@ pub struct SimConfig {
     pub disabled_methods: BTreeSet<String>,
     /// A `store_id` held by a pending create blocks another create of it (§8.4).
     pub reserve_pending_store_ids: bool,
+    /// §8.6 fault switch: log notifications but never send them (the client must poll).
+    pub suppress_notifications: bool,
+    /// §8.6 fault switch: send every notification twice (same `notify_id`).
+    pub duplicate_notifications: bool,
 }
 
 impl SimConfig {
@@ -147,6 +152,8 @@ impl SimConfig {
             extra_areas: Vec::new(),
             disabled_methods: BTreeSet::new(),
             reserve_pending_store_ids: true,
+            suppress_notifications: false,
+            duplicate_notifications: false,
         }
     }
 }

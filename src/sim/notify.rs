@@ -8,6 +8,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::handle::Shared;
+use super::writes;
+
+/// A notification to send: its index in the log, the URL and the form.
+type Due = (usize, String, Vec<(String, String)>);
 
 pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let client = match reqwest::Client::builder()
@@ -27,15 +31,18 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             _ = shutdown.changed() => break,
         }
-        shared.process_due();
         let now = shared.now();
-        let due: Vec<(usize, String, Vec<(String, String)>)> = {
+        let due: Vec<Due> = {
             let mut st = shared.state.lock().expect("state lock");
+            writes::process_due(&shared.cfg, &mut st, now);
             st.notifications
                 .iter_mut()
                 .enumerate()
                 .filter(|(_, n)| {
-                    !n.delivered && !n.gave_up && !n.in_flight && n.next_attempt.is_some_and(|t| t <= now)
+                    !n.delivered
+                        && !n.gave_up
+                        && !n.in_flight
+                        && n.next_attempt.is_some_and(|t| t <= now)
                 })
                 .map(|(i, n)| {
                     n.in_flight = true;
@@ -49,7 +56,13 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn deliver(shared: Arc<Shared>, client: reqwest::Client, index: usize, url: String, form: Vec<(String, String)>) {
+async fn deliver(
+    shared: Arc<Shared>,
+    client: reqwest::Client,
+    index: usize,
+    url: String,
+    form: Vec<(String, String)>,
+) {
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form.iter())
         .finish();
@@ -69,7 +82,10 @@ async fn deliver(shared: Arc<Shared>, client: reqwest::Client, index: usize, url
             if status == reqwest::StatusCode::OK && text.trim() == "success" {
                 Ok(())
             } else {
-                Err(format!("HTTP {status}: {}", text.chars().take(100).collect::<String>()))
+                Err(format!(
+                    "HTTP {status}: {}",
+                    text.chars().take(100).collect::<String>()
+                ))
             }
         }
         Err(e) => Err(e.to_string()),

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use super::control;
 use super::gateway::{self, Incoming, Reply};
 use super::handle::Shared;
+use super::v3;
 
 /// The largest request body read (image.upload answers `isv.exceed-max-size` above 5 MB).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -31,7 +32,11 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let stream = tokio::select! {
             r = listener.accept() => match r {
@@ -74,7 +79,10 @@ fn json_response(status: StatusCode, body: String, content_type: &str) -> Respon
     r
 }
 
-async fn route(shared: &Arc<Shared>, req: Request<HyperBody>) -> Result<Response<Body>, DropConnection> {
+async fn route(
+    shared: &Arc<Shared>,
+    req: Request<HyperBody>,
+) -> Result<Response<Body>, DropConnection> {
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/__sim/") {
         let method = req.method().clone();
@@ -84,8 +92,17 @@ async fn route(shared: &Arc<Shared>, req: Request<HyperBody>) -> Result<Response
         let (status, body) = control::handle(shared, &method, rest, &body);
         return Ok(json_response(status, body, gateway::JSON));
     }
+    if path.starts_with("/v3/") {
+        let v3req = read_v3(req).await;
+        let reply = v3::handle(shared, v3req).await;
+        return respond(shared, reply).await;
+    }
     if path != "/gateway.do" || req.method() != hyper::Method::POST {
-        return Ok(json_response(StatusCode::NOT_FOUND, "not found".into(), "text/plain"));
+        return Ok(json_response(
+            StatusCode::NOT_FOUND,
+            "not found".into(),
+            "text/plain",
+        ));
     }
     let inc = match read_gateway(req).await {
         Ok(i) => i,
@@ -96,7 +113,48 @@ async fn route(shared: &Arc<Shared>, req: Request<HyperBody>) -> Result<Response
         },
     };
     let reply = gateway::handle(shared, inc).await;
+    respond(shared, reply).await
+}
+
+fn truncated(status: StatusCode, body: String, keep: usize) -> Response<Body> {
+    let len = body.len();
+    let head = Bytes::copy_from_slice(&body.as_bytes()[..keep.min(len)]);
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(head),
+        Err(std::io::Error::other("truncated by a simulated fault")),
+    ];
+    let mut r = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_LENGTH, len.into());
+    if let Ok(v) = gateway::JSON.parse() {
+        r.headers_mut().insert(CONTENT_TYPE, v);
+    }
+    r
+}
+
+async fn respond(shared: &Arc<Shared>, reply: Reply) -> Result<Response<Body>, DropConnection> {
     match reply {
+        Reply::Headers {
+            status,
+            headers,
+            body,
+            keep,
+        } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut r = match keep {
+                Some(k) if k < body.len() => truncated(status, body, k),
+                _ => json_response(status, body, gateway::JSON),
+            };
+            for (k, v) in headers {
+                if let (Ok(k), Ok(v)) = (
+                    hyper::header::HeaderName::from_bytes(k.as_bytes()),
+                    hyper::header::HeaderValue::from_str(&v),
+                ) {
+                    r.headers_mut().insert(k, v);
+                }
+            }
+            Ok(r)
+        }
         Reply::Body {
             status,
             content_type,
@@ -119,19 +177,40 @@ async fn route(shared: &Arc<Shared>, req: Request<HyperBody>) -> Result<Response
             if keep >= body.len() {
                 return Ok(json_response(StatusCode::OK, body, gateway::JSON));
             }
-            let len = body.len();
-            let head = Bytes::copy_from_slice(&body.as_bytes()[..keep]);
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(head),
-                Err(std::io::Error::other("truncated by a simulated fault")),
-            ];
-            let mut r = Response::new(Body::from_stream(futures::stream::iter(chunks)));
-            r.headers_mut().insert(CONTENT_LENGTH, len.into());
-            if let Ok(v) = gateway::JSON.parse() {
-                r.headers_mut().insert(CONTENT_TYPE, v);
-            }
-            Ok(r)
+            Ok(truncated(StatusCode::OK, body, keep))
         }
+    }
+}
+
+async fn read_v3(req: Request<HyperBody>) -> v3::V3Request {
+    let (parts, body) = req.into_parts();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let authorization = header("authorization");
+    let app_auth_token = header("alipay-app-auth-token");
+    let content_type = header("content-type").unwrap_or_default();
+    let http_method = parts.method.as_str().to_string();
+    let uri = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let body = axum::body::to_bytes(Body::new(body), MAX_BODY)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    v3::V3Request {
+        http_method,
+        uri,
+        authorization,
+        app_auth_token,
+        content_type,
+        body,
     }
 }
 
@@ -152,7 +231,10 @@ async fn read_gateway(req: Request<HyperBody>) -> Result<Incoming, Vec<(String, 
         return Err(pairs);
     };
     let mut file = None;
-    if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+    if content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
         let Ok(boundary) = multer::parse_boundary(&content_type) else {
             return Err(pairs);
         };

@@ -20,7 +20,11 @@ pub const TOKEN_MERCHANT: &str = "2088000000000002";
 
 /// Times in snapshots: `yyyy-MM-dd HH:mm:ss.SSS`, UTC+8.
 fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.with_timezone(&china()).format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+    s.serialize_str(
+        &t.with_timezone(&china())
+            .format("%Y-%m-%d %H:%M:%S%.3f")
+            .to_string(),
+    )
 }
 
 fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -88,7 +92,10 @@ pub struct SimOrder {
     #[serde(serialize_with = "ser_time")]
     pub modified: DateTime<Utc>,
     /// When the audit runs (orders under audit only).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_time")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_time"
+    )]
     pub audit_due: Option<DateTime<Utc>>,
 }
 

@@ -83,7 +83,7 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-fn get<'a>(p: &'a BTreeMap<String, String>, f: Field) -> Option<&'a str> {
+fn get(p: &BTreeMap<String, String>, f: Field) -> Option<&str> {
     p.get(f.name()).map(String::as_str).filter(|v| *v != EMPTY)
 }
 
@@ -151,7 +151,9 @@ pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Resu
     if let Some(sid) = store_id {
         let own_shop = shop.map(|s| s.shop_id.as_str());
         let taken_by_shop = ctx.state.shops.values().any(|s| {
-            s.merchant_id == ctx.merchant && s.store_id == sid && Some(s.shop_id.as_str()) != own_shop
+            s.merchant_id == ctx.merchant
+                && s.store_id == sid
+                && Some(s.shop_id.as_str()) != own_shop
         });
         let taken_by_pending = cfg.reserve_pending_store_ids
             && ctx.state.orders.values().any(|o| {
@@ -169,7 +171,12 @@ pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Resu
         let missing = Field::ALL
             .iter()
             .filter(|f| f.required_for_create())
-            .filter(|f| !matches!(f, Field::ProvinceCode | Field::CityCode | Field::DistrictCode))
+            .filter(|f| {
+                !matches!(
+                    f,
+                    Field::ProvinceCode | Field::CityCode | Field::DistrictCode
+                )
+            })
             .any(|f| get(p, *f).is_none());
         if missing {
             return Err(kind.p("INVALID_PARAM"));
@@ -302,7 +309,11 @@ pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Resu
     }
     for f in [Field::MainShopName, Field::BranchShopName, Field::Address] {
         if let Some(v) = get(p, f) {
-            if cfg.forbidden_words.iter().any(|w| !w.is_empty() && v.contains(w)) {
+            if cfg
+                .forbidden_words
+                .iter()
+                .any(|w| !w.is_empty() && v.contains(w))
+            {
                 return Err("EXIST_FORBIDDEN_WORD".into());
             }
         }
@@ -419,7 +430,9 @@ fn sync_rules(kind: Kind, p: &BTreeMap<String, String>, cfg: &SimConfig) -> Opti
     if r.address_length == Stage::Sync && address_bad(p) {
         return Some(kind.p("INVALID_PARAM"));
     }
-    if r.business_time == Stage::Sync && get(p, Field::BusinessTime).is_some_and(|v| !business_time_ok(v)) {
+    if r.business_time == Stage::Sync
+        && get(p, Field::BusinessTime).is_some_and(|v| !business_time_ok(v))
+    {
         return Some("BUSINESS_TIME_RULE_ERROR".into());
     }
     if r.branch_in_main_name == Stage::Sync
@@ -441,7 +454,11 @@ fn sync_rules(kind: Kind, p: &BTreeMap<String, String>, cfg: &SimConfig) -> Opti
 
 /// Audit-stage rules over the data the shop would have after approval. `Some(reason)` fails
 /// the application.
-pub fn audit_rejection(cfg: &SimConfig, data: &BTreeMap<String, String>, create: bool) -> Option<String> {
+pub fn audit_rejection(
+    cfg: &SimConfig,
+    data: &BTreeMap<String, String>,
+    create: bool,
+) -> Option<String> {
     let r = &cfg.rules;
     if r.min_audit_images == Stage::Audit && distinct_images(data) < cfg.min_audit_images {
         return Some(format!(
@@ -481,9 +498,13 @@ mod tests {
     #[test]
     fn business_time_grammar() {
         assert!(business_time_ok("周一-周五 09:00-20:00"));
-        assert!(business_time_ok("周一-周五 09:00-20:00,周六-周日 10:00-22:00"));
+        assert!(business_time_ok(
+            "周一-周五 09:00-20:00,周六-周日 10:00-22:00"
+        ));
         assert!(business_time_ok("10:00-14:00"));
-        assert!(!business_time_ok("周一-周五 09:00-20:00,周五-周日 10:00-22:00"));
+        assert!(!business_time_ok(
+            "周一-周五 09:00-20:00,周五-周日 10:00-22:00"
+        ));
         assert!(!business_time_ok("周一-周五 9:00-20:00"));
         assert!(!business_time_ok("Mon 09:00-20:00"));
     }

@@ -50,7 +50,10 @@ pub fn create(
     let internal = st.new_internal_request_id(now);
     let changes = Field::ALL
         .iter()
-        .filter_map(|f| p.get(f.name()).map(|v| (f.name().to_string(), Some(v.clone()))))
+        .filter_map(|f| {
+            p.get(f.name())
+                .map(|v| (f.name().to_string(), Some(v.clone())))
+        })
         .collect();
     let request_id = p.get("request_id").cloned().unwrap_or_default();
     st.request_ids.insert(request_id.clone());
@@ -117,7 +120,10 @@ pub fn modify(
     let review = changes.iter().any(|(k, v)| {
         Field::from_name(k).is_some_and(Field::triggers_review) && shop.fields.get(k) != v.as_ref()
     });
-    let store_id = p.get("store_id").cloned().unwrap_or_else(|| shop.store_id.clone());
+    let store_id = p
+        .get("store_id")
+        .cloned()
+        .unwrap_or_else(|| shop.store_id.clone());
     let apply_id = st.new_apply_id(now);
     let internal = st.new_internal_request_id(now);
     let request_id = p.get("request_id").cloned().unwrap_or_default();
@@ -157,7 +163,11 @@ pub fn modify(
     Ok(accepted(&apply_id))
 }
 
-pub fn apply_changes(shop: &mut SimShop, changes: &BTreeMap<String, Option<String>>, now: DateTime<Utc>) {
+pub fn apply_changes(
+    shop: &mut SimShop,
+    changes: &BTreeMap<String, Option<String>>,
+    now: DateTime<Utc>,
+) {
     for (k, v) in changes {
         if k == "store_id" {
             if let Some(v) = v {
@@ -183,7 +193,11 @@ pub fn process_due(cfg: &SimConfig, st: &mut State, now: DateTime<Utc>) {
         .orders
         .values()
         .filter(|o| o.status == "PROCESS")
-        .filter_map(|o| o.audit_due.filter(|d| *d <= now).map(|d| (d, o.apply_id.clone())))
+        .filter_map(|o| {
+            o.audit_due
+                .filter(|d| *d <= now)
+                .map(|d| (d, o.apply_id.clone()))
+        })
         .collect();
     due.sort();
     for (_, apply_id) in due {
@@ -293,7 +307,12 @@ fn settle(cfg: &SimConfig, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
         ("notify_type".into(), "shop_audit_result".into()),
         (
             "biz_type".into(),
-            if create { "CREATE_SHOP_AUDIT" } else { "MODIFY_SHOP_AUDIT" }.into(),
+            if create {
+                "CREATE_SHOP_AUDIT"
+            } else {
+                "MODIFY_SHOP_AUDIT"
+            }
+            .into(),
         ),
         ("version".into(), "2.0".into()),
         ("apply_id".into(), apply_id.to_string()),
@@ -302,7 +321,11 @@ fn settle(cfg: &SimConfig, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
     if let Some(id) = notify_shop_id {
         form.push(("shop_id".into(), id));
     }
-    let audit = if failure.is_none() { "AUDIT_SUCCESS" } else { "AUDIT_FAILED" };
+    let audit = if failure.is_none() {
+        "AUDIT_SUCCESS"
+    } else {
+        "AUDIT_FAILED"
+    };
     form.push(("audit_status".into(), audit.into()));
     form.push(("is_online".into(), is_online));
     form.push(("is_show".into(), is_show));
@@ -313,16 +336,21 @@ fn settle(cfg: &SimConfig, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
     let content = notify_sign_content(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     form.push(("sign_type".into(), "RSA2".into()));
     form.push(("sign".into(), cfg.alipay_key.sign(&content)));
-    st.notifications.push(SentNotification {
+    let suppressed = cfg.suppress_notifications;
+    let n = SentNotification {
         notify_id: form[0].1.clone(),
         apply_id: apply_id.to_string(),
         url,
         form,
         attempts: 0,
         delivered: false,
-        gave_up: false,
-        last_error: None,
-        next_attempt: Some(now),
+        gave_up: suppressed,
+        last_error: suppressed.then(|| "suppressed by the simulator".to_string()),
+        next_attempt: (!suppressed).then_some(now),
         in_flight: false,
-    });
+    };
+    if cfg.duplicate_notifications && !suppressed {
+        st.notifications.push(n.clone());
+    }
+    st.notifications.push(n);
 }

@@ -3,6 +3,7 @@ mod audit;
 mod daemon;
 mod harness;
 mod helpers;
+mod sim;
 mod source;
 mod sync;
 mod vectors;

@@ -1,0 +1,8 @@
+//! The simulator over real HTTP: signed requests built here, responses verified with the
+//! Alipay test key, the clock driven by hand.
+mod audit;
+mod client;
+mod faults;
+mod gateway;
+mod notify;
+mod v3;
