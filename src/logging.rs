@@ -23,7 +23,8 @@ pub fn filter(level: Option<&str>, rust_log: Option<&str>) -> anyhow::Result<Env
             .map_err(|e| anyhow::anyhow!("Invalid --log-level {level:?}: {e}"));
     }
     if let Some(env) = rust_log.filter(|l| !l.trim().is_empty()) {
-        return EnvFilter::try_new(env).map_err(|e| anyhow::anyhow!("Invalid RUST_LOG {env:?}: {e}"));
+        return EnvFilter::try_new(env)
+            .map_err(|e| anyhow::anyhow!("Invalid RUST_LOG {env:?}: {e}"));
     }
     Ok(EnvFilter::new(DEFAULT_DIRECTIVE))
 }

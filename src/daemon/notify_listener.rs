@@ -102,7 +102,12 @@ pub fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, NotificationErr
     }
     let utf8: Option<Vec<(String, String)>> = raw
         .iter()
-        .map(|(k, v)| Some((String::from_utf8(k.clone()).ok()?, String::from_utf8(v.clone()).ok()?)))
+        .map(|(k, v)| {
+            Some((
+                String::from_utf8(k.clone()).ok()?,
+                String::from_utf8(v.clone()).ok()?,
+            ))
+        })
         .collect();
     if let Some(pairs) = utf8 {
         return Ok(pairs);
@@ -119,7 +124,10 @@ pub fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, NotificationErr
 }
 
 fn unescape(bytes: &[u8]) -> Vec<u8> {
-    let plus: Vec<u8> = bytes.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    let plus: Vec<u8> = bytes
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
     percent_encoding::percent_decode(&plus).collect()
 }
 
@@ -145,7 +153,11 @@ pub fn parse_notification(
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
-    let need = |name: &'static str| get(name).map(str::to_string).ok_or(NotificationError::Missing(name));
+    let need = |name: &'static str| {
+        get(name)
+            .map(str::to_string)
+            .ok_or(NotificationError::Missing(name))
+    };
     let flag = |name: &'static str| -> Result<Option<bool>, NotificationError> {
         match get(name) {
             None => Ok(None),
@@ -216,7 +228,10 @@ pub async fn serve(
         .await
 }
 
-async fn receive(State(state): State<Arc<ListenerState>>, body: Bytes) -> (StatusCode, &'static str) {
+async fn receive(
+    State(state): State<Arc<ListenerState>>,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
     let parsed = decode_form(&body).and_then(|pairs| parse_notification(&state.key, &pairs));
     let n = match parsed {
         Ok(n) => n,

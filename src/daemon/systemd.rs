@@ -126,7 +126,11 @@ pub fn watchdog_interval() -> Option<Duration> {
 }
 
 /// [`watchdog_interval`] for explicit values.
-pub fn watchdog_interval_from(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Option<Duration> {
+pub fn watchdog_interval_from(
+    usec: Option<&str>,
+    pid: Option<&str>,
+    own_pid: u32,
+) -> Option<Duration> {
     if let Some(pid) = pid.filter(|p| !p.is_empty()) {
         if pid.trim().parse::<u32>().ok() != Some(own_pid) {
             return None;

@@ -1,4 +1,5 @@
 //! Integration tests: one binary, a module per area.
-mod helpers;
 mod daemon;
+mod helpers;
+mod systemd;
 mod vectors;

@@ -7,7 +7,13 @@ use chrono::{TimeZone, Utc};
 use shopsync::daemon::health::{serve, Metrics, RunResult};
 use tokio::sync::oneshot;
 
-async fn start(metrics: Arc<Metrics>) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+async fn start(
+    metrics: Arc<Metrics>,
+) -> (
+    String,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel::<()>();
@@ -45,9 +51,14 @@ fn check_exposition(text: &str) {
             let name_end = line.find(['{', ' ']).unwrap();
             let name = &line[..name_end];
             assert!(name.starts_with("shopsync_"), "{line}");
-            assert!(typed.contains(name) && helped.contains(name), "undeclared: {line}");
+            assert!(
+                typed.contains(name) && helped.contains(name),
+                "undeclared: {line}"
+            );
             let value = line.rsplit(' ').next().unwrap();
-            value.parse::<f64>().unwrap_or_else(|_| panic!("value of {line}"));
+            value
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("value of {line}"));
         }
     }
 }
@@ -65,7 +76,10 @@ async fn healthz_is_ok_before_any_run() {
     assert_eq!(v["pending_applications"], 0);
     let (_, _, metrics) = get(&format!("{base}/metrics")).await;
     check_exposition(&metrics);
-    assert!(metrics.contains("shopsync_runs_total{result=\"success\"} 0\n"), "{metrics}");
+    assert!(
+        metrics.contains("shopsync_runs_total{result=\"success\"} 0\n"),
+        "{metrics}"
+    );
     assert!(metrics.contains("shopsync_last_run_timestamp_seconds 0\n"));
     stop.send(()).unwrap();
     task.await.unwrap().unwrap();
@@ -125,11 +139,18 @@ async fn metrics_and_healthz_follow_the_runs() {
     assert_eq!(v["status"], "failing");
     let (_, _, text) = get(&format!("{base}/metrics")).await;
     assert!(text.contains("shopsync_last_run_success 0\n"));
-    assert!(text.contains("shopsync_rejected_rows 0\n"), "gauge of the last run only");
+    assert!(
+        text.contains("shopsync_rejected_rows 0\n"),
+        "gauge of the last run only"
+    );
     assert!(text.contains("shopsync_runs_total{result=\"failed\"} 1\n"));
 
     m.record_run(RunResult::GuardStopped, t2, Duration::from_secs(1), 0);
-    assert_eq!(get(&format!("{base}/healthz")).await.0, 503, "a guard stop needs an operator");
+    assert_eq!(
+        get(&format!("{base}/healthz")).await.0,
+        503,
+        "a guard stop needs an operator"
+    );
     m.record_run(RunResult::Success, t2, Duration::from_secs(1), 0);
     assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
 

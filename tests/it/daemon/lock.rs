@@ -13,7 +13,11 @@ fn second_acquire_fails_while_held_and_succeeds_after_drop() {
     let first = InstanceLock::acquire(&db).unwrap();
     assert_eq!(first.path(), dir.path().join("audit.sqlite.lock"));
     let text = std::fs::read_to_string(first.path()).unwrap();
-    assert_eq!(text.trim(), std::process::id().to_string(), "our pid is in the file");
+    assert_eq!(
+        text.trim(),
+        std::process::id().to_string(),
+        "our pid is in the file"
+    );
 
     let err = InstanceLock::acquire(&db).unwrap_err();
     match &err {
@@ -25,7 +29,10 @@ fn second_acquire_fails_while_held_and_succeeds_after_drop() {
     }
     let msg = err.to_string();
     assert!(msg.contains("Another shopsync"), "{msg}");
-    assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
     assert!(msg.contains(&lock_path(&db).display().to_string()), "{msg}");
 
     drop(first);
@@ -39,7 +46,10 @@ fn missing_directory_is_an_io_error_naming_the_path() {
     let db = dir.path().join("no/such/dir/audit.sqlite");
     let err = InstanceLock::acquire(&db).unwrap_err();
     assert!(matches!(err, LockError::Io { .. }), "{err:?}");
-    assert!(err.to_string().contains("no/such/dir/audit.sqlite.lock"), "{err}");
+    assert!(
+        err.to_string().contains("no/such/dir/audit.sqlite.lock"),
+        "{err}"
+    );
 }
 
 /// Runs as the parent normally; when re-run by itself with `CHILD_ENV` set, it is the
@@ -51,7 +61,11 @@ fn a_lock_held_by_another_process_blocks_acquire() {
         println!("LOCKED {}", std::process::id());
         std::io::stdout().flush().unwrap();
         let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+        while std::io::stdin()
+            .read_line(&mut sink)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
         drop(lock);
         return;
     }
@@ -84,7 +98,10 @@ fn a_lock_held_by_another_process_blocks_acquire() {
         matches!(&err, LockError::Held { pid: Some(p), .. } if *p == child_pid),
         "{err:?}"
     );
-    assert!(err.to_string().contains(&format!("pid {child_pid}")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("pid {child_pid}")),
+        "{err}"
+    );
 
     drop(child.stdin.take()); // child releases and exits
     let status = child.wait().unwrap();

@@ -60,7 +60,12 @@ impl Listener {
     }
 
     async fn post_form(&self, form: &[(String, String)]) -> (u16, String) {
-        let resp = reqwest::Client::new().post(&self.url).form(form).send().await.unwrap();
+        let resp = reqwest::Client::new()
+            .post(&self.url)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
@@ -107,7 +112,10 @@ fn failed_create_form() -> Vec<(String, String)> {
         ("is_online", "F"),
         ("is_show", "F"),
         ("result_code", "RISK_AUDIT_FAIL"),
-        ("result_desc", "您提交的证照图片不清晰，无法辨别证照信息（营业执照不清晰）;"),
+        (
+            "result_desc",
+            "您提交的证照图片不清晰，无法辨别证照信息（营业执照不清晰）;",
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -123,7 +131,10 @@ async fn valid_vector_is_recorded_and_acknowledged() {
     assert_eq!(rec.len(), 1);
     let n = &rec[0];
     assert_eq!(n.notify_id, "98408d09b1f2d0c065ecdf828a43b24m01");
-    assert_eq!(n.notify_time, Utc.with_ymd_and_hms(2026, 11, 26, 1, 12, 0).unwrap());
+    assert_eq!(
+        n.notify_time,
+        Utc.with_ymd_and_hms(2026, 11, 26, 1, 12, 0).unwrap()
+    );
     assert_eq!(n.notify_type, "shop_audit_result");
     assert_eq!(n.biz_type, "CREATE_SHOP_AUDIT");
     assert_eq!(n.apply_id, "2026112500107000000000000001");
@@ -131,7 +142,10 @@ async fn valid_vector_is_recorded_and_acknowledged() {
     assert_eq!(n.shop_id.as_deref(), Some("2026112600077000000000000042"));
     assert_eq!(n.audit_status, AuditStatus::Success);
     assert_eq!((n.is_online, n.is_show), (Some(true), Some(true)));
-    assert_eq!((n.result_code.as_deref(), n.result_desc.as_deref()), (None, None));
+    assert_eq!(
+        (n.result_code.as_deref(), n.result_desc.as_deref()),
+        (None, None)
+    );
     l.stop().await;
 }
 
@@ -167,7 +181,10 @@ async fn legacy_rsa_sign_type_and_missing_sign_are_refused() {
         }
     }
     assert_eq!(l.post_form(&form).await.0, 400);
-    let unsigned: Vec<_> = vector_form(0).into_iter().filter(|(k, _)| k != "sign").collect();
+    let unsigned: Vec<_> = vector_form(0)
+        .into_iter()
+        .filter(|(k, _)| k != "sign")
+        .collect();
     assert_eq!(l.post_form(&unsigned).await.0, 400);
     assert!(l.recorded().is_empty());
     l.stop().await;
@@ -177,10 +194,23 @@ async fn legacy_rsa_sign_type_and_missing_sign_are_refused() {
 async fn correctly_signed_but_incomplete_or_odd_forms_are_refused() {
     let key = alipay_key();
     let l = Listener::start(false).await;
-    for drop_field in ["apply_id", "notify_id", "request_id", "audit_status", "notify_time"] {
-        let form: Vec<_> = vector_form(0).into_iter().filter(|(k, _)| k != drop_field).collect();
+    for drop_field in [
+        "apply_id",
+        "notify_id",
+        "request_id",
+        "audit_status",
+        "notify_time",
+    ] {
+        let form: Vec<_> = vector_form(0)
+            .into_iter()
+            .filter(|(k, _)| k != drop_field)
+            .collect();
         let (status, body) = l.post_form(&signed(&key, form)).await;
-        assert_eq!((status, body.as_str()), (400, "fail"), "without {drop_field}");
+        assert_eq!(
+            (status, body.as_str()),
+            (400, "fail"),
+            "without {drop_field}"
+        );
     }
     for (field, value) in [
         ("audit_status", "AUDIT_MAYBE"),
@@ -194,14 +224,23 @@ async fn correctly_signed_but_incomplete_or_odd_forms_are_refused() {
                 *v = value.into();
             }
         }
-        assert_eq!(l.post_form(&signed(&key, form)).await.0, 400, "{field}={value}");
+        assert_eq!(
+            l.post_form(&signed(&key, form)).await.0,
+            400,
+            "{field}={value}"
+        );
     }
     // A duplicated field is ambiguous even when the signature covers one reading of it.
     let mut form = signed(&key, vector_form(0));
     form.push(("apply_id".into(), "2026112500107000000000000999".into()));
     assert_eq!(l.post_form(&form).await.0, 400);
     // Not form data at all.
-    let resp = reqwest::Client::new().post(&l.url).body("{\"json\":true}").send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(&l.url)
+        .body("{\"json\":true}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     assert!(l.recorded().is_empty());
     l.stop().await;
@@ -224,7 +263,10 @@ async fn gbk_encoded_failed_create_is_decoded_and_recorded() {
     let l = Listener::start(false).await;
     let resp = reqwest::Client::new()
         .post(&l.url)
-        .header("content-type", "application/x-www-form-urlencoded; charset=GBK")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=GBK",
+        )
         .body(body)
         .send()
         .await
@@ -270,7 +312,12 @@ async fn sink_failure_answers_500_so_alipay_retries() {
 async fn only_post_on_the_configured_path() {
     let l = Listener::start(false).await;
     let other = l.url.replace(PATH, "/other");
-    let resp = reqwest::Client::new().post(&other).form(&vector_form(0)).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(&other)
+        .form(&vector_form(0))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
     let resp = reqwest::get(&l.url).await.unwrap();
     assert_eq!(resp.status().as_u16(), 405);

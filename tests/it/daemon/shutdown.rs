@@ -17,11 +17,16 @@ async fn manual_trigger_flips_every_clone() {
     tokio::task::yield_now().await;
     assert!(!waiter.is_finished());
     s.trigger();
-    tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(clone.is_triggered());
     // Already triggered: `wait` resolves at once; triggering again is harmless.
     s.trigger();
-    tokio::time::timeout(Duration::from_secs(5), s.wait()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), s.wait())
+        .await
+        .unwrap();
 }
 
 fn kill(pid: u32, sig: &str) {
@@ -62,7 +67,10 @@ fn first_signal_triggers_second_exits_130() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut wait_for = |want: &str| loop {
-        let line = lines.next().unwrap_or_else(|| panic!("child ended before {want}")).unwrap();
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("child ended before {want}"))
+            .unwrap();
         // libtest prints "test <name> ... " on the same line first.
         if let Some(i) = line.find(want) {
             return line[i..].to_string();

@@ -34,7 +34,11 @@ fn sends_states_to_a_path_socket() {
 #[test]
 fn sends_to_an_abstract_socket() {
     use std::os::linux::net::SocketAddrExt;
-    let name = format!("shopsync-test-{}-{}", std::process::id(), rand::random::<u32>());
+    let name = format!(
+        "shopsync-test-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
     let server = UnixDatagram::bind_addr(&addr).unwrap();
     let n = Notifier::new(Some(&format!("@{name}")));
@@ -55,7 +59,9 @@ fn bad_or_absent_socket_is_an_error_naming_it() {
     assert!(matches!(err, NotifyError::BadAddress { .. }), "{err:?}");
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("gone.sock");
-    let err = Notifier::new(Some(missing.to_str().unwrap())).ready().unwrap_err();
+    let err = Notifier::new(Some(missing.to_str().unwrap()))
+        .ready()
+        .unwrap_err();
     assert!(matches!(err, NotifyError::Send { .. }), "{err:?}");
     assert!(err.to_string().contains("gone.sock"), "{err}");
 }
@@ -63,9 +69,19 @@ fn bad_or_absent_socket_is_an_error_naming_it() {
 #[test]
 fn watchdog_interval_is_half_of_watchdog_usec_for_our_pid() {
     let me = 4242;
-    assert_eq!(watchdog_interval_from(Some("30000000"), None, me), Some(Duration::from_secs(15)));
-    assert_eq!(watchdog_interval_from(Some("30000000"), Some("4242"), me), Some(Duration::from_secs(15)));
-    assert_eq!(watchdog_interval_from(Some("30000000"), Some("1"), me), None, "another process's watchdog");
+    assert_eq!(
+        watchdog_interval_from(Some("30000000"), None, me),
+        Some(Duration::from_secs(15))
+    );
+    assert_eq!(
+        watchdog_interval_from(Some("30000000"), Some("4242"), me),
+        Some(Duration::from_secs(15))
+    );
+    assert_eq!(
+        watchdog_interval_from(Some("30000000"), Some("1"), me),
+        None,
+        "another process's watchdog"
+    );
     assert_eq!(watchdog_interval_from(Some("0"), None, me), None);
     assert_eq!(watchdog_interval_from(Some("soon"), None, me), None);
     assert_eq!(watchdog_interval_from(None, None, me), None);
@@ -74,12 +90,17 @@ fn watchdog_interval_is_half_of_watchdog_usec_for_our_pid() {
 #[test]
 fn credential_paths_come_from_the_credentials_directory() {
     let dir = credentials_dir_from(Some("/run/credentials/shopsync.service".into()));
-    assert_eq!(dir, Some(PathBuf::from("/run/credentials/shopsync.service")));
+    assert_eq!(
+        dir,
+        Some(PathBuf::from("/run/credentials/shopsync.service"))
+    );
     assert_eq!(credentials_dir_from(Some("".into())), None);
     assert_eq!(credentials_dir_from(None), None);
     assert_eq!(
         credential_path_in(dir.clone(), "alipay-app-private-key"),
-        Some(PathBuf::from("/run/credentials/shopsync.service/alipay-app-private-key"))
+        Some(PathBuf::from(
+            "/run/credentials/shopsync.service/alipay-app-private-key"
+        ))
     );
     assert_eq!(credential_path_in(dir.clone(), "../etc/passwd"), None);
     assert_eq!(credential_path_in(dir, ".."), None);
