@@ -38,9 +38,12 @@ pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let result = match format {
-        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
         LogFormat::Json => builder
             .json()
+            .with_ansi(false)
             .flatten_event(true)
             .with_current_span(true)
             .try_init(),

@@ -106,3 +106,35 @@ fn credential_paths_come_from_the_credentials_directory() {
     assert_eq!(credential_path_in(dir, ".."), None);
     assert_eq!(credential_path_in(None, "app-auth-token"), None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn watchdog_pings_every_interval_until_shutdown() {
+    use shopsync::daemon::systemd::run_watchdog;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notify.sock");
+    let server = UnixDatagram::bind(&path).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let count = |server: &UnixDatagram| {
+        let mut n = 0;
+        let mut buf = [0u8; 64];
+        while let Ok(len) = server.recv(&mut buf) {
+            assert_eq!(&buf[..len], b"WATCHDOG=1");
+            n += 1;
+        }
+        n
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let notifier = Notifier::new(Some(path.to_str().unwrap()));
+    let task = tokio::spawn(run_watchdog(notifier, Duration::from_secs(60), async {
+        let _ = rx.await;
+    }));
+    let base = tokio::time::Instant::now();
+    tokio::time::sleep_until(base + Duration::from_secs(1)).await;
+    assert_eq!(count(&server), 1, "first ping at once");
+    tokio::time::sleep_until(base + Duration::from_secs(181)).await;
+    assert_eq!(count(&server), 3, "at +60 s, +120 s, +180 s");
+    tx.send(()).unwrap();
+    task.await.unwrap();
+    tokio::time::sleep_until(base + Duration::from_secs(400)).await;
+    assert_eq!(count(&server), 0, "no ping after shutdown");
+}

@@ -223,3 +223,26 @@ async fn follow_up_runs_between_syncs_and_never_overlaps() {
     assert_eq!(counts.follow_ups_started, 3);
     assert_eq!(overlap.max.load(Ordering::SeqCst), 1, "jobs never overlap");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_sync_does_not_stop_the_schedule() {
+    let (ticker, base) = every_minute(None);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let shutdown = Shutdown::manual(Duration::from_secs(30));
+    let c = Arc::clone(&calls);
+    let sync = move || {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                panic!("first sync blows up");
+            }
+        }
+    };
+    let stop = shutdown.wait_owned();
+    let handle = tokio::spawn(async move { ticker.run(sync, stop).await });
+    at(base, 100).await; // ticks at +30 (panics) and +90
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    shutdown.trigger();
+    let counts = handle.await.unwrap();
+    assert_eq!((counts.syncs_started, counts.panics), (2, 1));
+}
