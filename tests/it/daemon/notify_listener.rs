@@ -324,3 +324,24 @@ async fn only_post_on_the_configured_path() {
     assert!(l.recorded().is_empty());
     l.stop().await;
 }
+
+#[test]
+fn decode_form_prefers_the_declared_charset() {
+    use shopsync::daemon::notify_listener::decode_form;
+    let utf8 = b"result_desc=%E4%B8%AD%E6%96%87&a=b+c";
+    assert_eq!(
+        decode_form(utf8, false).unwrap(),
+        [
+            ("result_desc".to_string(), "中文".to_string()),
+            ("a".into(), "b c".into())
+        ]
+    );
+    // Those bytes are valid GBK too: declared GBK wins.
+    let as_gbk = decode_form(utf8, true).unwrap();
+    assert_ne!(as_gbk[0].1, "中文");
+    // GBK bytes are not valid UTF-8: GBK is used without a declaration.
+    let gbk = b"result_desc=%D6%D0%CE%C4";
+    assert_eq!(decode_form(gbk, false).unwrap()[0].1, "中文");
+    // Neither: refused.
+    assert!(decode_form(b"x=%FF%FF%FF", false).is_err());
+}
