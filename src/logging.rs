@@ -23,7 +23,8 @@ pub fn filter(level: Option<&str>, rust_log: Option<&str>) -> anyhow::Result<Env
             .map_err(|e| anyhow::anyhow!("Invalid --log-level {level:?}: {e}"));
     }
     if let Some(env) = rust_log.filter(|l| !l.trim().is_empty()) {
-        return EnvFilter::try_new(env).map_err(|e| anyhow::anyhow!("Invalid RUST_LOG {env:?}: {e}"));
+        return EnvFilter::try_new(env)
+            .map_err(|e| anyhow::anyhow!("Invalid RUST_LOG {env:?}: {e}"));
     }
     Ok(EnvFilter::new(DEFAULT_DIRECTIVE))
 }
@@ -37,9 +38,12 @@ pub fn init(format: LogFormat, level: Option<&str>) -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let result = match format {
-        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
         LogFormat::Json => builder
             .json()
+            .with_ansi(false)
             .flatten_event(true)
             .with_current_span(true)
             .try_init(),

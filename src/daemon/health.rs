@@ -72,7 +72,13 @@ impl Metrics {
     }
 
     /// A finished run: counts it, and sets the last-run gauges and the rejected-rows gauge.
-    pub fn record_run(&self, result: RunResult, finished_at: DateTime<Utc>, duration: Duration, rejected_rows: u64) {
+    pub fn record_run(
+        &self,
+        result: RunResult,
+        finished_at: DateTime<Utc>,
+        duration: Duration,
+        rejected_rows: u64,
+    ) {
         *locked(&self.runs).entry(result).or_insert(0) += 1;
         self.rejected_rows.store(rejected_rows, Ordering::Relaxed);
         *locked(&self.last_run) = Some(LastRun {
@@ -91,7 +97,9 @@ impl Metrics {
 
     /// One call answered with a rate-limit error.
     pub fn record_throttled(&self, method: &str) {
-        *locked(&self.throttled).entry(method.to_string()).or_insert(0) += 1;
+        *locked(&self.throttled)
+            .entry(method.to_string())
+            .or_insert(0) += 1;
     }
 
     /// One audit notification accepted.
@@ -131,13 +139,28 @@ impl Metrics {
     /// Prometheus text exposition format (version 0.0.4).
     pub fn render_prometheus(&self) -> String {
         let mut out = String::new();
-        header_lines(&mut out, "shopsync_runs_total", "counter", "Sync runs by result.");
+        header_lines(
+            &mut out,
+            "shopsync_runs_total",
+            "counter",
+            "Sync runs by result.",
+        );
         let runs = locked(&self.runs).clone();
-        for r in [RunResult::Success, RunResult::Partial, RunResult::Failed, RunResult::GuardStopped] {
+        for r in [
+            RunResult::Success,
+            RunResult::Partial,
+            RunResult::Failed,
+            RunResult::GuardStopped,
+        ] {
             let n = runs.get(&r).copied().unwrap_or(0);
             let _ = writeln!(out, "shopsync_runs_total{{result=\"{}\"}} {n}", r.as_str());
         }
-        header_lines(&mut out, "shopsync_alipay_calls_total", "counter", "Alipay calls by method and outcome class.");
+        header_lines(
+            &mut out,
+            "shopsync_alipay_calls_total",
+            "counter",
+            "Alipay calls by method and outcome class.",
+        );
         for ((method, class), n) in locked(&self.calls).iter() {
             let _ = writeln!(
                 out,
@@ -146,31 +169,86 @@ impl Metrics {
                 escape(class)
             );
         }
-        header_lines(&mut out, "shopsync_alipay_throttled_total", "counter", "Alipay calls answered with a rate-limit error, by method.");
+        header_lines(
+            &mut out,
+            "shopsync_alipay_throttled_total",
+            "counter",
+            "Alipay calls answered with a rate-limit error, by method.",
+        );
         for (method, n) in locked(&self.throttled).iter() {
-            let _ = writeln!(out, "shopsync_alipay_throttled_total{{method=\"{}\"}} {n}", escape(method));
+            let _ = writeln!(
+                out,
+                "shopsync_alipay_throttled_total{{method=\"{}\"}} {n}",
+                escape(method)
+            );
         }
-        header_lines(&mut out, "shopsync_notifications_total", "counter", "Audit notifications accepted.");
-        let _ = writeln!(out, "shopsync_notifications_total {}", self.notifications.load(Ordering::Relaxed));
-        header_lines(&mut out, "shopsync_pending_applications", "gauge", "Shop applications still under audit.");
-        let _ = writeln!(out, "shopsync_pending_applications {}", self.pending_applications());
-        header_lines(&mut out, "shopsync_rejected_rows", "gauge", "Source rows rejected by the last run.");
-        let _ = writeln!(out, "shopsync_rejected_rows {}", self.rejected_rows.load(Ordering::Relaxed));
+        header_lines(
+            &mut out,
+            "shopsync_notifications_total",
+            "counter",
+            "Audit notifications accepted.",
+        );
+        let _ = writeln!(
+            out,
+            "shopsync_notifications_total {}",
+            self.notifications.load(Ordering::Relaxed)
+        );
+        header_lines(
+            &mut out,
+            "shopsync_pending_applications",
+            "gauge",
+            "Shop applications still under audit.",
+        );
+        let _ = writeln!(
+            out,
+            "shopsync_pending_applications {}",
+            self.pending_applications()
+        );
+        header_lines(
+            &mut out,
+            "shopsync_rejected_rows",
+            "gauge",
+            "Source rows rejected by the last run.",
+        );
+        let _ = writeln!(
+            out,
+            "shopsync_rejected_rows {}",
+            self.rejected_rows.load(Ordering::Relaxed)
+        );
         let last = *locked(&self.last_run);
-        header_lines(&mut out, "shopsync_last_run_duration_seconds", "gauge", "Duration of the last run.");
+        header_lines(
+            &mut out,
+            "shopsync_last_run_duration_seconds",
+            "gauge",
+            "Duration of the last run.",
+        );
         let _ = writeln!(
             out,
             "shopsync_last_run_duration_seconds {}",
             last.map_or(0.0, |l| l.duration.as_secs_f64())
         );
-        header_lines(&mut out, "shopsync_last_run_timestamp_seconds", "gauge", "Unix time the last run finished (0 before any run).");
+        header_lines(
+            &mut out,
+            "shopsync_last_run_timestamp_seconds",
+            "gauge",
+            "Unix time the last run finished (0 before any run).",
+        );
         let _ = writeln!(
             out,
             "shopsync_last_run_timestamp_seconds {}",
             last.map_or(0, |l| l.finished_at.timestamp())
         );
-        header_lines(&mut out, "shopsync_last_run_success", "gauge", "1 if the last run did not fail, 0 if it did (1 before any run).");
-        let _ = writeln!(out, "shopsync_last_run_success {}", u8::from(self.healthy()));
+        header_lines(
+            &mut out,
+            "shopsync_last_run_success",
+            "gauge",
+            "1 if the last run did not fail, 0 if it did (1 before any run).",
+        );
+        let _ = writeln!(
+            out,
+            "shopsync_last_run_success {}",
+            u8::from(self.healthy())
+        );
         out
     }
 }
@@ -182,7 +260,9 @@ fn header_lines(out: &mut String, name: &str, kind: &str, help: &str) {
 
 /// Escape a label value: backslash, double quote and newline.
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Serve `/healthz` and `/metrics` until `shutdown` completes.
@@ -198,7 +278,9 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         info!(%addr, "Health listener started.");
     }
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn healthz(State(m): State<Arc<Metrics>>) -> impl IntoResponse {
@@ -212,7 +294,10 @@ async fn healthz(State(m): State<Arc<Metrics>>) -> impl IntoResponse {
 
 async fn metrics_text(State(m): State<Arc<Metrics>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         m.render_prometheus(),
     )
 }

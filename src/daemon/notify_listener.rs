@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -90,8 +90,12 @@ pub enum NotificationError {
 }
 
 /// Decode an `application/x-www-form-urlencoded` body into pairs: UTF-8 if the decoded
-/// bytes are valid UTF-8, else GBK.
-pub fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, NotificationError> {
+/// bytes are valid UTF-8, else GBK. With `prefer_gbk` (the request said `charset=GBK`),
+/// GBK is tried first.
+pub fn decode_form(
+    body: &[u8],
+    prefer_gbk: bool,
+) -> Result<Vec<(String, String)>, NotificationError> {
     let mut raw: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     for part in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (k, v) = match part.iter().position(|b| *b == b'=') {
@@ -100,26 +104,43 @@ pub fn decode_form(body: &[u8]) -> Result<Vec<(String, String)>, NotificationErr
         };
         raw.push((unescape(k), unescape(v)));
     }
-    let utf8: Option<Vec<(String, String)>> = raw
-        .iter()
-        .map(|(k, v)| Some((String::from_utf8(k.clone()).ok()?, String::from_utf8(v.clone()).ok()?)))
-        .collect();
-    if let Some(pairs) = utf8 {
-        return Ok(pairs);
-    }
+    let utf8 = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
     let gbk = |b: &[u8]| {
         encoding_rs::GBK
             .decode_without_bom_handling_and_without_replacement(b)
             .map(|s| s.into_owned())
     };
-    raw.iter()
-        .map(|(k, v)| Some((gbk(k)?, gbk(v)?)))
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| NotificationError::Malformed("neither UTF-8 nor GBK".to_string()))
+    let decode_all = |f: &dyn Fn(&[u8]) -> Option<String>| {
+        raw.iter()
+            .map(|(k, v)| Some((f(k)?, f(v)?)))
+            .collect::<Option<Vec<_>>>()
+    };
+    let decoded = if prefer_gbk {
+        decode_all(&gbk).or_else(|| decode_all(&utf8))
+    } else {
+        decode_all(&utf8).or_else(|| decode_all(&gbk))
+    };
+    decoded.ok_or_else(|| NotificationError::Malformed("neither UTF-8 nor GBK".to_string()))
+}
+
+/// Whether a `Content-Type` names a GBK-family charset.
+fn says_gbk(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|ct| {
+        ct.split(';').skip(1).any(|param| {
+            let param = param.trim().to_ascii_lowercase();
+            matches!(
+                param.strip_prefix("charset=").map(|c| c.trim_matches('"')),
+                Some("gbk" | "gb2312" | "gb18030")
+            )
+        })
+    })
 }
 
 fn unescape(bytes: &[u8]) -> Vec<u8> {
-    let plus: Vec<u8> = bytes.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    let plus: Vec<u8> = bytes
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
     percent_encoding::percent_decode(&plus).collect()
 }
 
@@ -145,7 +166,11 @@ pub fn parse_notification(
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
-    let need = |name: &'static str| get(name).map(str::to_string).ok_or(NotificationError::Missing(name));
+    let need = |name: &'static str| {
+        get(name)
+            .map(str::to_string)
+            .ok_or(NotificationError::Missing(name))
+    };
     let flag = |name: &'static str| -> Result<Option<bool>, NotificationError> {
         match get(name) {
             None => Ok(None),
@@ -216,8 +241,17 @@ pub async fn serve(
         .await
 }
 
-async fn receive(State(state): State<Arc<ListenerState>>, body: Bytes) -> (StatusCode, &'static str) {
-    let parsed = decode_form(&body).and_then(|pairs| parse_notification(&state.key, &pairs));
+async fn receive(
+    State(state): State<Arc<ListenerState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
+    let gbk = says_gbk(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let parsed = decode_form(&body, gbk).and_then(|pairs| parse_notification(&state.key, &pairs));
     let n = match parsed {
         Ok(n) => n,
         Err(e) => {

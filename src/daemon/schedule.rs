@@ -46,10 +46,13 @@ impl Schedule {
     /// Parse a crontab line (`expr`) read in IANA time zone `tz`.
     pub fn parse(expr: &str, tz: &str) -> Result<Schedule, ScheduleError> {
         let trimmed = expr.trim();
-        let zone: Tz = tz.trim().parse().map_err(|_| ScheduleError::UnknownTimeZone {
-            expr: expr.to_string(),
-            tz: tz.to_string(),
-        })?;
+        let zone: Tz = tz
+            .trim()
+            .parse()
+            .map_err(|_| ScheduleError::UnknownTimeZone {
+                expr: expr.to_string(),
+                tz: tz.to_string(),
+            })?;
         // `@daily` and friends are croner's business; everything else must be 5 or 6 fields
         // (croner itself would also take a 7th, year, field, which crontab does not have).
         if !trimmed.starts_with('@') {

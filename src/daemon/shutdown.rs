@@ -48,10 +48,17 @@ impl Shutdown {
                 let Some(name) = name else { return };
                 seen += 1;
                 if seen == 1 {
-                    warn!(signal = name, grace_secs = grace.as_secs_f64(), "Shutdown requested; finishing the current work.");
+                    warn!(
+                        signal = name,
+                        grace_secs = grace.as_secs_f64(),
+                        "Shutdown requested; finishing the current work."
+                    );
                     tx.send_replace(true);
                 } else {
-                    error!(signal = name, "Second signal received; exiting immediately.");
+                    error!(
+                        signal = name,
+                        "Second signal received; exiting immediately."
+                    );
                     std::process::exit(FORCED_EXIT_CODE);
                 }
             }

@@ -97,6 +97,32 @@ impl Notifier {
     }
 }
 
+/// Send `WATCHDOG=1` every `every` until `shutdown` completes (first ping at once). A
+/// failed send is logged and retried at the next interval.
+pub async fn run_watchdog(
+    notifier: Notifier,
+    every: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    if !notifier.enabled() || every.is_zero() {
+        shutdown.await;
+        return;
+    }
+    tokio::pin!(shutdown);
+    let mut iv = tokio::time::interval(every);
+    iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = iv.tick() => {
+                if let Err(e) = notifier.watchdog() {
+                    tracing::warn!(error = %e, "Watchdog ping failed.");
+                }
+            }
+        }
+    }
+}
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn send_abstract(sock: &UnixDatagram, _full: &str, name: &str, buf: &[u8]) -> io::Result<()> {
     #[cfg(target_os = "android")]
@@ -126,7 +152,11 @@ pub fn watchdog_interval() -> Option<Duration> {
 }
 
 /// [`watchdog_interval`] for explicit values.
-pub fn watchdog_interval_from(usec: Option<&str>, pid: Option<&str>, own_pid: u32) -> Option<Duration> {
+pub fn watchdog_interval_from(
+    usec: Option<&str>,
+    pid: Option<&str>,
+    own_pid: u32,
+) -> Option<Duration> {
     if let Some(pid) = pid.filter(|p| !p.is_empty()) {
         if pid.trim().parse::<u32>().ok() != Some(own_pid) {
             return None;

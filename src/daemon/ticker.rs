@@ -7,6 +7,7 @@
 //! - A sync tick that comes while a follow-up is running is deferred: the sync starts as
 //!   soon as the follow-up finishes.
 //! - A follow-up tick that comes while any job runs (or a sync waits) is skipped.
+//! - A job that panics is logged at ERROR and counted; the schedule goes on.
 //! - On shutdown no new job starts; a running job is awaited (the caller bounds that with
 //!   its grace period, and the job itself should watch the same shutdown signal).
 //!
@@ -15,14 +16,16 @@
 //! tokio time with [`TokioClock`], which derives wall time from tokio's clock.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt as _;
 use tokio::time::{Instant, MissedTickBehavior};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::schedule::Schedule;
 use crate::clock::{Clock, SharedClock};
@@ -63,6 +66,7 @@ pub struct TickerStats {
     pub syncs_deferred: AtomicU64,
     pub follow_ups_started: AtomicU64,
     pub follow_ups_skipped: AtomicU64,
+    pub panics: AtomicU64,
 }
 
 /// A plain copy of [`TickerStats`].
@@ -73,6 +77,7 @@ pub struct TickerCounts {
     pub syncs_deferred: u64,
     pub follow_ups_started: u64,
     pub follow_ups_skipped: u64,
+    pub panics: u64,
 }
 
 impl TickerStats {
@@ -83,6 +88,7 @@ impl TickerStats {
             syncs_deferred: self.syncs_deferred.load(Ordering::SeqCst),
             follow_ups_started: self.follow_ups_started.load(Ordering::SeqCst),
             follow_ups_skipped: self.follow_ups_skipped.load(Ordering::SeqCst),
+            panics: self.panics.load(Ordering::SeqCst),
         }
     }
 }
@@ -103,7 +109,7 @@ enum Running<S, F> {
 
 enum Event {
     Shutdown,
-    Finished,
+    Finished(Result<(), &'static str>),
     SyncDue,
     FollowUpDue,
 }
@@ -176,14 +182,18 @@ impl Ticker {
             let event = tokio::select! {
                 biased;
                 _ = &mut shutdown => Event::Shutdown,
-                _ = finish(&mut running), if running.is_some() => Event::Finished,
+                r = finish(&mut running), if running.is_some() => Event::Finished(r),
                 _ = tokio::time::sleep(nap.unwrap_or(MAX_NAP)), if nap.is_some() => Event::SyncDue,
                 _ = tick(&mut follow_iv), if follow_iv.is_some() => Event::FollowUpDue,
             };
             match event {
                 Event::Shutdown => break,
-                Event::Finished => {
+                Event::Finished(result) => {
                     running = None;
+                    if let Err(job) = result {
+                        self.stats.panics.fetch_add(1, Ordering::SeqCst);
+                        error!(job, "Scheduled job panicked; the schedule continues.");
+                    }
                     if sync_waiting {
                         sync_waiting = false;
                         info!("Starting the deferred sync.");
@@ -232,7 +242,10 @@ impl Ticker {
         }
         if running.is_some() {
             info!("Shutdown requested; waiting for the running job to finish.");
-            finish(&mut running).await;
+            if let Err(job) = finish(&mut running).await {
+                self.stats.panics.fetch_add(1, Ordering::SeqCst);
+                error!(job, "Scheduled job panicked during shutdown.");
+            }
         }
         self.stats.snapshot()
     }
@@ -247,14 +260,21 @@ impl Ticker {
     }
 }
 
-async fn finish<S, F>(running: &mut Option<Running<S, F>>)
+/// Await the running job; `Err` with the job's name if it panicked (the loop goes on).
+async fn finish<S, F>(running: &mut Option<Running<S, F>>) -> Result<(), &'static str>
 where
     S: Future<Output = ()>,
     F: Future<Output = ()>,
 {
     match running {
-        Some(Running::Sync(f)) => f.as_mut().await,
-        Some(Running::FollowUp(f)) => f.as_mut().await,
+        Some(Running::Sync(f)) => AssertUnwindSafe(f.as_mut())
+            .catch_unwind()
+            .await
+            .map_err(|_| "sync"),
+        Some(Running::FollowUp(f)) => AssertUnwindSafe(f.as_mut())
+            .catch_unwind()
+            .await
+            .map_err(|_| "follow-up"),
         None => std::future::pending().await,
     }
 }

@@ -2,6 +2,7 @@
 //! notification and health listeners.
 mod health;
 mod lock;
+mod logging;
 mod notify_listener;
 mod schedule;
 mod shutdown;

@@ -6,4 +6,5 @@ mod helpers;
 mod sim;
 mod source;
 mod sync;
+mod systemd;
 mod vectors;

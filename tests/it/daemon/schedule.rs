@@ -15,7 +15,7 @@ fn shanghai_has_no_dst_a_year_of_daily_runs_is_02_30_plus_8() {
         assert_eq!(r.format("%:z").to_string(), "+08:00", "{r}");
     }
     for w in runs.windows(2) {
-        assert_eq!(w[1].clone() - w[0].clone(), Duration::hours(24), "{} -> {}", w[0], w[1]);
+        assert_eq!(w[1] - w[0], Duration::hours(24), "{} -> {}", w[0], w[1]);
     }
     // 02:30 in Shanghai is 18:30 UTC the day before.
     assert_eq!(runs[0].with_timezone(&Utc), utc("2026-01-01T18:30:00Z"));
@@ -29,9 +29,15 @@ fn new_york_dst_changes_the_offset_and_the_gap() {
     assert!(offsets.contains(&"-05:00".to_string()) && offsets.contains(&"-04:00".to_string()));
     // 2026-03-08: 02:30 does not exist; the run is not lost, and the spacing around it is
     // not 24 h, unlike Shanghai.
-    let gaps: Vec<i64> = runs.windows(2).map(|w| (w[1].clone() - w[0].clone()).num_minutes()).collect();
+    let gaps: Vec<i64> = runs
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_minutes())
+        .collect();
     assert!(gaps.iter().any(|g| *g != 24 * 60), "{gaps:?}");
-    assert!(runs.iter().any(|r| r.day() == 8 && r.month() == 3), "{runs:?}");
+    assert!(
+        runs.iter().any(|r| r.day() == 8 && r.month() == 3),
+        "{runs:?}"
+    );
     let after = runs.iter().find(|r| r.day() == 10).unwrap();
     assert_eq!((after.hour(), after.minute()), (2, 30));
     assert_eq!(after.format("%:z").to_string(), "-04:00");
@@ -68,7 +74,9 @@ fn mon_fri_range_and_month_names() {
 fn day_of_month_and_day_of_week_are_ored_like_vixie_cron() {
     let s = Schedule::parse("0 0 13 * 5", "Asia/Shanghai").unwrap();
     let runs = s.upcoming(utc("2026-11-01T00:00:00Z"), 12);
-    assert!(runs.iter().all(|r| r.day() == 13 || r.weekday() == Weekday::Fri));
+    assert!(runs
+        .iter()
+        .all(|r| r.day() == 13 || r.weekday() == Weekday::Fri));
     // November 2026: Fridays 6, 13, 20, 27 (the 13th is a Friday); December: Fridays 4, 11,
     // 18, 25 and Sunday the 13th.
     let days: Vec<String> = runs.iter().map(|r| r.format("%m-%d").to_string()).collect();
@@ -82,8 +90,14 @@ fn day_of_month_and_day_of_week_are_ored_like_vixie_cron() {
 fn leading_seconds_field() {
     let s = Schedule::parse("*/15 0 3 * * *", "Asia/Shanghai").unwrap();
     let runs = s.upcoming(utc("2026-11-26T00:00:00Z"), 5);
-    let times: Vec<String> = runs.iter().map(|r| r.format("%H:%M:%S").to_string()).collect();
-    assert_eq!(times, ["03:00:00", "03:00:15", "03:00:30", "03:00:45", "03:00:00"]);
+    let times: Vec<String> = runs
+        .iter()
+        .map(|r| r.format("%H:%M:%S").to_string())
+        .collect();
+    assert_eq!(
+        times,
+        ["03:00:00", "03:00:15", "03:00:30", "03:00:45", "03:00:00"]
+    );
     assert_eq!(runs[4].day(), runs[0].day() + 1);
 }
 
@@ -99,7 +113,10 @@ fn next_after_is_strictly_after() {
 fn describe_upcoming_shows_zone_and_offset() {
     let s = Schedule::parse("30 2 * * *", "Asia/Shanghai").unwrap();
     let text = s.describe_upcoming(utc("2026-11-26T00:00:00Z"), 3);
-    assert!(text.contains("30 2 * * *") && text.contains("Asia/Shanghai"), "{text}");
+    assert!(
+        text.contains("30 2 * * *") && text.contains("Asia/Shanghai"),
+        "{text}"
+    );
     assert!(text.contains("2026-11-27 02:30:00 +08:00"), "{text}");
     assert!(text.contains("2026-11-29 02:30:00 +08:00"), "{text}");
     assert_eq!(text.lines().count(), 4, "{text}");
@@ -120,7 +137,10 @@ fn invalid_lines_are_rejected_with_a_clear_message() {
         let err = Schedule::parse(expr, "Asia/Shanghai").unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains(needle), "{expr:?}: {msg}");
-        assert!(msg.contains(&format!("{expr:?}")), "message names the expression: {msg}");
+        assert!(
+            msg.contains(&format!("{expr:?}")),
+            "message names the expression: {msg}"
+        );
     }
     let err = Schedule::parse("30 2 * * *", "Mars/Olympus").unwrap_err();
     assert!(matches!(err, ScheduleError::UnknownTimeZone { .. }));

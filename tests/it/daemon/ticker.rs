@@ -44,7 +44,10 @@ struct Overlap {
     max: AtomicUsize,
 }
 
-fn job(gate: Arc<Gate>, overlap: Arc<Overlap>) -> impl Fn() -> futures::future::BoxFuture<'static, ()> {
+fn job(
+    gate: Arc<Gate>,
+    overlap: Arc<Overlap>,
+) -> impl Fn() -> futures::future::BoxFuture<'static, ()> {
     move || {
         let gate = Arc::clone(&gate);
         let overlap = Arc::clone(&overlap);
@@ -52,7 +55,11 @@ fn job(gate: Arc<Gate>, overlap: Arc<Overlap>) -> impl Fn() -> futures::future::
             let n = overlap.now.fetch_add(1, Ordering::SeqCst) + 1;
             overlap.max.fetch_max(n, Ordering::SeqCst);
             gate.started.fetch_add(1, Ordering::SeqCst);
-            gate.permits.acquire().await.expect("semaphore open").forget();
+            gate.permits
+                .acquire()
+                .await
+                .expect("semaphore open")
+                .forget();
             gate.finished.fetch_add(1, Ordering::SeqCst);
             overlap.now.fetch_sub(1, Ordering::SeqCst);
         })
@@ -99,7 +106,11 @@ async fn tick_is_skipped_while_the_previous_sync_runs_and_the_next_one_runs_afte
     gate.release();
     at(base, 110).await;
     assert_eq!((gate.started(), gate.finished()), (1, 1));
-    assert_eq!(gate.started(), 1, "a skipped tick is not replayed on completion");
+    assert_eq!(
+        gate.started(),
+        1,
+        "a skipped tick is not replayed on completion"
+    );
 
     at(base, 160).await; // +150 s tick
     assert_eq!(gate.started(), 2, "the next tick after completion runs");
@@ -181,7 +192,11 @@ async fn follow_up_runs_between_syncs_and_never_overlaps() {
     fu_gate.release();
     at(base, 36).await;
     assert_eq!(fu_gate.finished(), 1);
-    assert_eq!(sync_gate.started(), 1, "deferred sync starts when the follow-up ends");
+    assert_eq!(
+        sync_gate.started(),
+        1,
+        "deferred sync starts when the follow-up ends"
+    );
 
     at(base, 45).await; // follow-up tick at +40 while the sync runs: skipped
     assert_eq!(fu_gate.started(), 1);
@@ -207,4 +222,27 @@ async fn follow_up_runs_between_syncs_and_never_overlaps() {
     assert_eq!(counts.syncs_deferred, 2);
     assert_eq!(counts.follow_ups_started, 3);
     assert_eq!(overlap.max.load(Ordering::SeqCst), 1, "jobs never overlap");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_sync_does_not_stop_the_schedule() {
+    let (ticker, base) = every_minute(None);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let shutdown = Shutdown::manual(Duration::from_secs(30));
+    let c = Arc::clone(&calls);
+    let sync = move || {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                panic!("first sync blows up");
+            }
+        }
+    };
+    let stop = shutdown.wait_owned();
+    let handle = tokio::spawn(async move { ticker.run(sync, stop).await });
+    at(base, 100).await; // ticks at +30 (panics) and +90
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    shutdown.trigger();
+    let counts = handle.await.unwrap();
+    assert_eq!((counts.syncs_started, counts.panics), (2, 1));
 }
