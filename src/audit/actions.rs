@@ -256,7 +256,10 @@ fn load(tx: &Transaction<'_>, id: ActionId) -> Result<ActionRow, AuditError> {
 }
 
 impl AuditDb {
-    /// Records a write before it is sent. Fails if the `request_id` was used before.
+    /// Records a write before it is sent. Fails if the `request_id` was used before,
+    /// except for the deliberate resend of a create: the same store and kind, every earlier
+    /// use resolved as not applied (reference §6.4: reuse the request_id so that a late
+    /// arrival shows up as `SHOP_CREATE_REPEAT_REQUEST`, not as a second shop).
     pub fn record_intent(
         &self,
         a: &NewAction<'_>,
@@ -264,12 +267,14 @@ impl AuditDb {
     ) -> Result<ActionId, AuditError> {
         let fields = fields_to_json(&scrub_fields(a.fields), "actions.fields_json")?;
         self.write(|tx| {
-            let used: i64 = tx.query_row(
-                "SELECT count(*) FROM actions WHERE request_id = ?1",
-                [a.request_id],
+            let conflicting: i64 = tx.query_row(
+                "SELECT count(*) FROM actions WHERE request_id = ?1
+                   AND NOT (store_id = ?2 AND kind = ?3 AND kind = 'create'
+                            AND outcome = 'not_applied' AND resolved_at IS NOT NULL)",
+                params![a.request_id, a.store_id, a.kind],
                 |r| r.get(0),
             )?;
-            if used > 0 {
+            if conflicting > 0 {
                 return Err(AuditError::Conflict {
                     what: "request_id",
                     key: a.request_id.to_string(),
@@ -372,7 +377,7 @@ impl AuditDb {
     /// The action that sent this `request_id`.
     pub fn action_by_request_id(&self, request_id: &str) -> Result<Option<ActionRow>, AuditError> {
         Ok(self
-            .actions_where("request_id = ?1", [request_id])?
+            .actions_where("request_id = ?1 ORDER BY id DESC", [request_id])?
             .into_iter()
             .next())
     }

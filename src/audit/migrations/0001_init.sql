@@ -30,7 +30,9 @@ CREATE TABLE actions (
     store_id              TEXT    NOT NULL,
     kind                  TEXT    NOT NULL CHECK (kind IN ('create', 'modify')),
     shop_id               TEXT,
-    request_id            TEXT    NOT NULL UNIQUE,
+    -- Unique per logical write; a create confirmed not applied is resent with the same
+    -- request_id (reference §6.4), so a second row may share it (see record_intent).
+    request_id            TEXT    NOT NULL,
     fields_json           TEXT    NOT NULL,
     intent_at             TEXT    NOT NULL,
     outcome               TEXT    CHECK (outcome IN ('accepted', 'business', 'unknown', 'not_applied')),
@@ -46,6 +48,7 @@ CREATE TABLE actions (
     resolution_note       TEXT
 );
 CREATE INDEX actions_run ON actions (run_id);
+CREATE INDEX actions_request ON actions (request_id);
 CREATE INDEX actions_store ON actions (store_id);
 CREATE INDEX actions_open ON actions (outcome, resolved_at);
 
