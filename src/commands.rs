@@ -102,17 +102,19 @@ async fn plan_or_sync(
             config.display()
         );
     }
-    // A user's Ctrl-C stops starting new writes; in-flight ones finish and are recorded.
-    let stop = ctx.stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("Stopping: letting writes in flight finish (Ctrl-C again to abort).");
-            stop.store(true, std::sync::atomic::Ordering::SeqCst);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
+    // SIGTERM or Ctrl-C stops starting new writes; writes in flight finish and are
+    // recorded (a second signal exits at once, exit 130).
+    match crate::daemon::shutdown::Shutdown::install(ctx.cfg.schedule.grace) {
+        Ok(shutdown) => {
+            let stop = ctx.stop.clone();
+            tokio::spawn(async move {
+                shutdown.wait().await;
+                eprintln!("Stopping: letting writes in flight finish (signal again to abort).");
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
         }
-    });
+        Err(e) => tracing::warn!(error = %e, "Cannot install signal handlers."),
+    }
     // With the simulator, audits finish within seconds: follow them so one command shows
     // the whole job (create → audit → shop id).
     let wait = wait.or_else(|| (apply && simulator).then(|| std::time::Duration::from_secs(10)));

@@ -255,7 +255,7 @@ impl Context {
         let deadline = Instant::now() + wait;
         loop {
             let r = followup::refresh_pending(&self.gateway, &self.db, &self.clock, self.cfg.sync.max_attempts).await?;
-            if r.still_pending == 0 || Instant::now() >= deadline {
+            if r.still_pending == 0 || Instant::now() >= deadline || self.stop.load(Ordering::SeqCst) {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(500).min(deadline - Instant::now())).await;
