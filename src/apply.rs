@@ -67,6 +67,7 @@ fn create_request_id(db: &AuditDb, store_id: &str) -> anyhow::Result<String> {
     Ok(new_request_id())
 }
 
+#[allow(clippy::too_many_arguments)] // the run context, split so tests can drive it piecewise
 /// Apply every create and modify of `plan`. Stops starting new writes when `stop` is set
 /// (shutdown) or after a configuration error; writes in flight finish.
 pub async fn apply(
@@ -121,22 +122,28 @@ async fn write_one(
     let Some(store_id) = item.store_id.as_deref() else {
         return Ok(());
     };
-    let (kind, shop_id, fields): (ActionKind, Option<&str>, Vec<(String, String)>) = match &item.action {
-        Action::Create { fields } => (
-            ActionKind::Create,
-            None,
-            fields.iter().map(|(f, v)| (f.name().to_string(), v.clone())).collect(),
-        ),
-        Action::Modify { shop_id, changes, .. } => (
-            ActionKind::Modify,
-            Some(shop_id.as_str()),
-            changes
-                .iter()
-                .map(|c| (c.field.name().to_string(), c.wire_value()))
-                .collect(),
-        ),
-        _ => return Ok(()),
-    };
+    let (kind, shop_id, fields): (ActionKind, Option<&str>, Vec<(String, String)>) =
+        match &item.action {
+            Action::Create { fields } => (
+                ActionKind::Create,
+                None,
+                fields
+                    .iter()
+                    .map(|(f, v)| (f.name().to_string(), v.clone()))
+                    .collect(),
+            ),
+            Action::Modify {
+                shop_id, changes, ..
+            } => (
+                ActionKind::Modify,
+                Some(shop_id.as_str()),
+                changes
+                    .iter()
+                    .map(|c| (c.field.name().to_string(), c.wire_value()))
+                    .collect(),
+            ),
+            _ => return Ok(()),
+        };
     let request_id = match kind {
         ActionKind::Create => create_request_id(db, store_id)?,
         ActionKind::Modify => new_request_id(),
@@ -170,9 +177,10 @@ async fn write_one(
         };
         match &result {
             // Not executed by Alipay: safe to send again with the same request id.
-            Err(e) if matches!(e.class, ErrorClass::Throttled | ErrorClass::Transport)
-                && attempt < settings.max_attempts
-                && !stop.load(Ordering::SeqCst) =>
+            Err(e)
+                if matches!(e.class, ErrorClass::Throttled | ErrorClass::Transport)
+                    && attempt < settings.max_attempts
+                    && !stop.load(Ordering::SeqCst) =>
             {
                 if e.class == ErrorClass::Transport {
                     tokio::time::sleep(backoff(attempt)).await;
@@ -207,28 +215,29 @@ async fn write_one(
             };
             info!(store_id, request_id = %request_id, apply_id = %apply_id, kind = kind_word(kind), "Write accepted; under audit.");
         }
-        Err(e) => {
-            match e.class {
-                ErrorClass::OutcomeUnknown => {
-                    report.unknown.fetch_add(1, Ordering::SeqCst);
-                    warn!(store_id, request_id = %request_id, error = %e, "Write outcome unknown; it will be confirmed before the store is touched again.");
-                }
-                ErrorClass::Business if e.is("NOT_ALLOWED_CONCURRENT_MODIFY") => {
-                    report.deferred.fetch_add(1, Ordering::SeqCst);
-                    info!(store_id, "Modify deferred: another modification is under audit.");
-                }
-                ErrorClass::Config => {
-                    *report.config_error.lock().expect("report lock") = Some(e.to_string());
-                    stop.store(true, Ordering::SeqCst);
-                    report.failed.fetch_add(1, Ordering::SeqCst);
-                    tracing::error!(store_id, error = %e, "Configuration or credential error; stopping writes.");
-                }
-                _ => {
-                    report.failed.fetch_add(1, Ordering::SeqCst);
-                    warn!(store_id, request_id = %request_id, error = %e, "Write failed.");
-                }
+        Err(e) => match e.class {
+            ErrorClass::OutcomeUnknown => {
+                report.unknown.fetch_add(1, Ordering::SeqCst);
+                warn!(store_id, request_id = %request_id, error = %e, "Write outcome unknown; it will be confirmed before the store is touched again.");
             }
-        }
+            ErrorClass::Business if e.is("NOT_ALLOWED_CONCURRENT_MODIFY") => {
+                report.deferred.fetch_add(1, Ordering::SeqCst);
+                info!(
+                    store_id,
+                    "Modify deferred: another modification is under audit."
+                );
+            }
+            ErrorClass::Config => {
+                *report.config_error.lock().expect("report lock") = Some(e.to_string());
+                stop.store(true, Ordering::SeqCst);
+                report.failed.fetch_add(1, Ordering::SeqCst);
+                tracing::error!(store_id, error = %e, "Configuration or credential error; stopping writes.");
+            }
+            _ => {
+                report.failed.fetch_add(1, Ordering::SeqCst);
+                warn!(store_id, request_id = %request_id, error = %e, "Write failed.");
+            }
+        },
     }
     Ok(())
 }
@@ -258,11 +267,12 @@ pub fn outcome_of(result: &Result<crate::alipay::shop::WriteResult, AlipayError>
             },
             // Throttled (never executed), failed before sending, or a request the gateway
             // refused before the business service saw it.
-            ErrorClass::Throttled | ErrorClass::Transport | ErrorClass::Config | ErrorClass::Unverifiable => {
-                Outcome::NotApplied {
-                    reason: e.to_string(),
-                }
-            }
+            ErrorClass::Throttled
+            | ErrorClass::Transport
+            | ErrorClass::Config
+            | ErrorClass::Unverifiable => Outcome::NotApplied {
+                reason: e.to_string(),
+            },
         },
     }
 }

@@ -79,5 +79,5 @@ pub enum Command {
         print_schedule: bool,
     },
     /// Start the built-in Alipay simulator as a server any Alipay client can use.
-    Simulate(crate::sim::cli::SimulateArgs),
+    Simulate(Box<crate::sim::cli::SimulateArgs>),
 }

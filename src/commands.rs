@@ -20,7 +20,7 @@ use crate::run::{Context, RunOptions};
 /// Run the parsed command line.
 pub async fn dispatch(cli: Cli) -> Exit {
     match cli.command {
-        Command::Simulate(args) => match crate::sim::cli::run(args).await {
+        Command::Simulate(args) => match crate::sim::cli::run(*args).await {
             Ok(()) => Exit::Ok,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -29,12 +29,27 @@ pub async fn dispatch(cli: Cli) -> Exit {
         },
         Command::Validate => validate(&cli.config),
         Command::Audit { command, format } => audit(&cli.config, &command, format),
-        Command::Plan { format, all } => plan_or_sync(&cli.config, false, false, None, Some((format, all))).await,
-        Command::Sync { force, wait, show_plan } => {
-            plan_or_sync(&cli.config, true, force, wait, show_plan.map(|f| (f, false))).await
+        Command::Plan { format, all } => {
+            plan_or_sync(&cli.config, false, false, None, Some((format, all))).await
+        }
+        Command::Sync {
+            force,
+            wait,
+            show_plan,
+        } => {
+            plan_or_sync(
+                &cli.config,
+                true,
+                force,
+                wait,
+                show_plan.map(|f| (f, false)),
+            )
+            .await
         }
         Command::FollowUp => follow_up(&cli.config).await,
-        Command::Daemon { print_schedule } => crate::daemon::run::daemon(&cli.config, print_schedule).await,
+        Command::Daemon { print_schedule } => {
+            crate::daemon::run::daemon(&cli.config, print_schedule).await
+        }
     }
 }
 
@@ -59,12 +74,17 @@ pub fn open_locked(cfg: &Config) -> Result<(InstanceLock, Arc<AuditDb>), Exit> {
 }
 
 /// Build the run context (client or simulator, audit store, lock).
-pub async fn context(cfg: Config, clock: SharedClock) -> Result<(Context, InstanceLock, Option<crate::sim::SimHandle>), Exit> {
+pub async fn context(
+    cfg: Config,
+    clock: SharedClock,
+) -> Result<(Context, InstanceLock, Option<crate::sim::SimHandle>), Exit> {
     let (lock, db) = open_locked(&cfg)?;
-    let connected = connect::connect(&cfg, clock.clone(), None).await.map_err(|e| {
-        eprintln!("error: {e}");
-        Exit::Config
-    })?;
+    let connected = connect::connect(&cfg, clock.clone(), None)
+        .await
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::Config
+        })?;
     Ok((
         Context {
             cfg,
@@ -152,7 +172,14 @@ async fn plan_or_sync(
         }
     }
     if let Some(msg) = &result.message {
-        eprintln!("{}: {msg}", if result.exit == crate::exit::Exit::Guard { "stopped" } else { "error" });
+        eprintln!(
+            "{}: {msg}",
+            if result.exit == crate::exit::Exit::Guard {
+                "stopped"
+            } else {
+                "error"
+            }
+        );
     }
     if let Some(sim) = sim {
         sim.shutdown().await;
@@ -186,7 +213,11 @@ async fn follow_up(config: &Path) -> Exit {
     }
 }
 
-fn audit(config: &Path, cmd: &crate::audit::AuditCommand, format: crate::audit::OutputFormat) -> Exit {
+fn audit(
+    config: &Path,
+    cmd: &crate::audit::AuditCommand,
+    format: crate::audit::OutputFormat,
+) -> Exit {
     let cfg = match Config::load_unchecked(config) {
         Ok(c) => c,
         Err(e) => {
@@ -222,7 +253,10 @@ pub fn validate(config: &Path) -> Exit {
         }
     };
     let mut problems = cfg.problems();
-    if !cfg.is_simulator() && cfg.alipay.app_private_key.is_some() && cfg.alipay.alipay_public_key.is_some() {
+    if !cfg.is_simulator()
+        && cfg.alipay.app_private_key.is_some()
+        && cfg.alipay.alipay_public_key.is_some()
+    {
         if let Err(e) = connect::load_keys(&cfg) {
             problems.push(format!("keys: {e}"));
         }
@@ -238,14 +272,20 @@ pub fn validate(config: &Path) -> Exit {
         ),
         Err(e) => problems.push(format!("source: {e}")),
     }
-    if let Err(e) = crate::daemon::schedule::Schedule::parse(&cfg.schedule.cron, &cfg.schedule.timezone) {
+    if let Err(e) =
+        crate::daemon::schedule::Schedule::parse(&cfg.schedule.cron, &cfg.schedule.timezone)
+    {
         problems.push(format!("[schedule]: {e}"));
     }
     if problems.is_empty() {
         println!("Configuration {} is valid.", config.display());
         Exit::Ok
     } else {
-        eprintln!("Configuration {} has {} problem(s):", config.display(), problems.len());
+        eprintln!(
+            "Configuration {} has {} problem(s):",
+            config.display(),
+            problems.len()
+        );
         for p in &problems {
             eprintln!("  - {p}");
         }

@@ -327,7 +327,15 @@ impl Default for SimulatorSection {
 
 /// The sections and keys that `SHOPSYNC_<SECTION>_<KEY>` may override.
 const OVERRIDABLE: &[&str] = &[
-    "alipay", "source", "sync", "rate_limit", "audit", "schedule", "notify", "health", "simulator",
+    "alipay",
+    "source",
+    "sync",
+    "rate_limit",
+    "audit",
+    "schedule",
+    "notify",
+    "health",
+    "simulator",
 ];
 
 /// Apply `SHOPSYNC_<SECTION>_<KEY>=value` overrides to the parsed TOML. Values are read as
@@ -404,10 +412,12 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let mut doc: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
         apply_env(&mut doc, env)?;
         let mut cfg: Config =
             Config::deserialize(toml::Value::Table(doc)).map_err(|e| ConfigError::Parse {
@@ -442,7 +452,10 @@ impl Config {
             return p.to_path_buf();
         }
         let base = if self.base_dir.file_name().is_some_and(|n| n == "config") {
-            self.base_dir.parent().map(Path::to_path_buf).unwrap_or_default()
+            self.base_dir
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
         } else {
             self.base_dir.clone()
         };
@@ -463,7 +476,10 @@ impl Config {
             &self.simulator.seed_csv,
         ]
         .iter()
-        .map(|p| p.as_ref().map(|path| credential_or_path(path, |q| self.resolve(q))))
+        .map(|p| {
+            p.as_ref()
+                .map(|path| credential_or_path(path, |q| self.resolve(q)))
+        })
         .collect();
         let mut it = resolved.into_iter();
         for slot in [
@@ -479,8 +495,13 @@ impl Config {
     /// Every semantic problem (not syntax), so `validate` can list them all.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.alipay.app_id.trim().is_empty() || !self.alipay.app_id.chars().all(|c| c.is_ascii_digit()) {
-            out.push(format!("[alipay] app_id {:?} must be the app's numeric id", self.alipay.app_id));
+        if self.alipay.app_id.trim().is_empty()
+            || !self.alipay.app_id.chars().all(|c| c.is_ascii_digit())
+        {
+            out.push(format!(
+                "[alipay] app_id {:?} must be the app's numeric id",
+                self.alipay.app_id
+            ));
         }
         if !self.is_simulator() {
             if self.alipay.app_private_key.is_none() {
@@ -517,10 +538,14 @@ impl Config {
         }
         for (m, spec) in &self.rate_limit.methods {
             if !m.starts_with("alipay.") {
-                out.push(format!("[rate_limit.methods] {m:?} is not an Alipay method name"));
+                out.push(format!(
+                    "[rate_limit.methods] {m:?} is not an Alipay method name"
+                ));
             }
             if spec.qps == 0 || spec.burst == 0 {
-                out.push(format!("[rate_limit.methods] {m}: qps and burst must be at least 1"));
+                out.push(format!(
+                    "[rate_limit.methods] {m}: qps and burst must be at least 1"
+                ));
             }
         }
         if self.alipay.connect_timeout.is_zero() || self.alipay.request_timeout.is_zero() {
@@ -528,7 +553,10 @@ impl Config {
         }
         if let Some(n) = &self.notify {
             if n.listen.parse::<std::net::SocketAddr>().is_err() {
-                out.push(format!("[notify] listen {:?} is not an address like 127.0.0.1:8091", n.listen));
+                out.push(format!(
+                    "[notify] listen {:?} is not an address like 127.0.0.1:8091",
+                    n.listen
+                ));
             }
             if !n.path.starts_with('/') {
                 out.push(format!("[notify] path {:?} must start with /", n.path));
@@ -536,7 +564,10 @@ impl Config {
         }
         if let Some(h) = &self.health {
             if h.listen.parse::<std::net::SocketAddr>().is_err() {
-                out.push(format!("[health] listen {:?} is not an address like 127.0.0.1:9091", h.listen));
+                out.push(format!(
+                    "[health] listen {:?} is not an address like 127.0.0.1:9091",
+                    h.listen
+                ));
             }
         }
         out
@@ -572,12 +603,24 @@ impl Config {
                 return Ok(Some(Secret::new(v.trim())));
             }
         }
-        let file = self.alipay.app_auth_token_file.clone().or_else(|| {
-            std::env::var_os("CREDENTIALS_DIRECTORY")
+        if self.alipay.app_auth_token_file.is_none() {
+            // systemd credential: an empty file means "no token" (the unit may ship one).
+            let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
                 .map(|d| PathBuf::from(d).join("app-auth-token"))
-                .filter(|p| p.exists())
-        });
-        match file {
+                .filter(|p| p.exists());
+            return match credential {
+                None => Ok(None),
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                            path: path.display().to_string(),
+                            source,
+                        })?;
+                    Ok(Some(text.trim()).filter(|t| !t.is_empty()).map(Secret::new))
+                }
+            };
+        }
+        match self.alipay.app_auth_token_file.clone() {
             None => Ok(None),
             Some(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -620,7 +663,10 @@ mod tests {
             vec![
                 ("SHOPSYNC_SYNC_CONCURRENCY".to_string(), "2".to_string()),
                 ("SHOPSYNC_RATE_LIMIT_QPS".to_string(), "7".to_string()),
-                ("SHOPSYNC_ALIPAY_GATEWAY".to_string(), "https://x/gateway.do".to_string()),
+                (
+                    "SHOPSYNC_ALIPAY_GATEWAY".to_string(),
+                    "https://x/gateway.do".to_string(),
+                ),
                 ("PATH".to_string(), "/bin".to_string()),
             ]
             .into_iter(),
@@ -628,7 +674,10 @@ mod tests {
         .unwrap();
         assert_eq!(doc["sync"]["concurrency"].as_integer(), Some(2));
         assert_eq!(doc["rate_limit"]["qps"].as_integer(), Some(7));
-        assert_eq!(doc["alipay"]["gateway"].as_str(), Some("https://x/gateway.do"));
+        assert_eq!(
+            doc["alipay"]["gateway"].as_str(),
+            Some("https://x/gateway.do")
+        );
         let err = apply_env(
             &mut doc,
             vec![("SHOPSYNC_NOPE_X".to_string(), "1".to_string())].into_iter(),

@@ -57,7 +57,8 @@ pub fn load_keys(cfg: &Config) -> Result<(SignKey, VerifyKey), ConnectError> {
         .map_err(ConnectError)?;
     let sign_key = SignKey::from_file(private).map_err(|e| ConnectError(e.into()))?;
     let alipay_key = VerifyKey::from_file(public).map_err(|e| ConnectError(e.into()))?;
-    crate::alipay::sign::ensure_distinct(&sign_key, &alipay_key).map_err(|e| ConnectError(e.into()))?;
+    crate::alipay::sign::ensure_distinct(&sign_key, &alipay_key)
+        .map_err(|e| ConnectError(e.into()))?;
     Ok((sign_key, alipay_key))
 }
 
@@ -83,10 +84,16 @@ pub async fn connect(
         }
         let handle = sim::start(sim_cfg, "127.0.0.1:0".parse().expect("loopback address"))
             .await
-            .map_err(|e| ConnectError(anyhow::anyhow!("cannot start the built-in simulator: {e}")))?;
+            .map_err(|e| {
+                ConnectError(anyhow::anyhow!("cannot start the built-in simulator: {e}"))
+            })?;
         if let Some(csv) = &cfg.simulator.seed_csv {
-            seed_from_csv(&handle, csv)
-                .map_err(|e| ConnectError(anyhow::anyhow!("[simulator] seed_csv {}: {e}", csv.display())))?;
+            seed_from_csv(&handle, csv).map_err(|e| {
+                ConnectError(anyhow::anyhow!(
+                    "[simulator] seed_csv {}: {e}",
+                    csv.display()
+                ))
+            })?;
         }
         let gw = Gateway::new(
             gateway_config(cfg, handle.gateway_url())?,
@@ -103,8 +110,14 @@ pub async fn connect(
             .gateway_url()
             .context("[alipay] gateway is not a URL")
             .map_err(ConnectError)?;
-        let gw = Gateway::new(gateway_config(cfg, url)?, sign_key, alipay_key, clock, limiter(cfg))
-            .map_err(|e| ConnectError(e.into()))?;
+        let gw = Gateway::new(
+            gateway_config(cfg, url)?,
+            sign_key,
+            alipay_key,
+            clock,
+            limiter(cfg),
+        )
+        .map_err(|e| ConnectError(e.into()))?;
         (gw, None)
     };
     let gateway = match observer {

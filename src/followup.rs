@@ -26,14 +26,22 @@ fn accepted_from(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> 
     fields
         .iter()
         .map(|(k, v)| {
-            let v = if v == crate::alipay::shop::EMPTY { String::new() } else { v.clone() };
+            let v = if v == crate::alipay::shop::EMPTY {
+                String::new()
+            } else {
+                v.clone()
+            };
             (k.clone(), v)
         })
         .collect()
 }
 
 /// Apply one order's state to the audit store.
-pub fn record_order(db: &AuditDb, clock: &SharedClock, order: &BizOrder) -> anyhow::Result<Option<AppStatus>> {
+pub fn record_order(
+    db: &AuditDb,
+    clock: &SharedClock,
+    order: &BizOrder,
+) -> anyhow::Result<Option<AppStatus>> {
     let Some(app) = db.application(&order.apply_id)? else {
         return Ok(None);
     };
@@ -115,7 +123,11 @@ fn order_matches(order: &BizOrder, action: &ActionRow) -> bool {
         ActionKind::Create => get("store_id") == Some(action.store_id.as_str()),
         ActionKind::Modify => order.biz_id.as_deref() == action.shop_id.as_deref(),
     };
-    same_target && action.fields.iter().all(|(k, v)| get(k) == Some(v.as_str()))
+    same_target
+        && action
+            .fields
+            .iter()
+            .all(|(k, v)| get(k) == Some(v.as_str()))
 }
 
 /// Resolve every write whose outcome is unknown (or whose process died before recording
@@ -132,12 +144,20 @@ pub async fn resolve_unknown(
     if unresolved.is_empty() {
         return Ok((0, 0));
     }
-    let earliest = unresolved.iter().map(|a| a.intent_at).min().unwrap_or_else(|| clock.now());
+    let earliest = unresolved
+        .iter()
+        .map(|a| a.intent_at)
+        .min()
+        .unwrap_or_else(|| clock.now());
     let start = timestamp::format(earliest - ChronoDuration::minutes(10));
     let end = timestamp::format(clock.now() + ChronoDuration::minutes(10));
     let mut orders = Vec::new();
     for action in ["CREATE_SHOP", "MODIFY_SHOP"] {
-        match read_with_retries(max_attempts, || gateway.applyorder_search(action, &start, &end)).await {
+        match read_with_retries(max_attempts, || {
+            gateway.applyorder_search(action, &start, &end)
+        })
+        .await
+        {
             Ok(found) => orders.extend(found),
             Err(e) => {
                 warn!(error = %e, "Cannot list recent applications; unknown writes stay unresolved.");
@@ -153,7 +173,12 @@ pub async fn resolve_unknown(
                 apply_id: order.apply_id.clone(),
                 audit_status: order.status.clone(),
             };
-            db.resolve_action(action.id, &outcome, "found by applyorder.batchquery", clock.now())?;
+            db.resolve_action(
+                action.id,
+                &outcome,
+                "found by applyorder.batchquery",
+                clock.now(),
+            )?;
             if db.application(&order.apply_id)?.is_none() {
                 db.add_application(
                     &NewApplication {

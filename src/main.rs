@@ -10,7 +10,10 @@ fn main() -> ExitCode {
         eprintln!("error: cannot set up logging: {e:#}");
         return ExitCode::from(78);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -44,7 +44,7 @@ fn per_pay_to_avg_price(per_pay: &str) -> Option<String> {
     if fen == 0 {
         return None;
     }
-    if fen % 100 == 0 {
+    if fen.is_multiple_of(100) {
         Some((fen / 100).to_string())
     } else {
         Some(format!("{}.{:02}", fen / 100, fen % 100))
@@ -312,11 +312,17 @@ fn same_values(fields: &BTreeMap<String, String>, changes: &[(String, String)]) 
 
 /// Build the plan.
 pub fn plan(input: PlanInput<'_>) -> Plan {
-    let remote_by_id: HashMap<&str, &RemoteShop> =
-        input.remote.iter().map(|r| (r.shop_id.as_str(), r)).collect();
+    let remote_by_id: HashMap<&str, &RemoteShop> = input
+        .remote
+        .iter()
+        .map(|r| (r.shop_id.as_str(), r))
+        .collect();
     let mut pending_by_store: HashMap<&str, Vec<&PendingWrite>> = HashMap::new();
     for p in input.pending {
-        pending_by_store.entry(p.store_id.as_str()).or_default().push(p);
+        pending_by_store
+            .entry(p.store_id.as_str())
+            .or_default()
+            .push(p);
     }
     let export_ids: HashSet<&str> = input.stores.iter().map(|s| s.store_id.as_str()).collect();
     let rejected_ids: HashSet<&str> = input
@@ -330,7 +336,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     for store in input.stores {
         let shop_id = input.mapping.get(&store.store_id);
         let action = if let Some(pending) = pending_by_store.get(store.store_id.as_str()) {
-            let apply_ids: Vec<String> = pending.iter().filter_map(|p| p.apply_id.clone()).collect();
+            let apply_ids: Vec<String> =
+                pending.iter().filter_map(|p| p.apply_id.clone()).collect();
             let reason = if pending.iter().any(|p| p.apply_id.is_none()) {
                 "a previous write's outcome is unknown; it is resolved before the store is touched again".to_string()
             } else if pending.iter().any(|p| p.kind == WriteKind::Create) {
@@ -423,7 +430,8 @@ fn plan_create(store: &Store, input: PlanInput<'_>) -> Action {
     if !input.settings.create {
         return Action::Blocked {
             shop_id: None,
-            reason: "not on Alipay, and creates are switched off ([sync] create = false)".to_string(),
+            reason: "not on Alipay, and creates are switched off ([sync] create = false)"
+                .to_string(),
             changes: Vec::new(),
         };
     }
@@ -458,11 +466,19 @@ fn plan_existing(
                         })
                     }
                 }
-                Some(want) => compare(field, Some(want), accepted.get(field.name()).map(String::as_str)),
+                Some(want) => compare(
+                    field,
+                    Some(want),
+                    accepted.get(field.name()).map(String::as_str),
+                ),
                 None => None,
             }
         } else if field.in_summary() {
-            compare(field, desired, remote.fields.get(&field).map(String::as_str))
+            compare(
+                field,
+                desired,
+                remote.fields.get(&field).map(String::as_str),
+            )
         } else {
             let known = accepted.get(field.name()).map(String::as_str);
             // A field never pushed and absent in the export is not a change.
@@ -516,7 +532,8 @@ fn plan_existing(
     if !input.settings.modify {
         return Action::Blocked {
             shop_id: Some(remote.shop_id.clone()),
-            reason: "differs from Alipay, and modifies are switched off ([sync] modify = false)".to_string(),
+            reason: "differs from Alipay, and modifies are switched off ([sync] modify = false)"
+                .to_string(),
             changes,
         };
     }

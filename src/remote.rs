@@ -46,6 +46,7 @@ pub async fn read_shops(
 /// cached in the audit store) and map those whose store_id is in the export and not yet
 /// mapped. The detail's values become the store's accepted values. Returns how many were
 /// adopted.
+#[allow(clippy::too_many_arguments)] // plain inputs of one step; a struct would only rename them
 pub async fn adopt(
     gateway: &Gateway,
     db: &AuditDb,
@@ -67,7 +68,9 @@ pub async fn adopt(
     let mut details = futures::stream::iter(unknown.into_iter().map(|r| {
         let shop_id = r.shop_id.clone();
         async move {
-            let detail = read_with_retries(max_attempts, || gateway.shop_querydetail(&shop_id, op_role)).await?;
+            let detail =
+                read_with_retries(max_attempts, || gateway.shop_querydetail(&shop_id, op_role))
+                    .await?;
             Ok::<_, AlipayError>(detail)
         }
     }))
@@ -111,7 +114,9 @@ pub async fn adopt(
                 info!(store_id = %store_id, shop_id = %r.shop_id, "Existing Alipay shop adopted.");
                 adopted += 1;
             }
-            Err(e) => warn!(store_id = %store_id, shop_id = %r.shop_id, error = %e, "Cannot adopt shop."),
+            Err(e) => {
+                warn!(store_id = %store_id, shop_id = %r.shop_id, error = %e, "Cannot adopt shop.")
+            }
         }
     }
     Ok(adopted)

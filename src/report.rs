@@ -27,11 +27,20 @@ fn changes_text(changes: &[Change]) -> String {
 }
 
 /// Write the plan. Unchanged stores are listed only with `all`.
-pub fn write_plan(plan: &Plan, format: PlanFormat, all: bool, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_plan(
+    plan: &Plan,
+    format: PlanFormat,
+    all: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
         PlanFormat::Json => {
             let value = serde_json::json!({ "counts": plan.counts(), "items": plan.items });
-            writeln!(out, "{}", serde_json::to_string_pretty(&value).unwrap_or_default())
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            )
         }
         PlanFormat::Csv => write_csv(plan, out),
         PlanFormat::Table => write_table(plan, all, out),
@@ -44,16 +53,30 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
         let store = item.store_id.as_deref().unwrap_or("-");
         let (shop, detail): (String, String) = match &item.action {
             Action::Create { fields } => {
-                let name = match (fields.get(&crate::store::Field::MainShopName), fields.get(&crate::store::Field::BranchShopName)) {
+                let name = match (
+                    fields.get(&crate::store::Field::MainShopName),
+                    fields.get(&crate::store::Field::BranchShopName),
+                ) {
                     (Some(m), Some(b)) => format!("{m}({b})"),
                     (Some(m), None) => m.clone(),
                     _ => String::new(),
                 };
-                ("-".into(), format!("new shop {name}, {} fields", fields.len()))
+                (
+                    "-".into(),
+                    format!("new shop {name}, {} fields", fields.len()),
+                )
             }
-            Action::Modify { shop_id, changes, review } => (
+            Action::Modify {
+                shop_id,
+                changes,
+                review,
+            } => (
                 shop_id.clone(),
-                format!("{}{}", changes_text(changes), if *review { "  [re-triggers audit]" } else { "" }),
+                format!(
+                    "{}{}",
+                    changes_text(changes),
+                    if *review { "  [re-triggers audit]" } else { "" }
+                ),
             ),
             Action::Unchanged { shop_id } => {
                 if !all {
@@ -61,25 +84,59 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
                 }
                 (shop_id.clone(), String::new())
             }
-            Action::Pending { shop_id, apply_ids, reason } => (
+            Action::Pending {
+                shop_id,
+                apply_ids,
+                reason,
+            } => (
                 shop_id.clone().unwrap_or_else(|| "-".into()),
                 format!("{reason} {}", apply_ids.join(",")),
             ),
-            Action::Blocked { shop_id, reason, changes } => (
+            Action::Blocked {
+                shop_id,
+                reason,
+                changes,
+            } => (
                 shop_id.clone().unwrap_or_else(|| "-".into()),
-                if changes.is_empty() { reason.clone() } else { format!("{reason} ({})", changes_text(changes)) },
+                if changes.is_empty() {
+                    reason.clone()
+                } else {
+                    format!("{reason} ({})", changes_text(changes))
+                },
             ),
-            Action::RemoteOnly { shop_id, name } => (shop_id.clone(), format!("on Alipay only: {name} (left alone)")),
-            Action::Rejected { file, line, field, reason } => (
+            Action::RemoteOnly { shop_id, name } => (
+                shop_id.clone(),
+                format!("on Alipay only: {name} (left alone)"),
+            ),
+            Action::Rejected {
+                file,
+                line,
+                field,
+                reason,
+            } => (
                 "-".into(),
-                format!("{file}:{line}: {}{reason}", field.as_ref().map(|f| format!("{f}: ")).unwrap_or_default()),
+                format!(
+                    "{file}:{line}: {}{reason}",
+                    field.as_ref().map(|f| format!("{f}: ")).unwrap_or_default()
+                ),
             ),
         };
         if shown == 0 {
-            writeln!(out, "{:<11} {:<16} {:<28} DETAILS", "ACTION", "STORE", "SHOP")?;
+            writeln!(
+                out,
+                "{:<11} {:<16} {:<28} DETAILS",
+                "ACTION", "STORE", "SHOP"
+            )?;
         }
         shown += 1;
-        writeln!(out, "{:<11} {:<16} {:<28} {}", item.action.label(), store, shop, detail.trim_end())?;
+        writeln!(
+            out,
+            "{:<11} {:<16} {:<28} {}",
+            item.action.label(),
+            store,
+            shop,
+            detail.trim_end()
+        )?;
     }
     let c = plan.counts();
     writeln!(
@@ -92,34 +149,80 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
 fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let io = |e: csv::Error| std::io::Error::other(e.to_string());
-    w.write_record(["action", "store_id", "shop_id", "field", "old", "new", "detail"]).map_err(io)?;
+    w.write_record([
+        "action", "store_id", "shop_id", "field", "old", "new", "detail",
+    ])
+    .map_err(io)?;
     for item in &plan.items {
         let store = item.store_id.clone().unwrap_or_default();
         let label = item.action.label();
         match &item.action {
             Action::Create { fields } => {
                 for (f, v) in fields {
-                    w.write_record([label, &store, "", f.name(), "", v, ""]).map_err(io)?;
+                    w.write_record([label, &store, "", f.name(), "", v, ""])
+                        .map_err(io)?;
                 }
             }
-            Action::Modify { shop_id, changes, review } => {
+            Action::Modify {
+                shop_id,
+                changes,
+                review,
+            } => {
                 for c in changes {
                     let old = c.old.clone().unwrap_or_default();
                     let new = c.new.clone().unwrap_or_default();
                     let d = if *review { "re-triggers audit" } else { "" };
-                    w.write_record([label, &store, shop_id, c.field.name(), &old, &new, d]).map_err(io)?;
+                    w.write_record([label, &store, shop_id, c.field.name(), &old, &new, d])
+                        .map_err(io)?;
                 }
             }
-            Action::Unchanged { shop_id } => w.write_record([label, &store, shop_id, "", "", "", ""]).map_err(io)?,
-            Action::Pending { shop_id, reason, .. } => w
-                .write_record([label, &store, shop_id.as_deref().unwrap_or(""), "", "", "", reason])
+            Action::Unchanged { shop_id } => w
+                .write_record([label, &store, shop_id, "", "", "", ""])
                 .map_err(io)?,
-            Action::Blocked { shop_id, reason, .. } => w
-                .write_record([label, &store, shop_id.as_deref().unwrap_or(""), "", "", "", reason])
+            Action::Pending {
+                shop_id, reason, ..
+            } => w
+                .write_record([
+                    label,
+                    &store,
+                    shop_id.as_deref().unwrap_or(""),
+                    "",
+                    "",
+                    "",
+                    reason,
+                ])
                 .map_err(io)?,
-            Action::RemoteOnly { shop_id, name } => w.write_record([label, &store, shop_id, "", "", "", name]).map_err(io)?,
-            Action::Rejected { file, line, field, reason } => w
-                .write_record([label, &store, "", field.as_deref().unwrap_or(""), "", "", &format!("{file}:{line}: {reason}")])
+            Action::Blocked {
+                shop_id, reason, ..
+            } => w
+                .write_record([
+                    label,
+                    &store,
+                    shop_id.as_deref().unwrap_or(""),
+                    "",
+                    "",
+                    "",
+                    reason,
+                ])
+                .map_err(io)?,
+            Action::RemoteOnly { shop_id, name } => w
+                .write_record([label, &store, shop_id, "", "", "", name])
+                .map_err(io)?,
+            Action::Rejected {
+                file,
+                line,
+                field,
+                reason,
+            } => w
+                .write_record([
+                    label,
+                    &store,
+                    "",
+                    field.as_deref().unwrap_or(""),
+                    "",
+                    "",
+                    &format!("{file}:{line}: {reason}"),
+                ])
                 .map_err(io)?,
         }
     }
@@ -127,7 +230,12 @@ fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 /// One line per count, for the end of `sync`.
-pub fn write_summary(summary: &RunSummary, status: RunStatus, run: i64, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_summary(
+    summary: &RunSummary,
+    status: RunStatus,
+    run: i64,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "Run {run} {}: {} created, {} modified, {} unchanged, {} pending, {} blocked, {} rejected, {} failed, {} unknown, {} remote-only.",

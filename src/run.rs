@@ -16,7 +16,9 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::followup;
-use crate::plan::{self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow, WriteKind};
+use crate::plan::{
+    self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow, WriteKind,
+};
 use crate::remote;
 use crate::source;
 
@@ -89,9 +91,16 @@ impl Context {
         let db = &self.db;
         let interrupted = db.mark_interrupted_runs(self.clock.now())?;
         if interrupted > 0 {
-            warn!(runs = interrupted, "Found runs that never finished (process killed); marked interrupted.");
+            warn!(
+                runs = interrupted,
+                "Found runs that never finished (process killed); marked interrupted."
+            );
         }
-        let kind = if opts.apply { RunKind::Sync } else { RunKind::Plan };
+        let kind = if opts.apply {
+            RunKind::Sync
+        } else {
+            RunKind::Plan
+        };
         let source_desc = source::describe(&self.cfg.source);
         let run = db.start_run(kind, &source_desc, 0, self.clock.now())?;
         info!(run = run.0, kind = ?kind, source = %source_desc, "Run started.");
@@ -134,17 +143,27 @@ impl Context {
         let loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
         let rows = loaded.stores.len() as u64 + loaded.rejects.len() as u64;
         db.set_run_store_count(run, rows)?;
-        info!(stores = loaded.stores.len(), rejected = loaded.rejects.len(), "Export read.");
+        info!(
+            stores = loaded.stores.len(),
+            rejected = loaded.rejects.len(),
+            "Export read."
+        );
 
         let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
         if refreshed != Default::default() {
-            info!(approved = refreshed.succeeded, rejected = refreshed.failed, pending = refreshed.still_pending, "Applications refreshed.");
+            info!(
+                approved = refreshed.succeeded,
+                rejected = refreshed.failed,
+                pending = refreshed.still_pending,
+                "Applications refreshed."
+            );
         }
 
         let summaries = remote::read_shops(gw, &self.summary_query(), attempts).await?;
         let remote_shops = remote::to_remote(&summaries);
         info!(shops = remote_shops.len(), "Alipay shops read.");
-        let export_ids: HashSet<String> = loaded.stores.iter().map(|s| s.store_id.clone()).collect();
+        let export_ids: HashSet<String> =
+            loaded.stores.iter().map(|s| s.store_id.clone()).collect();
         let op_role = match cfg.alipay.op_role.as_str() {
             "ISV" | "" => None,
             other => Some(other),
@@ -163,7 +182,8 @@ impl Context {
         if adopted > 0 {
             info!(adopted, "Existing shops adopted.");
         }
-        let (resolved, unresolved) = followup::resolve_unknown(gw, db, &self.clock, attempts).await?;
+        let (resolved, unresolved) =
+            followup::resolve_unknown(gw, db, &self.clock, attempts).await?;
         if resolved + unresolved > 0 {
             info!(resolved, unresolved, "Writes with unknown outcome checked.");
         }
@@ -193,7 +213,11 @@ impl Context {
         };
 
         if !opts.apply {
-            result.exit = if result.plan.has_writes() { Exit::Changes } else { Exit::Ok };
+            result.exit = if result.plan.has_writes() {
+                Exit::Changes
+            } else {
+                Exit::Ok
+            };
             result.summary.created = counts.create;
             result.summary.modified = counts.modify;
             return Ok(result);
@@ -216,8 +240,19 @@ impl Context {
         };
         let writes = counts.create + counts.modify;
         let bar = progress_bar(opts.progress, writes);
-        let progress: Option<Progress> = bar.clone().map(|b| Arc::new(move || b.inc(1)) as Progress);
-        let report = apply::apply(gw, db, &self.clock, run, &result.plan, &settings, self.stop.clone(), progress).await;
+        let progress: Option<Progress> =
+            bar.clone().map(|b| Arc::new(move || b.inc(1)) as Progress);
+        let report = apply::apply(
+            gw,
+            db,
+            &self.clock,
+            run,
+            &result.plan,
+            &settings,
+            self.stop.clone(),
+            progress,
+        )
+        .await;
         if let Some(b) = bar {
             b.finish_and_clear();
         }
@@ -226,8 +261,13 @@ impl Context {
         summary.failed = report.failed.load(Ordering::SeqCst);
         summary.unknown = report.unknown.load(Ordering::SeqCst);
         summary.pending += report.deferred.load(Ordering::SeqCst);
-        let not_started = writes
-            .saturating_sub(summary.created + summary.modified + summary.failed + summary.unknown + report.deferred.load(Ordering::SeqCst));
+        let not_started = writes.saturating_sub(
+            summary.created
+                + summary.modified
+                + summary.failed
+                + summary.unknown
+                + report.deferred.load(Ordering::SeqCst),
+        );
         result.summary = summary;
 
         if let Some(wait) = opts.wait_audit {
@@ -242,7 +282,9 @@ impl Context {
         } else if self.stop.load(Ordering::SeqCst) && not_started > 0 {
             result.status = RunStatus::Interrupted;
             result.exit = Exit::Failed;
-            result.message = Some(format!("stopped by shutdown; {not_started} writes not started"));
+            result.message = Some(format!(
+                "stopped by shutdown; {not_started} writes not started"
+            ));
         } else if result.summary.failed + result.summary.unknown + result.summary.rejected > 0 {
             result.status = RunStatus::Partial;
             result.exit = Exit::Partial;
@@ -254,8 +296,17 @@ impl Context {
     pub async fn wait_for_audits(&self, wait: Duration) -> anyhow::Result<()> {
         let deadline = Instant::now() + wait;
         loop {
-            let r = followup::refresh_pending(&self.gateway, &self.db, &self.clock, self.cfg.sync.max_attempts).await?;
-            if r.still_pending == 0 || Instant::now() >= deadline || self.stop.load(Ordering::SeqCst) {
+            let r = followup::refresh_pending(
+                &self.gateway,
+                &self.db,
+                &self.clock,
+                self.cfg.sync.max_attempts,
+            )
+            .await?;
+            if r.still_pending == 0
+                || Instant::now() >= deadline
+                || self.stop.load(Ordering::SeqCst)
+            {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(500).min(deadline - Instant::now())).await;
@@ -289,7 +340,11 @@ impl Context {
         Ok(None)
     }
 
-    fn make_plan(&self, loaded: &source::Loaded, remote_shops: &[plan::RemoteShop]) -> anyhow::Result<Plan> {
+    fn make_plan(
+        &self,
+        loaded: &source::Loaded,
+        remote_shops: &[plan::RemoteShop],
+    ) -> anyhow::Result<Plan> {
         let db = &self.db;
         let mapping = db.shop_map()?;
         let mut pending: Vec<PendingWrite> = db
@@ -315,7 +370,11 @@ impl Context {
                     FailedWrite {
                         kind: kind_of(app.kind),
                         fields: app.fields.clone(),
-                        reason: app.result_desc.clone().or(app.result_code.clone()).unwrap_or_default(),
+                        reason: app
+                            .result_desc
+                            .clone()
+                            .or(app.result_code.clone())
+                            .unwrap_or_default(),
                     },
                 );
             }
@@ -356,8 +415,10 @@ fn progress_bar(enabled: bool, len: u64) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} writes {elapsed_precise}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {bar:40} {pos}/{len} writes {elapsed_precise}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
 }

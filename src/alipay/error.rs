@@ -113,11 +113,10 @@ impl AlipayError {
         let class = classify(code, sub_code, write);
         let trust = if signed { "" } else { " (unsigned answer)" };
         let detail = format!(
-            "{} {} {}{}: {}{}",
+            "{} {} {}: {}{}",
             class_word(class),
             code,
             sub_code.unwrap_or("-"),
-            if msg.is_some() { "" } else { "" },
             sub_msg.or(msg).unwrap_or(""),
             trust
         );

@@ -51,7 +51,10 @@ impl NotificationSink for AuditSink {
         form.insert("biz_type".to_string(), n.biz_type.clone());
         form.insert("apply_id".to_string(), n.apply_id.clone());
         form.insert("request_id".to_string(), n.request_id.clone());
-        form.insert("audit_status".to_string(), n.audit_status.as_str().to_string());
+        form.insert(
+            "audit_status".to_string(),
+            n.audit_status.as_str().to_string(),
+        );
         if let Some(s) = &n.shop_id {
             form.insert("shop_id".to_string(), s.clone());
         }
@@ -92,8 +95,12 @@ impl NotificationSink for AuditSink {
             update_time: None,
         };
         match crate::followup::record_order(&self.db, &self.clock, &order)? {
-            Some(status) => info!(apply_id = %n.apply_id, status = ?status, "Audit notification applied."),
-            None => warn!(apply_id = %n.apply_id, "Audit notification for an application shopsync did not send; recorded only."),
+            Some(status) => {
+                info!(apply_id = %n.apply_id, status = ?status, "Audit notification applied.")
+            }
+            None => {
+                warn!(apply_id = %n.apply_id, "Audit notification for an application shopsync did not send; recorded only.")
+            }
         }
         Ok(())
     }
@@ -242,11 +249,21 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
                 };
                 match ctx.run(&opts).await {
                     Ok(r) => {
-                        metrics.record_run(health_result(r.status), Utc::now(), r.elapsed, r.summary.rejected);
+                        metrics.record_run(
+                            health_result(r.status),
+                            Utc::now(),
+                            r.elapsed,
+                            r.summary.rejected,
+                        );
                     }
                     Err(e) => {
                         error!(error = %format!("{e:#}"), "Scheduled sync failed.");
-                        metrics.record_run(HealthResult::Failed, Utc::now(), std::time::Duration::ZERO, 0);
+                        metrics.record_run(
+                            HealthResult::Failed,
+                            Utc::now(),
+                            std::time::Duration::ZERO,
+                            0,
+                        );
                     }
                 }
                 if let Ok(p) = ctx.db.pending_applications() {
@@ -265,8 +282,20 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
             let busy = busy.clone();
             async move {
                 let _guard = busy.lock().await;
-                match crate::followup::refresh_pending(&ctx.gateway, &ctx.db, &ctx.clock, ctx.cfg.sync.max_attempts).await {
-                    Ok(r) => info!(approved = r.succeeded, rejected = r.failed, pending = r.still_pending, "Follow-up done."),
+                match crate::followup::refresh_pending(
+                    &ctx.gateway,
+                    &ctx.db,
+                    &ctx.clock,
+                    ctx.cfg.sync.max_attempts,
+                )
+                .await
+                {
+                    Ok(r) => info!(
+                        approved = r.succeeded,
+                        rejected = r.failed,
+                        pending = r.still_pending,
+                        "Follow-up done."
+                    ),
                     Err(e) => warn!(error = %format!("{e:#}"), "Follow-up failed."),
                 }
                 if let Ok(p) = ctx.db.pending_applications() {

@@ -83,11 +83,18 @@ impl Harness {
         let mut sim_cfg = SimConfig::new(app_pub, alipay);
         sim_cfg.clock = shared.clone();
         (opts.sim)(&mut sim_cfg);
-        let sim = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let sim = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         std::fs::write(dir.path().join("stores.csv"), &opts.csv).unwrap();
         let cfg = Self::write_config(dir.path(), &sim.gateway_url(), &opts.extra_toml);
         let ctx = Self::context(cfg, shared).await;
-        Self { dir, sim, clock, ctx }
+        Self {
+            dir,
+            sim,
+            clock,
+            ctx,
+        }
     }
 
     pub fn config_text(gateway: &str, extra: &str) -> String {
@@ -130,7 +137,9 @@ database = "audit.db"
 
     pub async fn context(cfg: Config, clock: SharedClock) -> Context {
         let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
-        let connected = shopsync::connect::connect(&cfg, clock.clone(), None).await.unwrap();
+        let connected = shopsync::connect::connect(&cfg, clock.clone(), None)
+            .await
+            .unwrap();
         Context {
             cfg,
             gateway: connected.gateway,
@@ -190,7 +199,11 @@ database = "audit.db"
     /// Calls per method the simulator received for writes.
     pub fn writes_sent(&self) -> u64 {
         let c = self.sim.call_counts();
-        c.get("alipay.offline.market.shop.create").copied().unwrap_or(0)
-            + c.get("alipay.offline.market.shop.modify").copied().unwrap_or(0)
+        c.get("alipay.offline.market.shop.create")
+            .copied()
+            .unwrap_or(0)
+            + c.get("alipay.offline.market.shop.modify")
+                .copied()
+                .unwrap_or(0)
     }
 }

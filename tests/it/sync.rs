@@ -27,7 +27,10 @@ async fn in_sync(n: usize, extra_toml: &str) -> Harness {
     h
 }
 
-fn modifies(result: &shopsync::run::RunResult) -> Vec<(String, Vec<(Field, Option<String>)>)> {
+/// (store_id, [(field, new value)]) of every modify in the plan.
+type Modifies = Vec<(String, Vec<(Field, Option<String>)>)>;
+
+fn modifies(result: &shopsync::run::RunResult) -> Modifies {
     result
         .plan
         .items
@@ -92,26 +95,43 @@ async fn a_changed_export_gives_exactly_the_expected_modifies() {
     }
     h.write_csv(&csv);
     let plan = h.plan().await;
-    assert_eq!(plan.exit, Exit::Changes, "plan exits 2 with changes pending");
+    assert_eq!(
+        plan.exit,
+        Exit::Changes,
+        "plan exits 2 with changes pending"
+    );
     let mut m = modifies(&plan);
     m.sort();
     assert_eq!(
         m,
         vec![
-            ("ST-0002".to_string(), vec![(Field::ContactNumber, Some("021-62889999".to_string()))]),
-            ("ST-0003".to_string(), vec![(Field::BranchShopName, Some("新名字店".to_string()))]),
+            (
+                "ST-0002".to_string(),
+                vec![(Field::ContactNumber, Some("021-62889999".to_string()))]
+            ),
+            (
+                "ST-0003".to_string(),
+                vec![(Field::BranchShopName, Some("新名字店".to_string()))]
+            ),
         ]
     );
     let review = plan.plan.items.iter().find_map(|i| match &i.action {
         Action::Modify { review, .. } if i.store_id.as_deref() == Some("ST-0003") => Some(*review),
         _ => None,
     });
-    assert_eq!(review, Some(true), "a branch name change re-triggers the audit");
+    assert_eq!(
+        review,
+        Some(true),
+        "a branch name change re-triggers the audit"
+    );
 
     let before = h.sim.call_counts().get(MODIFY).copied().unwrap_or(0);
     let sync = h.sync().await;
     assert_eq!(sync.summary.modified, 2);
-    assert_eq!(h.sim.call_counts().get(MODIFY).copied().unwrap_or(0) - before, 2);
+    assert_eq!(
+        h.sim.call_counts().get(MODIFY).copied().unwrap_or(0) - before,
+        2
+    );
     h.finish_audits();
     let again = h.sync().await;
     assert_eq!(again.summary.unchanged, 4, "{:?}", again.summary);
@@ -121,23 +141,38 @@ async fn a_changed_export_gives_exactly_the_expected_modifies() {
         .into_iter()
         .find(|s| s.store_id == "ST-0003")
         .unwrap();
-    assert_eq!(shop.fields.get("branch_shop_name").map(String::as_str), Some("新名字店"));
+    assert_eq!(
+        shop.fields.get("branch_shop_name").map(String::as_str),
+        Some("新名字店")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_made_on_alipay_is_detected_and_reverted() {
     let h = in_sync(3, "").await;
     let shop_id = h.ctx.db.shop_map().unwrap()["ST-0002"].clone();
-    h.sim.edit_shop(&shop_id, "address", Some("被人改过的地址100号"));
+    h.sim
+        .edit_shop(&shop_id, "address", Some("被人改过的地址100号"));
     let plan = h.plan().await;
     assert_eq!(
         modifies(&plan),
-        vec![("ST-0002".to_string(), vec![(Field::Address, Some("南京西路2号".to_string()))])]
+        vec![(
+            "ST-0002".to_string(),
+            vec![(Field::Address, Some("南京西路2号".to_string()))]
+        )]
     );
     h.sync().await;
     h.finish_audits();
-    let shop = h.sim.shops().into_iter().find(|s| s.shop_id == shop_id).unwrap();
-    assert_eq!(shop.fields.get("address").map(String::as_str), Some("南京西路2号"));
+    let shop = h
+        .sim
+        .shops()
+        .into_iter()
+        .find(|s| s.shop_id == shop_id)
+        .unwrap();
+    assert_eq!(
+        shop.fields.get("address").map(String::as_str),
+        Some("南京西路2号")
+    );
     assert_eq!(h.sync().await.summary.unchanged, 3);
 }
 
@@ -162,7 +197,10 @@ async fn existing_shops_are_adopted_not_duplicated() {
         fields.insert("category_id".into(), "2015050700000018".into());
         fields.insert("main_shop_name".into(), "鲜果坊".into());
         fields.insert("brand_name".into(), "鲜果坊".into());
-        fields.insert("main_image".into(), "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC".into());
+        fields.insert(
+            "main_image".into(),
+            "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC".into(),
+        );
         fields.insert(
             "audit_images".into(),
             "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC,4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUYT".into(),
@@ -184,7 +222,11 @@ async fn existing_shops_are_adopted_not_duplicated() {
         assert_eq!(counts.get(&format!("ST-{i:04}")), Some(&1));
     }
     // querydetail ran once per unmapped shop, not on every run.
-    let qd = h.sim.call_counts().get("alipay.offline.market.shop.querydetail").copied();
+    let qd = h
+        .sim
+        .call_counts()
+        .get("alipay.offline.market.shop.querydetail")
+        .copied();
     assert_eq!(qd, Some(3));
 }
 
@@ -195,7 +237,8 @@ async fn a_rejected_audit_is_recorded_and_the_same_data_is_not_resent() {
         ..Default::default()
     })
     .await;
-    h.sim.force_outcome("ST-0001", ForcedOutcome::Fail("门店照片不清晰".into()));
+    h.sim
+        .force_outcome("ST-0001", ForcedOutcome::Fail("门店照片不清晰".into()));
     h.sync().await;
     h.finish_audits();
     let second = h.sync().await;
@@ -209,9 +252,17 @@ async fn a_rejected_audit_is_recorded_and_the_same_data_is_not_resent() {
         Action::Blocked { reason, .. } => assert!(reason.contains("门店照片不清晰"), "{reason}"),
         other => panic!("expected blocked, got {other:?}"),
     }
-    assert_eq!(h.sim.call_counts().get(CREATE), Some(&2), "the same data is not resent");
+    assert_eq!(
+        h.sim.call_counts().get(CREATE),
+        Some(&2),
+        "the same data is not resent"
+    );
     // Changing the data lets it through again.
-    h.write_csv(&format!("{HEADER}\n{}\n{}\n", row(1).replace("南京西路1号", "南京西路1号B座"), row(2)));
+    h.write_csv(&format!(
+        "{HEADER}\n{}\n{}\n",
+        row(1).replace("南京西路1号", "南京西路1号B座"),
+        row(2)
+    ));
     let third = h.sync().await;
     assert_eq!(third.summary.created, 1);
 }
@@ -248,7 +299,12 @@ async fn unknown_outcome_creates_end_with_exactly_one_shop_per_store() {
         ..Default::default()
     })
     .await;
-    for kind in [FaultKind::UnknownErrorApplied, FaultKind::DropAfter, FaultKind::UnknownErrorNotApplied, FaultKind::DropBefore] {
+    for kind in [
+        FaultKind::UnknownErrorApplied,
+        FaultKind::DropAfter,
+        FaultKind::UnknownErrorNotApplied,
+        FaultKind::DropBefore,
+    ] {
         h.sim.add_fault(FaultRule {
             method: Some(CREATE.into()),
             kind,
@@ -276,13 +332,25 @@ async fn unknown_outcome_creates_end_with_exactly_one_shop_per_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_modify_blocks_a_concurrent_one() {
     let h = in_sync(2, "").await;
-    h.write_csv(&format!("{HEADER}\n{}\n{}\n", row(1).replace("分店0001号", "改名一次店"), row(2)));
+    h.write_csv(&format!(
+        "{HEADER}\n{}\n{}\n",
+        row(1).replace("分店0001号", "改名一次店"),
+        row(2)
+    ));
     assert_eq!(h.sync().await.summary.modified, 1);
     let sent = h.sim.call_counts().get(MODIFY).copied();
-    h.write_csv(&format!("{HEADER}\n{}\n{}\n", row(1).replace("分店0001号", "改名两次店"), row(2)));
+    h.write_csv(&format!(
+        "{HEADER}\n{}\n{}\n",
+        row(1).replace("分店0001号", "改名两次店"),
+        row(2)
+    ));
     let second = h.sync().await;
     assert_eq!(second.summary.pending, 1, "{:?}", second.summary);
-    assert_eq!(h.sim.call_counts().get(MODIFY).copied(), sent, "no modify while one is under audit");
+    assert_eq!(
+        h.sim.call_counts().get(MODIFY).copied(),
+        sent,
+        "no modify while one is under audit"
+    );
     h.finish_audits();
     assert_eq!(h.sync().await.summary.modified, 1);
 }
@@ -306,7 +374,9 @@ async fn throttling_never_produces_a_failed_store() {
 async fn rejected_rows_are_reported_and_never_written() {
     let mut csv = csv_of(3);
     csv.push_str("ST-BAD1,分店,310000,310100,310106,南京西路9号,121.4,31.2,not-a-phone,周一-周日 09:00-22:00,30\n");
-    csv.push_str("ST-BAD2,分店二,310000,310100,310106,路,121.4,31.2,021-1,周一-周日 09:00-22:00,30\n");
+    csv.push_str(
+        "ST-BAD2,分店二,310000,310100,310106,路,121.4,31.2,021-1,周一-周日 09:00-22:00,30\n",
+    );
     let h = Harness::start(Options {
         csv,
         ..Default::default()
@@ -315,7 +385,11 @@ async fn rejected_rows_are_reported_and_never_written() {
     let r = h.sync().await;
     assert_eq!(r.summary.rejected, 2);
     assert_eq!(r.summary.created, 3);
-    assert_eq!(r.exit, Exit::Partial, "rejected rows make the run partial (exit 3)");
+    assert_eq!(
+        r.exit,
+        Exit::Partial,
+        "rejected rows make the run partial (exit 3)"
+    );
     assert!(!h.shops_per_store().contains_key("ST-BAD1"));
     let summary: RunSummary = h.ctx.db.run(r.run).unwrap().unwrap().summary.unwrap();
     assert_eq!(summary.rejected, 2);
