@@ -6,6 +6,7 @@ mod harness;
 mod helpers;
 mod sim;
 mod source;
+mod sources_e2e;
 mod sync;
 mod systemd;
 mod vectors;
