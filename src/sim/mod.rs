@@ -125,6 +125,9 @@ pub struct SimConfig {
     pub suppress_notifications: bool,
     /// §8.6 fault switch: send every notification twice (same `notify_id`).
     pub duplicate_notifications: bool,
+    /// Delay before answering each gateway call that reached the business layer (after the
+    /// call took effect), to model a slow Alipay. `None` = answer at once.
+    pub latency: Option<std::time::Duration>,
 }
 
 impl SimConfig {
@@ -154,6 +157,7 @@ impl SimConfig {
             reserve_pending_store_ids: true,
             suppress_notifications: false,
             duplicate_notifications: false,
+            latency: None,
         }
     }
 }
