@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area.
 mod audit;
 mod daemon;
+mod daemon_e2e;
 mod harness;
 mod helpers;
 mod sim;
