@@ -5,3 +5,4 @@ mod daemon_proc;
 mod proc;
 mod sigterm_sync;
 mod snapshot;
+mod notify;
