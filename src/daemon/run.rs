@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use tokio::sync::Mutex;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::health::{self, Metrics, RunResult as HealthResult};
 use super::notify_listener::{self, AuditNotification, AuditStatus, NotificationSink};
@@ -51,7 +51,10 @@ impl NotificationSink for AuditSink {
         form.insert("biz_type".to_string(), n.biz_type.clone());
         form.insert("apply_id".to_string(), n.apply_id.clone());
         form.insert("request_id".to_string(), n.request_id.clone());
-        form.insert("audit_status".to_string(), n.audit_status.as_str().to_string());
+        form.insert(
+            "audit_status".to_string(),
+            n.audit_status.as_str().to_string(),
+        );
         if let Some(s) = &n.shop_id {
             form.insert("shop_id".to_string(), s.clone());
         }
@@ -92,10 +95,25 @@ impl NotificationSink for AuditSink {
             update_time: None,
         };
         match crate::followup::record_order(&self.db, &self.clock, &order)? {
-            Some(status) => info!(apply_id = %n.apply_id, status = ?status, "Audit notification applied."),
-            None => warn!(apply_id = %n.apply_id, "Audit notification for an application shopsync did not send; recorded only."),
+            Some(status) => {
+                info!(apply_id = %n.apply_id, status = ?status, "Audit notification applied.")
+            }
+            None => {
+                warn!(apply_id = %n.apply_id, "Audit notification for an application shopsync did not send; recorded only.")
+            }
         }
         Ok(())
+    }
+}
+
+/// With the built-in simulator and `SimConfig.snapshot` set, keep its state on disk so the
+/// next process sees the same simulated Alipay (reference §8.1).
+fn save_simulator(sim: Option<&crate::sim::SimHandle>) {
+    let Some(sim) = sim else { return };
+    match sim.save_configured_snapshot() {
+        Ok(Some(path)) => debug!(path = %path.display(), "Simulator state saved."),
+        Ok(None) => {}
+        Err(e) => warn!(error = %e, "Cannot save the simulator state."),
     }
 }
 
@@ -230,10 +248,12 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
         let ctx = ctx.clone();
         let metrics = metrics.clone();
         let busy = busy.clone();
+        let sim = connected.sim.clone();
         move || {
             let ctx = ctx.clone();
             let metrics = metrics.clone();
             let busy = busy.clone();
+            let sim = sim.clone();
             async move {
                 let _guard = busy.lock().await;
                 let opts = RunOptions {
@@ -242,16 +262,27 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
                 };
                 match ctx.run(&opts).await {
                     Ok(r) => {
-                        metrics.record_run(health_result(r.status), Utc::now(), r.elapsed, r.summary.rejected);
+                        metrics.record_run(
+                            health_result(r.status),
+                            Utc::now(),
+                            r.elapsed,
+                            r.summary.rejected,
+                        );
                     }
                     Err(e) => {
                         error!(error = %format!("{e:#}"), "Scheduled sync failed.");
-                        metrics.record_run(HealthResult::Failed, Utc::now(), std::time::Duration::ZERO, 0);
+                        metrics.record_run(
+                            HealthResult::Failed,
+                            Utc::now(),
+                            std::time::Duration::ZERO,
+                            0,
+                        );
                     }
                 }
                 if let Ok(p) = ctx.db.pending_applications() {
                     metrics.set_pending_applications(p.len() as u64);
                 }
+                save_simulator(sim.as_ref());
             }
         }
     };
@@ -259,19 +290,34 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
         let ctx = ctx.clone();
         let metrics = metrics.clone();
         let busy = busy.clone();
+        let sim = connected.sim.clone();
         move || {
             let ctx = ctx.clone();
             let metrics = metrics.clone();
             let busy = busy.clone();
+            let sim = sim.clone();
             async move {
                 let _guard = busy.lock().await;
-                match crate::followup::refresh_pending(&ctx.gateway, &ctx.db, &ctx.clock, ctx.cfg.sync.max_attempts).await {
-                    Ok(r) => info!(approved = r.succeeded, rejected = r.failed, pending = r.still_pending, "Follow-up done."),
+                match crate::followup::refresh_pending(
+                    &ctx.gateway,
+                    &ctx.db,
+                    &ctx.clock,
+                    ctx.cfg.sync.max_attempts,
+                )
+                .await
+                {
+                    Ok(r) => info!(
+                        approved = r.succeeded,
+                        rejected = r.failed,
+                        pending = r.still_pending,
+                        "Follow-up done."
+                    ),
                     Err(e) => warn!(error = %format!("{e:#}"), "Follow-up failed."),
                 }
                 if let Ok(p) = ctx.db.pending_applications() {
                     metrics.set_pending_applications(p.len() as u64);
                 }
+                save_simulator(sim.as_ref());
             }
         }
     };
@@ -300,6 +346,7 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
     }
     let _ = notifier.stopping();
     if let Some(sim) = connected.sim {
+        save_simulator(Some(&sim));
         sim.shutdown().await;
     }
     drop(lock);
