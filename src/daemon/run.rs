@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use tokio::sync::Mutex;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::health::{self, Metrics, RunResult as HealthResult};
 use super::notify_listener::{self, AuditNotification, AuditStatus, NotificationSink};
@@ -103,6 +103,17 @@ impl NotificationSink for AuditSink {
             }
         }
         Ok(())
+    }
+}
+
+/// With the built-in simulator and `SimConfig.snapshot` set, keep its state on disk so the
+/// next process sees the same simulated Alipay (reference §8.1).
+fn save_simulator(sim: Option<&crate::sim::SimHandle>) {
+    let Some(sim) = sim else { return };
+    match sim.save_configured_snapshot() {
+        Ok(Some(path)) => debug!(path = %path.display(), "Simulator state saved."),
+        Ok(None) => {}
+        Err(e) => warn!(error = %e, "Cannot save the simulator state."),
     }
 }
 
@@ -237,10 +248,12 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
         let ctx = ctx.clone();
         let metrics = metrics.clone();
         let busy = busy.clone();
+        let sim = connected.sim.clone();
         move || {
             let ctx = ctx.clone();
             let metrics = metrics.clone();
             let busy = busy.clone();
+            let sim = sim.clone();
             async move {
                 let _guard = busy.lock().await;
                 let opts = RunOptions {
@@ -269,6 +282,7 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
                 if let Ok(p) = ctx.db.pending_applications() {
                     metrics.set_pending_applications(p.len() as u64);
                 }
+                save_simulator(sim.as_ref());
             }
         }
     };
@@ -276,10 +290,12 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
         let ctx = ctx.clone();
         let metrics = metrics.clone();
         let busy = busy.clone();
+        let sim = connected.sim.clone();
         move || {
             let ctx = ctx.clone();
             let metrics = metrics.clone();
             let busy = busy.clone();
+            let sim = sim.clone();
             async move {
                 let _guard = busy.lock().await;
                 match crate::followup::refresh_pending(
@@ -301,6 +317,7 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
                 if let Ok(p) = ctx.db.pending_applications() {
                     metrics.set_pending_applications(p.len() as u64);
                 }
+                save_simulator(sim.as_ref());
             }
         }
     };
@@ -329,6 +346,7 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
     }
     let _ = notifier.stopping();
     if let Some(sim) = connected.sim {
+        save_simulator(Some(&sim));
         sim.shutdown().await;
     }
     drop(lock);

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -14,7 +15,7 @@ use super::ratelimit::{Limiter, Stats};
 use super::state::{
     SentNotification, SimOrder, SimShop, SimState, State, OWN_MERCHANT, TOKEN_MERCHANT,
 };
-use super::{notify, server, writes, ForcedOutcome, SimConfig, SimError};
+use super::{notify, server, snapshot, writes, ForcedOutcome, SimConfig, SimError};
 use crate::alipay::sign::{SignKey, VerifyKey};
 
 /// Everything the server tasks share.
@@ -57,6 +58,14 @@ pub struct SimHandle {
 
 /// Bind `addr` (port 0 picks one), start serving and return the handle.
 pub async fn start(cfg: SimConfig, addr: SocketAddr) -> Result<SimHandle, SimError> {
+    let (state, offset) = match &cfg.snapshot {
+        Some(path) if path.exists() => {
+            let loaded = snapshot::read(path, &cfg, cfg.clock.now())?;
+            tracing::info!(path = %path.display(), shops = loaded.0.shops.len(), "Simulator state loaded from the snapshot.");
+            loaded
+        }
+        _ => (State::new(cfg.seed), Duration::zero()),
+    };
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| SimError::Bind { addr, source })?;
@@ -65,14 +74,14 @@ pub async fn start(cfg: SimConfig, addr: SocketAddr) -> Result<SimHandle, SimErr
         .map_err(|source| SimError::Bind { addr, source })?;
     let (tx, rx) = watch::channel(false);
     let shared = Arc::new(Shared {
-        state: Mutex::new(State::new(cfg.seed)),
+        state: Mutex::new(state),
         stats: Mutex::new(Stats::default()),
         limiter: Mutex::new(Limiter::new(cfg.rate, &cfg.method_rates)),
         faults: Mutex::new(Faults::new(cfg.seed)),
         wake: Notify::new(),
         shutdown: tx,
         wrong_key: OnceLock::new(),
-        offset: Mutex::new(Duration::zero()),
+        offset: Mutex::new(offset),
         addr,
         cfg,
     });
@@ -239,6 +248,47 @@ impl SimHandle {
             .expect("state lock")
             .notifications
             .clone()
+    }
+
+    /// Save the whole simulated Alipay to `path` (JSON, written atomically: temp file in
+    /// the same directory, then rename). A simulator started with `SimConfig.snapshot` set
+    /// to that file (or [`SimHandle::load_snapshot`]) continues from it.
+    pub fn save_snapshot(&self, path: &Path) -> Result<(), SimError> {
+        let now = self.shared.now();
+        let offset = *self.shared.offset.lock().expect("offset lock");
+        let text = {
+            let mut st = self.shared.state.lock().expect("state lock");
+            snapshot::to_json(&mut st, now, offset)
+        }
+        .map_err(|message| SimError::SnapshotInvalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        snapshot::write_atomically(path, &text)?;
+        tracing::debug!(path = %path.display(), "Simulator snapshot saved.");
+        Ok(())
+    }
+
+    /// The snapshot file of the configuration (`SimConfig.snapshot`), if any.
+    pub fn snapshot_path(&self) -> Option<&Path> {
+        self.shared.cfg.snapshot.as_deref()
+    }
+
+    /// Save to `SimConfig.snapshot` when one is configured; `Ok(None)` when not.
+    pub fn save_configured_snapshot(&self) -> Result<Option<&Path>, SimError> {
+        match self.snapshot_path() {
+            Some(p) => self.save_snapshot(p).map(|()| Some(p)),
+            None => Ok(None),
+        }
+    }
+
+    /// Replace the running simulator's state with the snapshot in `path`.
+    pub fn load_snapshot(&self, path: &Path) -> Result<(), SimError> {
+        let (state, offset) = snapshot::read(path, &self.shared.cfg, self.shared.cfg.clock.now())?;
+        *self.shared.state.lock().expect("state lock") = state;
+        *self.shared.offset.lock().expect("offset lock") = offset;
+        self.shared.wake.notify_one();
+        Ok(())
     }
 
     /// Stop listening, release held connections and stop the background tasks.

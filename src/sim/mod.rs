@@ -4,6 +4,7 @@
 //! `/__sim/`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::alipay::sign::{SignKey, VerifyKey};
@@ -20,6 +21,7 @@ mod methods;
 mod notify;
 mod ratelimit;
 mod server;
+mod snapshot;
 mod state;
 mod v3;
 mod validate;
@@ -27,6 +29,7 @@ mod writes;
 
 pub use faults::{FaultKind, FaultRule, FaultSpecError, Trigger};
 pub use handle::{start, SimHandle};
+pub use snapshot::SNAPSHOT_VERSION;
 pub use state::{SentNotification, SimOrder, SimShop, SimState};
 
 /// A token bucket: `qps` tokens per second, at most `burst` stored.
@@ -125,6 +128,12 @@ pub struct SimConfig {
     pub suppress_notifications: bool,
     /// §8.6 fault switch: send every notification twice (same `notify_id`).
     pub duplicate_notifications: bool,
+    /// Delay before answering each gateway call that reached the business layer (after the
+    /// call took effect), to model a slow Alipay. `None` = answer at once.
+    pub latency: Option<std::time::Duration>,
+    /// State file (§8.1): loaded at start when it exists; written by
+    /// [`SimHandle::save_snapshot`] / [`SimHandle::save_configured_snapshot`].
+    pub snapshot: Option<PathBuf>,
 }
 
 impl SimConfig {
@@ -154,6 +163,8 @@ impl SimConfig {
             reserve_pending_store_ids: true,
             suppress_notifications: false,
             duplicate_notifications: false,
+            latency: None,
+            snapshot: None,
         }
     }
 }
@@ -164,6 +175,18 @@ pub enum SimError {
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read simulator snapshot {}: {source}", .path.display())]
+    SnapshotRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("simulator snapshot {} is not usable: {message}", .path.display())]
+    SnapshotInvalid { path: PathBuf, message: String },
+    #[error("cannot write simulator snapshot {}: {source}", .path.display())]
+    SnapshotWrite {
+        path: PathBuf,
         source: std::io::Error,
     },
 }

@@ -137,9 +137,9 @@ pub struct State {
     pub forced: HashMap<String, ForcedOutcome>,
     pub notifications: Vec<SentNotification>,
     pub rng: StdRng,
-    serial_shop: u64,
-    serial_apply: u64,
-    serial_internal: u64,
+    pub(super) serial_shop: u64,
+    pub(super) serial_apply: u64,
+    pub(super) serial_internal: u64,
 }
 
 impl State {

@@ -2,6 +2,7 @@
 mod audit;
 mod cli;
 mod daemon;
+mod daemon_e2e;
 mod harness;
 mod helpers;
 mod sim;
