@@ -182,6 +182,9 @@ async fn plan_or_sync(
         );
     }
     if let Some(sim) = sim {
+        if let Err(e) = sim.save_configured_snapshot() {
+            eprintln!("warning: cannot save the simulator's state: {e}");
+        }
         sim.shutdown().await;
     }
     result.exit
@@ -194,11 +197,19 @@ async fn follow_up(config: &Path) -> Exit {
     };
     let clock: SharedClock = Arc::new(SystemClock);
     let attempts = cfg.sync.max_attempts;
-    let (ctx, _lock, _sim) = match context(cfg, clock).await {
+    let (ctx, _lock, sim) = match context(cfg, clock).await {
         Ok(c) => c,
         Err(e) => return e,
     };
-    match crate::followup::refresh_pending(&ctx.gateway, &ctx.db, &ctx.clock, attempts).await {
+    let result =
+        crate::followup::refresh_pending(&ctx.gateway, &ctx.db, &ctx.clock, attempts).await;
+    if let Some(sim) = sim {
+        if let Err(e) = sim.save_configured_snapshot() {
+            eprintln!("warning: cannot save the simulator's state: {e}");
+        }
+        sim.shutdown().await;
+    }
+    match result {
         Ok(r) => {
             println!(
                 "{} approved, {} rejected, {} still under audit.",

@@ -307,6 +307,12 @@ pub struct SimulatorSection {
     pub qps: Option<u32>,
     #[serde(default, deserialize_with = "de_opt_duration")]
     pub latency: Option<Duration>,
+    /// Where the simulated Alipay keeps its state between runs. Default: next to the audit
+    /// database, `<database>.sim.json`. Set `keep_state = false` to start empty each run.
+    #[serde(default)]
+    pub snapshot: Option<PathBuf>,
+    #[serde(default = "yes")]
+    pub keep_state: bool,
 }
 
 fn default_audit_delay() -> Duration {
@@ -321,6 +327,8 @@ impl Default for SimulatorSection {
             seed_csv: None,
             qps: None,
             latency: None,
+            snapshot: None,
+            keep_state: true,
         }
     }
 }
@@ -469,6 +477,18 @@ impl Config {
     fn resolve_paths(&mut self) {
         self.source.path = self.resolve(&self.source.path);
         self.audit.database = self.resolve(&self.audit.database);
+        self.simulator.snapshot = if self.simulator.keep_state {
+            Some(match &self.simulator.snapshot {
+                Some(p) => self.resolve(p),
+                None => {
+                    let mut name = self.audit.database.as_os_str().to_os_string();
+                    name.push(".sim.json");
+                    PathBuf::from(name)
+                }
+            })
+        } else {
+            None
+        };
         let resolved: Vec<Option<PathBuf>> = [
             &self.alipay.app_private_key,
             &self.alipay.alipay_public_key,

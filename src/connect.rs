@@ -76,6 +76,9 @@ pub async fn connect(
         sim_cfg.seed = cfg.simulator.seed;
         sim_cfg.audit_delay = chrono::Duration::from_std(cfg.simulator.audit_delay)
             .map_err(|e| ConnectError(anyhow::anyhow!("[simulator] audit_delay: {e}")))?;
+        sim_cfg.latency = cfg.simulator.latency;
+        sim_cfg.snapshot = cfg.simulator.snapshot.clone();
+        let fresh = sim_cfg.snapshot.as_ref().is_none_or(|p| !p.exists());
         if let Some(qps) = cfg.simulator.qps {
             sim_cfg.rate = Some(sim::RateSpec { qps, burst: qps });
         }
@@ -87,7 +90,7 @@ pub async fn connect(
             .map_err(|e| {
                 ConnectError(anyhow::anyhow!("cannot start the built-in simulator: {e}"))
             })?;
-        if let Some(csv) = &cfg.simulator.seed_csv {
+        if let Some(csv) = cfg.simulator.seed_csv.as_ref().filter(|_| fresh) {
             seed_from_csv(&handle, csv).map_err(|e| {
                 ConnectError(anyhow::anyhow!(
                     "[simulator] seed_csv {}: {e}",

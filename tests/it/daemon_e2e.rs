@@ -2,7 +2,7 @@
 //! instance, notifications end to end, health and metrics after a scheduled run; and the
 //! simulator's state snapshot.
 mod daemon_proc;
+mod notify;
 mod proc;
 mod sigterm_sync;
 mod snapshot;
-mod notify;
