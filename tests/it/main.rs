@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per area.
 mod audit;
+mod client;
 mod daemon;
 mod harness;
 mod helpers;
