@@ -194,12 +194,14 @@ impl Gateway {
         biz_content: &str,
         write: bool,
     ) -> Result<Verified, AlipayError> {
+        // Admission first, then timestamp and sign: work done by callers still waiting must
+        // not delay the sends already admitted (that bunches them up at the gateway).
+        self.inner.limiter.acquire(method).await;
         let params = self.signed_params(method, &[("biz_content", biz_content)]);
         let url = self.url_with_query(&params);
         let body: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("biz_content", biz_content)
             .finish();
-        self.inner.limiter.acquire(method).await;
         let request = self
             .inner
             .http
@@ -231,6 +233,7 @@ impl Gateway {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        self.inner.limiter.acquire(method).await;
         let params = self.signed_params(method, &extra);
         let url = self.url_with_query(&params);
         let mut form = reqwest::multipart::Form::new();
@@ -247,7 +250,6 @@ impl Gateway {
                 ),
             };
         }
-        self.inner.limiter.acquire(method).await;
         let request = self.inner.http.post(url).multipart(form);
         let result = self.send(method, request, false).await;
         self.observe(method, &result);

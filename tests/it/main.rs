@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per area.
 mod audit;
 mod cli;
+mod client;
 mod daemon;
 mod daemon_e2e;
 mod harness;
