@@ -2,13 +2,14 @@
 //! one-second window so no window ever holds more than `qps` calls (invariant 7), optional
 //! per-method limits, and an adaptive slow-down when Alipay answers `40005`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Jitter, Quota, RateLimiter as Gcra};
 use rand::Rng;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// A quota: calls per second and the burst the pacing allows.
@@ -18,47 +19,107 @@ pub struct RateSpec {
     pub burst: u32,
 }
 
-/// Margin added to the one-second window to absorb scheduling and network jitter between
-/// our send and the server's receive.
-const WINDOW: Duration = Duration::from_millis(1015);
+/// The window length. A call counts against the window from its admission until one
+/// second after it *finished*: the server receives a call somewhere between the two, so
+/// however late a request reaches the server, no one-second window there can hold more
+/// than `qps` calls (invariant 7).
+const WINDOW: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct Slots {
+    next_id: u64,
+    /// Calls admitted and not finished.
+    in_flight: HashSet<u64>,
+    /// Finish times of finished calls still inside the window, oldest first.
+    finished: VecDeque<Instant>,
+}
 
 struct Window {
     cap: usize,
-    sent: tokio::sync::Mutex<VecDeque<Instant>>,
+    slots: Mutex<Slots>,
+    freed: Notify,
 }
 
 impl Window {
     fn new(qps: u32) -> Self {
         Self {
             cap: qps.max(1) as usize,
-            sent: tokio::sync::Mutex::new(VecDeque::new()),
+            slots: Mutex::new(Slots::default()),
+            freed: Notify::new(),
         }
     }
 
-    /// Wait until one more call fits in every sliding window, then record it.
-    async fn admit(&self) {
-        let mut sent = self.sent.lock().await;
+    /// Wait until one more call fits, then count it as in flight.
+    async fn admit(self: &Arc<Self>) -> WindowPermit {
         loop {
-            let now = Instant::now();
-            while sent
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-            {
-                sent.pop_front();
+            let notified = self.freed.notified();
+            let wake_at = {
+                let mut slots = self.slots.lock().expect("window lock");
+                let now = Instant::now();
+                while slots
+                    .finished
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+                {
+                    slots.finished.pop_front();
+                }
+                if slots.in_flight.len() + slots.finished.len() < self.cap {
+                    slots.next_id += 1;
+                    let id = slots.next_id;
+                    slots.in_flight.insert(id);
+                    return WindowPermit {
+                        window: Some(self.clone()),
+                        id,
+                    };
+                }
+                slots.finished.front().map(|t| *t + WINDOW)
+            };
+            match wake_at {
+                Some(at) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = notified => {}
+                    }
+                }
+                // Every slot is a call in flight: wait for one to finish.
+                None => notified.await,
             }
-            if sent.len() < self.cap {
-                sent.push_back(now);
-                return;
-            }
-            let oldest = *sent.front().expect("non-empty window");
-            tokio::time::sleep_until(oldest + WINDOW).await;
+        }
+    }
+
+    fn finish(&self, id: u64) {
+        let mut slots = self.slots.lock().expect("window lock");
+        if slots.in_flight.remove(&id) {
+            slots.finished.push_back(Instant::now());
+        }
+        drop(slots);
+        self.freed.notify_waiters();
+    }
+}
+
+/// Held while a call is in flight; dropping it (answer received, error, or cancelled)
+/// starts the call's last second in the window.
+pub struct WindowPermit {
+    window: Option<Arc<Window>>,
+    id: u64,
+}
+
+impl Drop for WindowPermit {
+    fn drop(&mut self) {
+        if let Some(w) = self.window.take() {
+            w.finish(self.id);
         }
     }
 }
 
+/// Permission for one call; hold it until the call has finished.
+pub struct Permit {
+    _permits: Vec<WindowPermit>,
+}
+
 struct Limit {
     gcra: DefaultDirectRateLimiter,
-    window: Window,
+    window: Arc<Window>,
 }
 
 impl Limit {
@@ -67,13 +128,13 @@ impl Limit {
         let burst = NonZeroU32::new(spec.burst.clamp(1, spec.qps.max(1))).expect("non-zero");
         Self {
             gcra: Gcra::direct(Quota::per_second(qps).allow_burst(burst)),
-            window: Window::new(spec.qps),
+            window: Arc::new(Window::new(spec.qps)),
         }
     }
 
-    async fn acquire(&self) {
+    async fn acquire(&self) -> WindowPermit {
         self.gcra.until_ready().await;
-        self.window.admit().await;
+        self.window.admit().await
     }
 }
 
@@ -117,25 +178,28 @@ impl RateLimiter {
         Self::new(None, &BTreeMap::new())
     }
 
-    /// Wait for permission to send one call of `method`.
-    pub async fn acquire(&self, method: &str) {
+    /// Wait for permission to send one call of `method`. Hold the permit until the call
+    /// has finished.
+    pub async fn acquire(&self, method: &str) -> Permit {
         let wait_until = self.slow.lock().expect("slow-down lock").until;
         if let Some(until) = wait_until {
             tokio::time::sleep_until(until).await;
         }
+        let mut permits = Vec::with_capacity(2);
         if let Some(limit) = self.methods.get(method) {
-            limit.acquire().await;
+            permits.push(limit.acquire().await);
         }
         if let Some(app) = &self.app {
             if wait_until.is_some() {
                 app.gcra
                     .until_ready_with_jitter(Jitter::up_to(Duration::from_millis(50)))
                     .await;
-                app.window.admit().await;
+                permits.push(app.window.admit().await);
             } else {
-                app.acquire().await;
+                permits.push(app.acquire().await);
             }
         }
+        Permit { _permits: permits }
     }
 
     /// Record a `40005`: every caller pauses for an exponentially growing, jittered delay.
@@ -175,8 +239,9 @@ mod tests {
         let start = Instant::now();
         let mut times = Vec::new();
         for _ in 0..35 {
-            limiter.acquire("m").await;
+            let permit = limiter.acquire("m").await;
             times.push(Instant::now().duration_since(start));
+            drop(permit);
         }
         for (i, t) in times.iter().enumerate() {
             let in_window = times[i..]

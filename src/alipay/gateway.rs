@@ -196,7 +196,7 @@ impl Gateway {
     ) -> Result<Verified, AlipayError> {
         // Admission first, then timestamp and sign: work done by callers still waiting must
         // not delay the sends already admitted (that bunches them up at the gateway).
-        self.inner.limiter.acquire(method).await;
+        let _permit = self.inner.limiter.acquire(method).await;
         let params = self.signed_params(method, &[("biz_content", biz_content)]);
         let url = self.url_with_query(&params);
         let body: String = form_urlencoded::Serializer::new(String::new())
@@ -233,7 +233,7 @@ impl Gateway {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        self.inner.limiter.acquire(method).await;
+        let _permit = self.inner.limiter.acquire(method).await;
         let params = self.signed_params(method, &extra);
         let url = self.url_with_query(&params);
         let mut form = reqwest::multipart::Form::new();

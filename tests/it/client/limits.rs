@@ -81,6 +81,13 @@ async fn the_client_limiter_keeps_within_the_quota() {
     let elapsed = started.elapsed();
     assert_eq!(env.sim.call_counts().values().sum::<u64>(), 60);
     assert_eq!(env.sim.throttled_count(), 0);
+    // Invariant 7 as the server sees it: a call holds its slot until one second after it
+    // finished, so late arrivals cannot bunch up in one server-side second.
+    assert!(
+        env.sim.max_calls_in_one_second() <= 20,
+        "{} calls in one second",
+        env.sim.max_calls_in_one_second()
+    );
     assert!(
         elapsed >= Duration::from_secs(2),
         "60 calls at 20/s cannot finish in {elapsed:?}"
