@@ -112,6 +112,9 @@ pub struct SimConfig {
     pub notify_retry: Vec<std::time::Duration>,
     /// How long `timeout_*` faults hold the connection.
     pub hold_timeout: std::time::Duration,
+    /// Added before answering every `/gateway.do` and `/v3/` request (network and service
+    /// latency); `None` answers at once. Not applied to `/__sim/` control endpoints.
+    pub latency: Option<std::time::Duration>,
     pub rules: RuleStages,
     /// Names and addresses containing one of these answer `EXIST_FORBIDDEN_WORD`.
     pub forbidden_words: Vec<String>,
@@ -147,6 +150,7 @@ impl SimConfig {
                 .map(std::time::Duration::from_secs)
                 .collect(),
             hold_timeout: std::time::Duration::from_secs(30),
+            latency: None,
             rules: RuleStages::default(),
             forbidden_words: Vec::new(),
             extra_areas: Vec::new(),
