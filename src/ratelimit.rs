@@ -203,17 +203,20 @@ impl RateLimiter {
     }
 
     /// Record a `40005`: every caller pauses for an exponentially growing, jittered delay.
-    /// Returns the pause.
+    /// Returns the pause. A `40005` that arrives while a pause is on belongs to the same
+    /// overrun (a call sent before the pause began): it does not lengthen the pause, or
+    /// N calls in flight would escalate it N steps at once.
     pub fn throttled(&self) -> Duration {
         let mut slow = self.slow.lock().expect("slow-down lock");
+        let now = Instant::now();
+        if let Some(until) = slow.until.filter(|u| *u > now) {
+            return until - now;
+        }
         slow.streak = (slow.streak + 1).min(8);
         let base = 100u64 << (slow.streak - 1);
         let jitter = rand::rng().random_range(0..=base / 2);
         let pause = Duration::from_millis((base + jitter).min(10_000));
-        let until = Instant::now() + pause;
-        if slow.until.is_none_or(|u| u < until) {
-            slow.until = Some(until);
-        }
+        slow.until = Some(now + pause);
         pause
     }
 
@@ -255,5 +258,23 @@ mod tests {
         }
         // 35 calls at 10/s take at least 3 seconds.
         assert!(times[34] >= Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_in_flight_during_a_pause_do_not_escalate_it() {
+        let limiter = RateLimiter::unlimited();
+        let first = limiter.throttled();
+        assert!(first <= Duration::from_millis(150), "{first:?}");
+        // Fifteen more calls of the same overrun answer 40005 while the pause is on.
+        for _ in 0..15 {
+            assert!(limiter.throttled() <= first);
+        }
+        tokio::time::advance(first).await;
+        // Overrunning again after the pause escalates one step.
+        let second = limiter.throttled();
+        assert!(
+            second >= Duration::from_millis(200) && second <= Duration::from_millis(300),
+            "{second:?}"
+        );
     }
 }

@@ -364,9 +364,6 @@ pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
         }
         _ => Node::from_outcome(name, outcome),
     };
-    if let Some(d) = cfg.latency {
-        tokio::time::sleep(d).await;
-    }
     write(shared, node, fault).await
 }
 

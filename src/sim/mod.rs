@@ -115,6 +115,9 @@ pub struct SimConfig {
     pub notify_retry: Vec<std::time::Duration>,
     /// How long `timeout_*` faults hold the connection.
     pub hold_timeout: std::time::Duration,
+    /// Added before answering every `/gateway.do` and `/v3/` request (network and service
+    /// latency); `None` answers at once. Not applied to `/__sim/` control endpoints.
+    pub latency: Option<std::time::Duration>,
     pub rules: RuleStages,
     /// Names and addresses containing one of these answer `EXIST_FORBIDDEN_WORD`.
     pub forbidden_words: Vec<String>,
@@ -128,9 +131,6 @@ pub struct SimConfig {
     pub suppress_notifications: bool,
     /// §8.6 fault switch: send every notification twice (same `notify_id`).
     pub duplicate_notifications: bool,
-    /// Delay before answering each gateway call that reached the business layer (after the
-    /// call took effect), to model a slow Alipay. `None` = answer at once.
-    pub latency: Option<std::time::Duration>,
     /// State file (§8.1): loaded at start when it exists; written by
     /// [`SimHandle::save_snapshot`] / [`SimHandle::save_configured_snapshot`].
     pub snapshot: Option<PathBuf>,
@@ -156,6 +156,7 @@ impl SimConfig {
                 .map(std::time::Duration::from_secs)
                 .collect(),
             hold_timeout: std::time::Duration::from_secs(30),
+            latency: None,
             rules: RuleStages::default(),
             forbidden_words: Vec::new(),
             extra_areas: Vec::new(),
@@ -163,7 +164,6 @@ impl SimConfig {
             reserve_pending_store_ids: true,
             suppress_notifications: false,
             duplicate_notifications: false,
-            latency: None,
             snapshot: None,
         }
     }

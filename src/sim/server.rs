@@ -92,6 +92,13 @@ async fn route(
         let (status, body) = control::handle(shared, &method, rest, &body);
         return Ok(json_response(status, body, gateway::JSON));
     }
+    if let Some(latency) = shared.cfg.latency {
+        let mut sd = shared.shutdown.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(latency) => {}
+            _ = sd.changed() => {}
+        }
+    }
     if path.starts_with("/v3/") {
         let v3req = read_v3(req).await;
         let reply = v3::handle(shared, v3req).await;

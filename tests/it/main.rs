@@ -2,8 +2,10 @@
 mod audit;
 mod cli;
 mod client;
+mod crash;
 mod daemon;
 mod daemon_e2e;
+mod faults;
 mod harness;
 mod helpers;
 mod sim;

@@ -1,0 +1,181 @@
+//! The real `shopsync sync` killed with SIGKILL at seeded random points of a 500-store sync,
+//! run again after each kill; then one run finishes and a follow-up collects the audits.
+//! The simulator lives in this process (system clock: the child has its own) and keeps
+//! running across the kills.
+//!
+//! `SHOPSYNC_HEAVY=1`: 50 kills of a 1000-store sync.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use shopsync::audit::{AuditDb, RunStatus};
+use shopsync::sim::{self, SimConfig};
+
+use crate::harness::{csv_of, test_keys, Harness};
+
+const EXTRA: &str = "[sync]\nconcurrency = 16\n";
+
+fn heavy() -> bool {
+    std::env::var("SHOPSYNC_HEAVY").is_ok_and(|v| v == "1")
+}
+
+fn shopsync(dir: &Path, args: &[&str], log: &str) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopsync"));
+    cmd.current_dir(dir)
+        .arg("--config")
+        .arg(dir.join("shopsync.toml"))
+        .args(["--log-format", "json"])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join(format!("{log}.out"))).unwrap())
+        .stderr(std::fs::File::create(dir.join(format!("{log}.err"))).unwrap())
+        .kill_on_drop(true);
+    cmd
+}
+
+fn tail(dir: &Path, log: &str) -> String {
+    let text = std::fs::read_to_string(dir.join(format!("{log}.err"))).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_never_duplicates_a_shop() {
+    let (stores, kills, max_sleep_ms) = if heavy() {
+        (1000, 50, 4000)
+    } else {
+        (500, 20, 2500)
+    };
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, app_pub, alipay, _) = test_keys();
+    let mut sim_cfg = SimConfig::new(app_pub, alipay);
+    // The system clock (the default): audits finish at the first request after the create.
+    sim_cfg.audit_delay = chrono::Duration::zero();
+    sim_cfg.seed = 7;
+    let sim = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    std::fs::write(dir.path().join("stores.csv"), csv_of(stores)).unwrap();
+    std::fs::write(
+        dir.path().join("shopsync.toml"),
+        Harness::config_text(&sim.gateway_url(), EXTRA),
+    )
+    .unwrap();
+
+    let mut rng = StdRng::seed_from_u64(0xc0ffee);
+    let mut finished_early = 0;
+    for i in 0..kills {
+        let log = format!("kill-{i:02}");
+        let mut child = shopsync(dir.path(), &["sync"], &log).spawn().unwrap();
+        // The kill point: a seeded random time into the run (not a synchronisation).
+        let at = Duration::from_millis(rng.random_range(0..=max_sleep_ms));
+        tokio::select! {
+            status = child.wait() => {
+                // The sync finished before its kill point: nothing left to interrupt.
+                let status = status.unwrap();
+                assert!(status.code().is_some(), "kill {i}: {status:?}");
+                finished_early += 1;
+                continue;
+            }
+            _ = tokio::time::sleep(at) => {}
+        }
+        child.start_kill().unwrap();
+        let status = child.wait().await.unwrap();
+        if status.code().is_some() {
+            // It exited on its own just before the signal landed.
+            finished_early += 1;
+        }
+    }
+    let writes_during_kills = sim
+        .call_counts()
+        .get("alipay.offline.market.shop.create")
+        .copied();
+
+    // One run that finishes, then the audit follow-up.
+    let status = shopsync(dir.path(), &["sync"], "final")
+        .status()
+        .await
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "final sync: {status:?}\n{}",
+        tail(dir.path(), "final")
+    );
+    let status = shopsync(dir.path(), &["follow-up"], "follow-up")
+        .status()
+        .await
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "follow-up: {status:?}\n{}",
+        tail(dir.path(), "follow-up")
+    );
+
+    // Exactly one shop per store.
+    let mut per_store = std::collections::BTreeMap::new();
+    for s in sim.shops() {
+        *per_store.entry(s.store_id.clone()).or_insert(0u32) += 1;
+    }
+    let doubles: Vec<_> = per_store.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(
+        doubles.is_empty(),
+        "stores without exactly one shop: {doubles:?}"
+    );
+    assert_eq!(per_store.len(), stores, "every store has its shop");
+    let pending: Vec<_> = sim
+        .orders()
+        .into_iter()
+        .filter(|o| o.status == "PROCESS")
+        .collect();
+    assert!(
+        pending.is_empty(),
+        "applications still under audit: {}",
+        pending.len()
+    );
+
+    let db = AuditDb::open(&dir.path().join("audit.db")).unwrap();
+    assert_eq!(db.integrity_check().unwrap(), "ok");
+    let unresolved = db.unresolved_actions().unwrap();
+    assert!(
+        unresolved.is_empty(),
+        "writes without a final outcome: {unresolved:?}"
+    );
+    assert!(db.pending_applications().unwrap().is_empty());
+    let map = db.shop_map().unwrap();
+    assert_eq!(map.len(), stores, "every store is mapped");
+    let runs = db.runs(kills + 10).unwrap();
+    let interrupted = runs
+        .iter()
+        .filter(|r| r.status == Some(RunStatus::Interrupted))
+        .count();
+    let resolved: usize = runs
+        .iter()
+        .map(|r| {
+            db.actions_for_run(r.id)
+                .unwrap()
+                .iter()
+                .filter(|a| a.resolved_at.is_some())
+                .count()
+        })
+        .sum();
+    // The kills did land inside runs, and some between a write's intent and its outcome.
+    assert!(interrupted > 0, "no run was interrupted: {runs:?}");
+    assert!(
+        resolved > 0,
+        "no kill landed between a write's intent and its outcome"
+    );
+    eprintln!(
+        "crash: {stores} stores, {kills} kills ({finished_early} finished first), {interrupted} runs \
+         interrupted, {resolved} writes resolved after a kill, creates sent {writes_during_kills:?} \
+         during the kills, {:?} in all; {:.1}s",
+        sim.call_counts().get("alipay.offline.market.shop.create"),
+        started.elapsed().as_secs_f64()
+    );
+}
