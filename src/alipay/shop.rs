@@ -371,6 +371,31 @@ impl Gateway {
         self.call(SHOP_BATCHQUERY, &biz, false).await?.parse()
     }
 
+    /// Every page of applyorder.batchquery for one set of filters.
+    async fn applyorder_pages(&self, filters: Value) -> Result<Vec<BizOrder>, AlipayError> {
+        let mut out = Vec::new();
+        let mut page_no = 1u64;
+        loop {
+            let mut biz = filters.clone();
+            if let Value::Object(map) = &mut biz {
+                map.insert("biz_type".into(), Value::String("SHOP".into()));
+                map.insert("page_no".into(), Value::from(page_no));
+                map.insert("page_size".into(), Value::from(MAX_PAGE_SIZE));
+                map.insert("op_role".into(), Value::String("ISV".into()));
+            }
+            let page: OrderPage = self
+                .call(APPLYORDER_BATCHQUERY, &biz.to_string(), false)
+                .await?
+                .parse()?;
+            let empty = page.biz_order_infos.is_empty();
+            out.extend(page.biz_order_infos);
+            if empty || page_no >= page.total_page_no {
+                return Ok(out);
+            }
+            page_no += 1;
+        }
+    }
+
     /// Status of applications, `apply_ids` sent in chunks of ≤100, every page read.
     pub async fn applyorder_batchquery(
         &self,
@@ -378,63 +403,27 @@ impl Gateway {
     ) -> Result<Vec<BizOrder>, AlipayError> {
         let mut out = Vec::new();
         for chunk in apply_ids.chunks(MAX_PAGE_SIZE as usize) {
-            let mut page_no = 1u64;
-            loop {
-                let biz = serde_json::json!({
-                    "biz_type": "SHOP",
-                    "apply_ids": chunk,
-                    "page_no": page_no,
-                    "page_size": MAX_PAGE_SIZE,
-                    "op_role": "ISV",
-                })
-                .to_string();
-                let page: OrderPage = self
-                    .call(APPLYORDER_BATCHQUERY, &biz, false)
-                    .await?
-                    .parse()?;
-                let empty = page.biz_order_infos.is_empty();
-                out.extend(page.biz_order_infos);
-                if empty || page_no >= page.total_page_no {
-                    break;
-                }
-                page_no += 1;
-            }
+            out.extend(
+                self.applyorder_pages(serde_json::json!({ "apply_ids": chunk }))
+                    .await?,
+            );
         }
         Ok(out)
     }
 
-    /// Recent applications filtered by action and time window (unknown-outcome creates).
+    /// Recent applications filtered by action and time window (unknown-outcome writes).
     pub async fn applyorder_search(
         &self,
         action: &str,
         start_time: &str,
         end_time: &str,
     ) -> Result<Vec<BizOrder>, AlipayError> {
-        let mut out = Vec::new();
-        let mut page_no = 1u64;
-        loop {
-            let biz = serde_json::json!({
-                "biz_type": "SHOP",
-                "action": action,
-                "start_time": start_time,
-                "end_time": end_time,
-                "page_no": page_no,
-                "page_size": MAX_PAGE_SIZE,
-                "op_role": "ISV",
-            })
-            .to_string();
-            let page: OrderPage = self
-                .call(APPLYORDER_BATCHQUERY, &biz, false)
-                .await?
-                .parse()?;
-            let empty = page.biz_order_infos.is_empty();
-            out.extend(page.biz_order_infos);
-            if empty || page_no >= page.total_page_no {
-                break;
-            }
-            page_no += 1;
-        }
-        Ok(out)
+        self.applyorder_pages(serde_json::json!({
+            "action": action,
+            "start_time": start_time,
+            "end_time": end_time,
+        }))
+        .await
     }
 
     /// The category tree (or the subtree under `category_id`).
