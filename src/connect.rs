@@ -73,6 +73,7 @@ pub async fn connect(
         let mut sim_cfg = SimConfig::new(app_key.verify_key(), alipay_key);
         sim_cfg.app_id = cfg.alipay.app_id.clone();
         sim_cfg.seed = cfg.simulator.seed;
+        sim_cfg.latency = cfg.simulator.latency;
         sim_cfg.audit_delay = chrono::Duration::from_std(cfg.simulator.audit_delay)
             .map_err(|e| ConnectError(anyhow::anyhow!("[simulator] audit_delay: {e}")))?;
         if let Some(qps) = cfg.simulator.qps {

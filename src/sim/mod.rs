@@ -125,6 +125,9 @@ pub struct SimConfig {
     pub suppress_notifications: bool,
     /// §8.6 fault switch: send every notification twice (same `notify_id`).
     pub duplicate_notifications: bool,
+    /// Added before every gateway answer (classic and v3), after the call is counted and
+    /// handled: a stand-in for the network round trip to Alipay (benchmarks).
+    pub latency: Option<std::time::Duration>,
 }
 
 impl SimConfig {
@@ -154,6 +157,7 @@ impl SimConfig {
             reserve_pending_store_ids: true,
             suppress_notifications: false,
             duplicate_notifications: false,
+            latency: None,
         }
     }
 }

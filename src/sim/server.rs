@@ -95,6 +95,7 @@ async fn route(
     if path.starts_with("/v3/") {
         let v3req = read_v3(req).await;
         let reply = v3::handle(shared, v3req).await;
+        delay(shared).await;
         return respond(shared, reply).await;
     }
     if path != "/gateway.do" || req.method() != hyper::Method::POST {
@@ -113,7 +114,15 @@ async fn route(
         },
     };
     let reply = gateway::handle(shared, inc).await;
+    delay(shared).await;
     respond(shared, reply).await
+}
+
+/// The configured answer latency, if any.
+async fn delay(shared: &Shared) {
+    if let Some(d) = shared.cfg.latency {
+        tokio::time::sleep(d).await;
+    }
 }
 
 fn truncated(status: StatusCode, body: String, keep: usize) -> Response<Body> {
