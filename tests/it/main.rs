@@ -3,6 +3,8 @@ mod audit;
 mod daemon;
 mod harness;
 mod helpers;
+mod hostile;
+mod props;
 mod sim;
 mod source;
 mod sync;

@@ -1,0 +1,1 @@
+//! Hostile exports and configs.
