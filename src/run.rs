@@ -141,7 +141,7 @@ impl Context {
             info!(approved = refreshed.succeeded, rejected = refreshed.failed, pending = refreshed.still_pending, "Applications refreshed.");
         }
 
-        let summaries = remote::read_shops(gw, &self.summary_query(), attempts).await?;
+        let summaries = remote::read_shops(gw, &self.summary_query(), attempts, cfg.sync.concurrency).await?;
         let remote_shops = remote::to_remote(&summaries);
         info!(shops = remote_shops.len(), "Alipay shops read.");
         let export_ids: HashSet<String> = loaded.stores.iter().map(|s| s.store_id.clone()).collect();
