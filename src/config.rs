@@ -544,6 +544,9 @@ impl Config {
                 }
             }
         }
+        if let Err(e) = crate::source::check_settings(&self.source) {
+            out.push(format!("[source] {e}"));
+        }
         if self.sync.concurrency == 0 || self.sync.concurrency > 256 {
             out.push("[sync] concurrency must be 1..=256".into());
         }

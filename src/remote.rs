@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
-use crate::alipay::shop::{ShopSummary, SummaryQuery};
+use crate::alipay::shop::{ShopSummary, SummaryPage, SummaryQuery};
 use crate::alipay::{AlipayError, Gateway};
 use crate::audit::AuditDb;
 use crate::clock::SharedClock;
@@ -14,30 +14,50 @@ use crate::plan::RemoteShop;
 use crate::retry::read_with_retries;
 use crate::store::{normalise, Field};
 
-/// Read every shop through summary.batchquery (pages of 100, each page retried).
+/// Read every shop through summary.batchquery (pages of 100, each page retried). Page 1
+/// tells how many pages there are; the others are fetched `concurrency` at a time, in
+/// order, so a large account is not latency-bound (the rate limiter still paces the
+/// calls). Reading stops at the first empty page; if a page reports more pages than page
+/// 1 did (shops added meanwhile), those are read too.
 pub async fn read_shops(
     gateway: &Gateway,
     query: &SummaryQuery,
     max_attempts: u32,
+    concurrency: usize,
 ) -> Result<Vec<ShopSummary>, AlipayError> {
-    let mut shops = Vec::new();
-    let mut seen = HashSet::new();
-    let mut page_no = 1u64;
-    loop {
-        let page = read_with_retries(max_attempts, || {
+    let fetch = |page_no: u64| {
+        read_with_retries(max_attempts, move || {
             gateway.summary_page(query, page_no, crate::alipay::shop::MAX_PAGE_SIZE)
         })
-        .await?;
+    };
+    let mut shops = Vec::new();
+    let mut seen = HashSet::new();
+    // Adds a page; true when reading must stop (an empty page).
+    let mut add = |page: SummaryPage, total: &mut u64| {
+        *total = (*total).max(page.total_page_no);
         let empty = page.shop_summary_infos.is_empty();
         for shop in page.shop_summary_infos {
             if seen.insert(shop.shop_id.clone()) {
                 shops.push(shop);
             }
         }
-        if empty || page_no >= page.total_page_no {
-            break;
+        empty
+    };
+    let mut total = 0u64;
+    let mut done = add(fetch(1).await?, &mut total);
+    let mut read = 1u64;
+    while !done && read < total {
+        let batch_end = total;
+        let mut pages = futures::stream::iter(read + 1..=batch_end)
+            .map(fetch)
+            .buffered(concurrency.max(1));
+        while let Some(page) = pages.try_next().await? {
+            read += 1;
+            if add(page, &mut total) {
+                done = true;
+                break;
+            }
         }
-        page_no += 1;
     }
     Ok(shops)
 }

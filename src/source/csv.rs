@@ -193,7 +193,7 @@ impl RecordReader {
     }
 }
 
-fn delimiter(cfg: &SourceConfig) -> Result<u8, SourceError> {
+pub(super) fn delimiter(cfg: &SourceConfig) -> Result<u8, SourceError> {
     let d = match cfg.delimiter.as_str() {
         "\\t" | "tab" => "\t",
         d => d,

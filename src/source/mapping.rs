@@ -46,36 +46,44 @@ pub(crate) fn clean_headers(raw: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// Check `columns` and `defaults` without a header: every name is a field (or
+/// `store_id` in `columns`) and every default normalises.
+pub(crate) fn check_tables(cfg: &SourceConfig) -> Result<(), SourceError> {
+    let file = super::file_name(cfg);
+    for name in cfg.columns.keys() {
+        if name != "store_id" && Field::from_name(name).is_none() {
+            return Err(SourceError::UnknownField {
+                file: file.clone(),
+                table: "columns",
+                name: name.clone(),
+            });
+        }
+    }
+    for (name, value) in &cfg.defaults {
+        let Some(field) = Field::from_name(name) else {
+            return Err(SourceError::UnknownField {
+                file: file.clone(),
+                table: "defaults",
+                name: name.clone(),
+            });
+        };
+        if let Err(reason) = normalise(field, value) {
+            return Err(SourceError::BadDefault {
+                file: file.clone(),
+                field: name.clone(),
+                value: value.clone(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Mapping {
     /// Check the config's `columns`/`defaults` against the header.
     pub(crate) fn new(cfg: &SourceConfig, headers: &[String]) -> Result<Mapping, SourceError> {
+        check_tables(cfg)?;
         let file = super::file_name(cfg);
-        for name in cfg.columns.keys() {
-            if name != "store_id" && Field::from_name(name).is_none() {
-                return Err(SourceError::UnknownField {
-                    file,
-                    table: "columns",
-                    name: name.clone(),
-                });
-            }
-        }
-        for (name, value) in &cfg.defaults {
-            let Some(field) = Field::from_name(name) else {
-                return Err(SourceError::UnknownField {
-                    file,
-                    table: "defaults",
-                    name: name.clone(),
-                });
-            };
-            if let Err(reason) = normalise(field, value) {
-                return Err(SourceError::BadDefault {
-                    file,
-                    field: name.clone(),
-                    value: value.clone(),
-                    reason,
-                });
-            }
-        }
         let column_of = |name: &str| -> Result<Option<usize>, SourceError> {
             match cfg.columns.get(name) {
                 Some(column) => find_column(&file, headers, name, column).map(Some),

@@ -174,7 +174,7 @@ pub enum SourceError {
         value: String,
         reason: String,
     },
-    #[error("{file}: delimiter {delimiter:?} must be one ASCII character other than a quote or line break")]
+    #[error("{file}: source.delimiter {delimiter:?} must be one ASCII character other than a quote or line break")]
     BadDelimiter { file: String, delimiter: String },
     #[error("{file}: {reason}")]
     BadConfig { file: String, reason: String },
@@ -209,6 +209,32 @@ pub fn check(cfg: &SourceConfig) -> Result<Vec<String>, SourceError> {
         SourceKind::Csv => csv::check(cfg),
         SourceKind::Sqlite => sqlite::check(cfg),
     }
+}
+
+/// Check the parts of `[source]` that need no file: the delimiter, `query` against
+/// `kind`, and the names and values in `columns`/`defaults`. Config loading runs this so a
+/// bad `[source]` is a configuration error before any run starts.
+pub fn check_settings(cfg: &SourceConfig) -> Result<(), SourceError> {
+    match cfg.kind {
+        SourceKind::Csv => {
+            csv::delimiter(cfg)?;
+            if cfg.query.is_some() {
+                return Err(SourceError::BadConfig {
+                    file: file_name(cfg),
+                    reason: "source.query is only used with kind = \"sqlite\"".to_string(),
+                });
+            }
+        }
+        SourceKind::Sqlite if cfg.query.is_none() => {
+            return Err(SourceError::BadConfig {
+                file: file_name(cfg),
+                reason: "kind = \"sqlite\" needs source.query (e.g. SELECT * FROM stores)"
+                    .to_string(),
+            });
+        }
+        SourceKind::Sqlite => {}
+    }
+    mapping::check_tables(cfg)
 }
 
 /// A one-line description, e.g. `samples/stores.csv (csv, auto)`.

@@ -8,6 +8,8 @@ mod daemon_e2e;
 mod faults;
 mod harness;
 mod helpers;
+mod hostile;
+mod props;
 mod sim;
 mod source;
 mod sources_e2e;

@@ -4,5 +4,6 @@ mod audit;
 mod client;
 mod faults;
 mod gateway;
+mod latency;
 mod notify;
 mod v3;

@@ -1,0 +1,166 @@
+//! End to end against the simulator with 20 ms answer latency and the simulator's app
+//! limit equal to the configured qps (100):
+//! 1. `plan` of 20,000 stores already on Alipay and mapped (200 summary pages);
+//! 2. `sync` of 2,000 creates + 2,000 modifies.
+//!
+//! For each: wall time ÷ (calls ÷ qps) (1.0 = the quota is the only limit), the most calls
+//! the simulator saw in one second, and how often it throttled.
+//!
+//! `cargo bench --bench e2e` (`-- quick` for 1/10 of the sizes).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use shopsync::run::RunOptions;
+use shopsync::sim::{RateSpec, SimHandle};
+use shopsync::store::{normalise, Field};
+
+const QPS: u32 = 100;
+const LATENCY: Duration = Duration::from_millis(20);
+
+/// Alipay's copy of store `i`: the export's values, normalised, plus the defaults.
+fn shop_fields(i: usize) -> BTreeMap<String, String> {
+    common::row_values(i)
+        .into_iter()
+        .skip(1)
+        .chain(common::defaults())
+        .map(|(k, v)| {
+            let f = Field::from_name(k).unwrap();
+            (k.to_string(), normalise(f, &v).unwrap().unwrap())
+        })
+        .collect()
+}
+
+async fn sim() -> SimHandle {
+    common::start_sim(|c| {
+        c.latency = Some(LATENCY);
+        c.rate = Some(RateSpec {
+            qps: QPS,
+            burst: QPS,
+        });
+        c.audit_delay = chrono::Duration::hours(1);
+    })
+    .await
+}
+
+fn total_calls(sim: &SimHandle) -> u64 {
+    sim.call_counts().values().sum()
+}
+
+fn report(what: &str, sim: &SimHandle, wall: Duration, calls: u64) {
+    let ideal = calls as f64 / QPS as f64;
+    println!("{what}:");
+    println!("  calls {calls} ({:?})", sim.call_counts());
+    println!(
+        "  wall {:.2} s; calls ÷ qps {:.2} s; ratio {:.3}",
+        wall.as_secs_f64(),
+        ideal,
+        wall.as_secs_f64() / ideal
+    );
+    println!(
+        "  simulator: max calls in one second {} (limit {QPS}); throttled {}",
+        sim.max_calls_in_one_second(),
+        sim.throttled_count()
+    );
+}
+
+async fn plan_run(n: usize) {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    common::write_export(&dir.path().join("stores.csv"), n, |_, _| {});
+    let ctx = common::context(dir.path(), &sim.gateway_url(), QPS, 8).await;
+    let t = Instant::now();
+    for i in 1..=n {
+        let shop = sim.seed_shop(&format!("S{i}"), shop_fields(i));
+        ctx.db
+            .set_mapping(&format!("S{i}"), &shop, "adopted", chrono::Utc::now())
+            .unwrap();
+    }
+    println!(
+        "(seeded and mapped {n} shops in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    let before = total_calls(&sim);
+    let started = Instant::now();
+    let r = ctx
+        .run(&RunOptions {
+            apply: false,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let wall = started.elapsed();
+    let c = r.plan.counts();
+    println!(
+        "plan: {} unchanged, {} modify, {} create, {} remote-only; exit {:?}",
+        c.unchanged, c.modify, c.create, c.remote_only, r.exit
+    );
+    report(
+        &format!("plan of {n} stores"),
+        &sim,
+        wall,
+        total_calls(&sim) - before,
+    );
+    sim.shutdown().await;
+}
+
+async fn sync_run(creates: usize, modifies: usize) {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let n = creates + modifies;
+    // Stores 1..=modifies exist on Alipay with other opening hours.
+    common::write_export(&dir.path().join("stores.csv"), n, |_, _| {});
+    let ctx = common::context(dir.path(), &sim.gateway_url(), QPS, 8).await;
+    for i in 1..=modifies {
+        let mut fields = shop_fields(i);
+        fields.insert("business_time".into(), "周一-周日 10:00-21:00".into());
+        let shop = sim.seed_shop(&format!("S{i}"), fields);
+        ctx.db
+            .set_mapping(&format!("S{i}"), &shop, "adopted", chrono::Utc::now())
+            .unwrap();
+    }
+    let before = total_calls(&sim);
+    let started = Instant::now();
+    let r = ctx
+        .run(&RunOptions {
+            apply: true,
+            force: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let wall = started.elapsed();
+    println!(
+        "sync: created {}, modified {}, failed {}, unknown {}; exit {:?} {}",
+        r.summary.created,
+        r.summary.modified,
+        r.summary.failed,
+        r.summary.unknown,
+        r.exit,
+        r.message.unwrap_or_default()
+    );
+    report(
+        &format!("sync of {creates} creates + {modifies} modifies"),
+        &sim,
+        wall,
+        total_calls(&sim) - before,
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let scale = if std::env::args().any(|a| a == "quick") {
+        10
+    } else {
+        1
+    };
+    println!(
+        "simulator latency {} ms, simulator limit = client qps = {QPS}, concurrency 8",
+        LATENCY.as_millis()
+    );
+    plan_run(20_000 / scale).await;
+    sync_run(2_000 / scale, 2_000 / scale).await;
+}
