@@ -159,7 +159,8 @@ impl Context {
             );
         }
 
-        let summaries = remote::read_shops(gw, &self.summary_query(), attempts, cfg.sync.concurrency).await?;
+        let summaries =
+            remote::read_shops(gw, &self.summary_query(), attempts, cfg.sync.concurrency).await?;
         let remote_shops = remote::to_remote(&summaries);
         info!(shops = remote_shops.len(), "Alipay shops read.");
         let export_ids: HashSet<String> =
