@@ -82,6 +82,26 @@ async fn plan_run(n: usize) {
         "(seeded and mapped {n} shops in {:.1} s)",
         t.elapsed().as_secs_f64()
     );
+    // The summary read alone, then the whole plan run.
+    let before = total_calls(&sim);
+    let started = Instant::now();
+    let shops = shopsync::remote::read_shops(
+        &ctx.gateway,
+        &shopsync::alipay::shop::SummaryQuery::default(),
+        3,
+        8,
+    )
+    .await
+    .unwrap();
+    assert_eq!(shops.len(), n);
+    report(
+        &format!("summary read alone ({n} shops)"),
+        &sim,
+        started.elapsed(),
+        total_calls(&sim) - before,
+    );
+    // A fresh one-second window for the run.
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let before = total_calls(&sim);
     let started = Instant::now();
     let r = ctx

@@ -52,6 +52,24 @@ fn main() {
     let mapping: HashMap<String, String> = (1..=n)
         .map(|i| (format!("S{i}"), format!("2015{i:012}")))
         .collect();
+    // The values Alipay last accepted (recorded by earlier syncs): the export's, normalised.
+    let accepted: HashMap<String, BTreeMap<String, String>> = (1..=n)
+        .map(|i| {
+            let values = common::row_values(i)
+                .into_iter()
+                .skip(1)
+                .chain(common::defaults())
+                .map(|(k, v)| {
+                    let f = shopsync::store::Field::from_name(k).unwrap();
+                    (
+                        k.to_string(),
+                        shopsync::store::normalise(f, &v).unwrap().unwrap(),
+                    )
+                })
+                .collect();
+            (format!("S{i}"), values)
+        })
+        .collect();
     let mut cfg: SourceConfig =
         toml::from_str(&format!("path = {:?}", csv.display().to_string())).unwrap();
     cfg.defaults = common::defaults()
@@ -69,7 +87,6 @@ fn main() {
     let t_remote = t1.elapsed();
     let t2 = Instant::now();
     let settings = PlanSettings::default();
-    let empty_accepted = HashMap::new();
     let empty_failed = HashMap::new();
     let p = plan::plan(PlanInput {
         stores: &loaded.stores,
@@ -77,7 +94,7 @@ fn main() {
         remote: &remote,
         mapping: &mapping,
         pending: &[],
-        accepted: &empty_accepted,
+        accepted: &accepted,
         failed: &empty_failed,
         settings: &settings,
     });
@@ -104,6 +121,9 @@ fn main() {
         "  plan: {} create, {} modify, {} unchanged, {} remote-only",
         c.create, c.modify, c.unchanged, c.remote_only
     );
+    if let Some(item) = p.items.iter().find(|i| i.action.label() == "modify") {
+        println!("  first modify: {:?}", item);
+    }
     println!(
         "  memory: VmHWM {:.1} MiB (before: HWM {:.1} MiB, RSS {:.1} MiB; summaries held as input)",
         mib(hwm),
