@@ -68,26 +68,25 @@ pub fn summary(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outcome 
     let query_type = text(biz, "query_type").unwrap_or_else(|| "MERCHANT_SELF".into());
     let statuses: Option<Vec<Option<&str>>> =
         text(biz, "shop_status").map(|s| s.split(',').map(status_filter).collect());
-    let eq = |key: &str, shop: &SimShop| {
-        text(biz, key).is_none_or(|want| shop.fields.get(key) == Some(&want))
-    };
+    // Filters read once, not per shop (a 20k-shop account is paged 200 times).
+    let wanted: Vec<(&str, String)> = ["province_code", "city_code", "district_code", "brand_name"]
+        .into_iter()
+        .filter_map(|k| text(biz, k).map(|v| (k, v)))
+        .collect();
+    let shop_filter = text(biz, "shop_id");
     let shops: Vec<&SimShop> =
         if query_type != "MERCHANT_SELF" || text(biz, "biz_channel").as_deref() == Some("POS") {
             Vec::new()
         } else {
             st.merchant_shops(merchant)
                 .into_iter()
-                .filter(|s| text(biz, "shop_id").is_none_or(|id| id == s.shop_id))
+                .filter(|s| shop_filter.as_ref().is_none_or(|id| *id == s.shop_id))
                 .filter(|s| {
                     statuses
                         .as_ref()
                         .is_none_or(|v| v.contains(&Some(s.status.as_str())))
                 })
-                .filter(|s| {
-                    ["province_code", "city_code", "district_code", "brand_name"]
-                        .iter()
-                        .all(|k| eq(k, s))
-                })
+                .filter(|s| wanted.iter().all(|(k, v)| s.fields.get(*k) == Some(v)))
                 .collect()
         };
     let size = page_size as usize;
