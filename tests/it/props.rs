@@ -170,7 +170,16 @@ proptest! {
 
 /// `(province, city, district, lng range, lat range)` of districts in the simulator's
 /// area fixture, with rough coordinates of each city.
-const AREAS: [(&str, &str, &str, (u32, u32), (u32, u32)); 6] = [
+/// `(province, city, district, lng range, lat range)`.
+type Area = (
+    &'static str,
+    &'static str,
+    &'static str,
+    (u32, u32),
+    (u32, u32),
+);
+
+const AREAS: [Area; 6] = [
     ("310000", "310100", "310106", (121, 122), (31, 32)),
     ("310000", "310100", "310115", (121, 122), (30, 31)),
     ("110000", "110100", "110105", (116, 117), (39, 40)),
