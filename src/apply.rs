@@ -169,6 +169,7 @@ async fn write_one(
         clock.now(),
     )?;
     let mut attempt = 0u32;
+    let mut throttled_since: Option<std::time::Instant> = None;
     let result = loop {
         attempt += 1;
         let result = match kind {
@@ -176,6 +177,20 @@ async fn write_one(
             ActionKind::Modify => gateway.shop_modify(&write).await,
         };
         match &result {
+            // Throttled: not executed; the limiter already paused every caller. Retry for
+            // up to THROTTLE_BUDGET without using up attempts (throttling must never fail
+            // a store).
+            Err(e)
+                if e.class == ErrorClass::Throttled
+                    && throttled_since
+                        .get_or_insert_with(std::time::Instant::now)
+                        .elapsed()
+                        < crate::retry::THROTTLE_BUDGET
+                    && !stop.load(Ordering::SeqCst) =>
+            {
+                attempt -= 1;
+                continue;
+            }
             // Not executed by Alipay: safe to send again with the same request id.
             Err(e)
                 if matches!(e.class, ErrorClass::Throttled | ErrorClass::Transport)

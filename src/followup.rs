@@ -94,7 +94,13 @@ pub async fn refresh_pending(
         return Ok(out);
     }
     let ids: Vec<String> = pending.iter().map(|a| a.apply_id.clone()).collect();
-    let orders = read_with_retries(max_attempts, || gateway.applyorder_batchquery(&ids)).await?;
+    // One retry scope per call (≤100 ids), so a throttled chunk does not redo the others.
+    let mut orders = Vec::new();
+    for chunk in ids.chunks(crate::alipay::shop::MAX_PAGE_SIZE as usize) {
+        orders.extend(
+            read_with_retries(max_attempts, || gateway.applyorder_batchquery(chunk)).await?,
+        );
+    }
     for order in &orders {
         match record_order(db, clock, order)? {
             Some(AppStatus::Success) => out.succeeded += 1,

@@ -17,6 +17,7 @@ where
 {
     let mut attempt = 0u32;
     let mut unverifiable_seen = false;
+    let mut throttled_since: Option<std::time::Instant> = None;
     loop {
         attempt += 1;
         let err = match call().await {
@@ -24,8 +25,16 @@ where
             Err(e) => e,
         };
         let retry = match err.class {
-            // The gateway client already paused every caller (adaptive slow-down).
-            ErrorClass::Throttled => true,
+            // A throttled call was not executed, and the gateway client already paused
+            // every caller: retry without using up an attempt, for up to THROTTLE_BUDGET.
+            ErrorClass::Throttled => {
+                let since = *throttled_since.get_or_insert_with(std::time::Instant::now);
+                if since.elapsed() < THROTTLE_BUDGET {
+                    attempt -= 1;
+                    continue;
+                }
+                false
+            }
             ErrorClass::Transport | ErrorClass::OutcomeUnknown => true,
             ErrorClass::Unverifiable => !std::mem::replace(&mut unverifiable_seen, true),
             ErrorClass::Business | ErrorClass::Config => false,
@@ -38,6 +47,11 @@ where
         tokio::time::sleep(delay).await;
     }
 }
+
+/// How long one call may keep being throttled (40005) before it is given up. Throttled
+/// calls are never executed, so retrying them is always safe; an app whose quota is
+/// exhausted for the day still ends its run.
+pub const THROTTLE_BUDGET: Duration = Duration::from_secs(300);
 
 /// Exponential backoff with full jitter: up to 100 ms × 2^(attempt-1), capped at 5 s.
 pub fn backoff(attempt: u32) -> Duration {
