@@ -144,7 +144,8 @@ pub struct SyncSection {
     /// completed sync (a truncated export).
     #[serde(default = "default_min_export_ratio")]
     pub min_export_ratio: f64,
-    /// Attempts of one call when throttled or on a transient read error.
+    /// Attempts of one call on a transient error. Throttled calls retry for up to
+    /// `retry::THROTTLE_BUDGET` without using attempts.
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
 }
