@@ -126,6 +126,13 @@ fn health_result(status: RunStatus) -> HealthResult {
     }
 }
 
+/// Refresh the pending-applications gauge from the audit store.
+fn update_pending_gauge(db: &AuditDb, metrics: &Metrics) {
+    if let Ok(p) = db.pending_applications() {
+        metrics.set_pending_applications(p.len() as u64);
+    }
+}
+
 /// Run the daemon until SIGTERM/SIGINT.
 pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
     let cfg = match Config::load(config) {
@@ -279,9 +286,7 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
                         );
                     }
                 }
-                if let Ok(p) = ctx.db.pending_applications() {
-                    metrics.set_pending_applications(p.len() as u64);
-                }
+                update_pending_gauge(&ctx.db, &metrics);
                 save_simulator(sim.as_ref());
             }
         }
@@ -314,16 +319,12 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
                     ),
                     Err(e) => warn!(error = %format!("{e:#}"), "Follow-up failed."),
                 }
-                if let Ok(p) = ctx.db.pending_applications() {
-                    metrics.set_pending_applications(p.len() as u64);
-                }
+                update_pending_gauge(&ctx.db, &metrics);
                 save_simulator(sim.as_ref());
             }
         }
     };
-    if let Ok(p) = db.pending_applications() {
-        metrics.set_pending_applications(p.len() as u64);
-    }
+    update_pending_gauge(&db, &metrics);
 
     let ticker = Ticker::new(schedule, clock.clone()).with_follow_up(cfg.schedule.follow_up);
     let stop_flag = ctx.stop.clone();
