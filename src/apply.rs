@@ -129,7 +129,7 @@ async fn write_one(
                 None,
                 fields
                     .iter()
-                    .map(|(f, v)| (f.name().to_string(), v.clone()))
+                    .map(|(f, v)| (f.name().to_string(), v.to_string()))
                     .collect(),
             ),
             Action::Modify {

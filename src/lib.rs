@@ -6,6 +6,7 @@
 // it is returned at most once per network call, where its size does not matter.
 #![allow(clippy::result_large_err)]
 pub mod alipay;
+pub mod allocator;
 pub mod apply;
 pub mod audit;
 pub mod cli;

@@ -14,7 +14,9 @@ use crate::plan::RemoteShop;
 use crate::retry::read_with_retries;
 use crate::store::{normalise, Field};
 
-/// Read every shop through summary.batchquery (pages of 100, each page retried). Page 1
+/// Read every shop through summary.batchquery (pages of 100, each page retried), each
+/// page turned into [`RemoteShop`]s as it arrives (so the raw summaries of a large
+/// account are never all in memory). Page 1
 /// tells how many pages there are; the others are fetched `concurrency` at a time, in
 /// order, so a large account is not latency-bound (the rate limiter still paces the
 /// calls). Reading stops at the first empty page; if a page reports more pages than page
@@ -24,7 +26,7 @@ pub async fn read_shops(
     query: &SummaryQuery,
     max_attempts: u32,
     concurrency: usize,
-) -> Result<Vec<ShopSummary>, AlipayError> {
+) -> Result<Vec<RemoteShop>, AlipayError> {
     let fetch = |page_no: u64| {
         read_with_retries(max_attempts, move || {
             gateway.summary_page(query, page_no, crate::alipay::shop::MAX_PAGE_SIZE)
@@ -38,7 +40,7 @@ pub async fn read_shops(
         let empty = page.shop_summary_infos.is_empty();
         for shop in page.shop_summary_infos {
             if seen.insert(shop.shop_id.clone()) {
-                shops.push(shop);
+                shops.push(RemoteShop::from_summary(shop));
             }
         }
         empty
@@ -142,7 +144,7 @@ pub async fn adopt(
     Ok(adopted)
 }
 
-/// Summaries → plan input.
-pub fn to_remote(shops: &[ShopSummary]) -> Vec<RemoteShop> {
-    shops.iter().map(RemoteShop::from_summary).collect()
+/// Summaries → plan input, each summary dropped once converted.
+pub fn to_remote(shops: impl IntoIterator<Item = ShopSummary>) -> Vec<RemoteShop> {
+    shops.into_iter().map(RemoteShop::from_summary).collect()
 }

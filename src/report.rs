@@ -54,11 +54,11 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
         let (shop, detail): (String, String) = match &item.action {
             Action::Create { fields } => {
                 let name = match (
-                    fields.get(&crate::store::Field::MainShopName),
-                    fields.get(&crate::store::Field::BranchShopName),
+                    fields.get(crate::store::Field::MainShopName),
+                    fields.get(crate::store::Field::BranchShopName),
                 ) {
                     (Some(m), Some(b)) => format!("{m}({b})"),
-                    (Some(m), None) => m.clone(),
+                    (Some(m), None) => m.to_string(),
                     _ => String::new(),
                 };
                 (
@@ -158,7 +158,7 @@ fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
         let label = item.action.label();
         match &item.action {
             Action::Create { fields } => {
-                for (f, v) in fields {
+                for (f, v) in fields.iter() {
                     w.write_record([label, &store, "", f.name(), "", v, ""])
                         .map_err(io)?;
                 }

@@ -21,6 +21,7 @@ use crate::plan::{
 };
 use crate::remote;
 use crate::source;
+use crate::store::Field;
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -159,9 +160,8 @@ impl Context {
             );
         }
 
-        let summaries =
+        let remote_shops =
             remote::read_shops(gw, &self.summary_query(), attempts, cfg.sync.concurrency).await?;
-        let remote_shops = remote::to_remote(&summaries);
         info!(shops = remote_shops.len(), "Alipay shops read.");
         let export_ids: HashSet<String> =
             loaded.stores.iter().map(|s| s.store_id.clone()).collect();
@@ -362,7 +362,8 @@ impl Context {
             kind: kind_of(a.kind),
             apply_id: None,
         }));
-        let accepted = db.accepted_values()?;
+        // Only what the plan compares: summary fields are compared with the live values.
+        let accepted = db.accepted_values(Field::compared_with_accepted)?;
         let mut failed: HashMap<String, FailedWrite> = HashMap::new();
         for app in db.last_applications()? {
             if app.status == AppStatus::Failed {

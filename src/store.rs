@@ -1,16 +1,17 @@
 //! The Store record: the shop fields shopsync manages, their Alipay rules, and one
 //! validated, normalised store from the chain's export.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 mod build;
 mod business_time;
 mod rules;
 mod text;
+mod values;
 
-pub use build::{build_store, Problem};
+pub use build::{build_store, build_store_from, Problem};
 pub use rules::{expires_before, normalise, normalise_store_id};
+pub use values::FieldValues;
 
 /// A shop field that create/modify carry (reference §4.2). `store_id`, `shop_id`,
 /// `request_id`, `op_role`, `biz_version` and `operate_notify_url` are bookkeeping and are
@@ -203,6 +204,13 @@ impl Field {
         matches!(self, Field::IsvUid)
     }
 
+    /// Compared against the value Alipay last accepted (kept in the audit store) rather
+    /// than a live one: every field summary does not return, and the category when the
+    /// summary lists none.
+    pub fn compared_with_accepted(self) -> bool {
+        !self.in_summary() || self == Field::CategoryId
+    }
+
     /// Returned by `shop.summary.batchquery` (so the live value is compared with Alipay).
     /// `avg_price` comes back as `per_pay` in fen; `category_id` inside `category_infos`.
     pub fn in_summary(self) -> bool {
@@ -237,11 +245,11 @@ pub struct Store {
     pub store_id: String,
     /// Where it came from: 1-based line of the record's start (CSV) or row number (SQL).
     pub line: u64,
-    pub fields: BTreeMap<Field, String>,
+    pub fields: FieldValues,
 }
 
 impl Store {
     pub fn get(&self, field: Field) -> Option<&str> {
-        self.fields.get(&field).map(String::as_str)
+        self.fields.get(field)
     }
 }

@@ -8,18 +8,39 @@ use rusqlite::params;
 
 use super::sql::ts;
 use super::{scrub_fields, AuditDb, AuditError};
+use crate::store::{Field, FieldValues};
 
 impl AuditDb {
-    /// store_id → field → value, for every store with accepted values.
-    pub fn accepted_values(&self) -> Result<HashMap<String, BTreeMap<String, String>>, AuditError> {
+    /// store_id → values of the fields `keep` selects, for every store with accepted
+    /// values. Rows whose field name is not a field shopsync knows (written by a newer
+    /// version) are skipped. Read in key order so each store's values are built once,
+    /// without an intermediate map.
+    pub fn accepted_values(
+        &self,
+        keep: impl Fn(Field) -> bool,
+    ) -> Result<HashMap<String, FieldValues>, AuditError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare("SELECT store_id, field, value FROM accepted_values")?;
+        let mut stmt =
+            conn.prepare("SELECT store_id, field, value FROM accepted_values ORDER BY store_id")?;
         let mut rows = stmt.query([])?;
-        let mut out: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+        let mut out: HashMap<String, FieldValues> = HashMap::new();
+        let mut current: Option<(String, Vec<(Field, String)>)> = None;
         while let Some(r) = rows.next()? {
-            out.entry(r.get(0)?)
-                .or_default()
-                .insert(r.get(1)?, r.get(2)?);
+            let store_id: String = r.get(0)?;
+            let field: String = r.get(1)?;
+            if current.as_ref().is_none_or(|(id, _)| *id != store_id) {
+                if let Some((id, values)) = current.take() {
+                    out.insert(id, FieldValues::from_pairs(values));
+                }
+                current = Some((store_id, Vec::new()));
+            }
+            let known = Field::from_name(&field).filter(|f| keep(*f));
+            if let (Some(f), Some((_, values))) = (known, current.as_mut()) {
+                values.push((f, r.get(2)?));
+            }
+        }
+        if let Some((id, values)) = current {
+            out.insert(id, FieldValues::from_pairs(values));
         }
         Ok(out)
     }

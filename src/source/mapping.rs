@@ -1,19 +1,22 @@
 //! Header → field mapping and the per-row pipeline shared by the CSV and SQLite readers:
-//! cells → (field, value) pairs (config defaults filled in) → `build_store` → Store or
+//! cells → (field, value) pairs (config defaults shared as a base) → `build_store` → Store or
 //! rejects; duplicate `store_id`s are resolved when the source ends.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{Loaded, Reject, SourceConfig, SourceError};
-use crate::store::{build_store, normalise, Field};
+use crate::store::{build_store_from, normalise, Field, FieldValues};
 
 /// Where each field's value comes from.
 pub(crate) struct Mapping {
     file: String,
     width: usize,
     store_id: usize,
-    /// (field, column index, default)
-    fields: Vec<(Field, Option<usize>, Option<String>)>,
+    /// (field, column index) of every mapped field.
+    fields: Vec<(Field, usize)>,
+    /// The config's defaults in canonical form, normalised once and shared by every row.
+    defaults: Arc<FieldValues>,
 }
 
 fn find_column(
@@ -104,14 +107,19 @@ impl Mapping {
         })?;
         let mut fields = Vec::new();
         for field in Field::ALL {
-            let column = column_of(field.name())?;
-            let default = cfg.defaults.get(field.name()).cloned();
-            if column.is_some() || default.is_some() {
-                fields.push((field, column, default));
+            if let Some(column) = column_of(field.name())? {
+                fields.push((field, column));
             }
         }
+        // check_tables has normalised every default without error.
+        let defaults = Arc::new(FieldValues::from_pairs(cfg.defaults.iter().filter_map(
+            |(name, value)| {
+                let field = Field::from_name(name)?;
+                Some((field, normalise(field, value).ok().flatten()?))
+            },
+        )));
         let used: Vec<usize> = std::iter::once(store_id)
-            .chain(fields.iter().filter_map(|(_, column, _)| *column))
+            .chain(fields.iter().map(|(_, column)| *column))
             .collect();
         let unmapped: Vec<&str> = (0..headers.len())
             .filter(|i| !used.contains(i))
@@ -125,6 +133,7 @@ impl Mapping {
             width: headers.len(),
             store_id,
             fields,
+            defaults,
         })
     }
 }
@@ -133,8 +142,10 @@ impl Mapping {
 pub(crate) struct Collector {
     mapping: Mapping,
     loaded: Loaded,
-    /// store_id → every line it appears on.
-    seen: HashMap<String, Vec<u64>>,
+    /// store_id → the first line it appears on.
+    seen: foldhash::HashMap<String, u64>,
+    /// store_id → every line, for store_ids seen more than once.
+    repeated: HashMap<String, Vec<u64>>,
 }
 
 impl Collector {
@@ -142,7 +153,8 @@ impl Collector {
         Collector {
             mapping,
             loaded: Loaded::default(),
-            seen: HashMap::new(),
+            seen: foldhash::HashMap::default(),
+            repeated: HashMap::new(),
         }
     }
 
@@ -173,13 +185,12 @@ impl Collector {
             return;
         }
         self.loaded.rows += 1;
-        let raw_id = cells
+        let id_check = cells
             .get(self.mapping.store_id)
-            .map(|c| c.trim())
-            .filter(|c| !c.is_empty());
-        let store_id = raw_id.and_then(|id| crate::store::normalise_store_id(id).ok());
+            .map(|c| crate::store::normalise_store_id(c));
+        let store_id = id_check.as_ref().and_then(|r| r.as_ref().ok()).cloned();
         if let Some(id) = &store_id {
-            self.seen.entry(id.clone()).or_default().push(line);
+            self.note_id(id, line);
         }
         if cells.len() != self.mapping.width {
             let reason = format!(
@@ -190,23 +201,17 @@ impl Collector {
             self.reject(line, store_id, None, reason);
             return;
         }
-        if let Err(reason) = crate::store::normalise_store_id(cells[self.mapping.store_id]) {
+        if let Some(Err(reason)) = id_check {
             self.reject(line, None, Some("store_id"), reason);
             return;
         }
-        let values: Vec<(Field, String)> = self
-            .mapping
-            .fields
-            .iter()
-            .filter_map(|(field, column, default)| {
-                let cell = column.map(|i| cells[i].trim()).filter(|c| !c.is_empty());
-                cell.map(str::to_string)
-                    .or_else(|| default.clone())
-                    .map(|v| (*field, v))
-            })
-            .collect();
+        // Empty cells are left out: the field falls back to its default, if any.
+        let values = self.mapping.fields.iter().filter_map(|(field, column)| {
+            let cell = cells[*column].trim();
+            (!cell.is_empty()).then_some((*field, cell))
+        });
         let id = store_id.clone().unwrap_or_default();
-        match build_store(&id, line, &values) {
+        match build_store_from(&id, line, values, Some(&self.mapping.defaults)) {
             Ok(store) => self.loaded.stores.push(store),
             Err(problems) => {
                 for (field, reason) in problems {
@@ -216,13 +221,23 @@ impl Collector {
         }
     }
 
+    /// Remember the line a store_id is on, to find duplicates.
+    fn note_id(&mut self, id: &str, line: u64) {
+        match self.seen.get(id) {
+            None => {
+                self.seen.insert(id.to_string(), line);
+            }
+            Some(&first) => self
+                .repeated
+                .entry(id.to_string())
+                .or_insert_with(|| vec![first])
+                .push(line),
+        }
+    }
+
     /// Reject every row of a duplicated store_id, then order the rejects by line.
     pub(crate) fn finish(mut self) -> Loaded {
-        let mut dups: Vec<(String, Vec<u64>)> = self
-            .seen
-            .drain()
-            .filter(|(_, lines)| lines.len() > 1)
-            .collect();
+        let mut dups: Vec<(String, Vec<u64>)> = self.repeated.drain().collect();
         dups.sort_by_key(|(_, lines)| lines[0]);
         for (id, lines) in dups {
             self.loaded.stores.retain(|s| s.store_id != id);

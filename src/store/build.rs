@@ -1,9 +1,9 @@
 //! Build one validated `Store` from raw `(field, value)` pairs: per-field normalisation,
 //! then the required-for-create and cross-field rules.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use super::{normalise, normalise_store_id, Field, Store};
+use super::{normalise, normalise_store_id, Field, FieldValues, Store};
 
 /// One problem found in a row: the field it concerns (None for the row as a whole) and why.
 pub type Problem = (Option<Field>, String);
@@ -16,6 +16,22 @@ pub fn build_store(
     line: u64,
     values: &[(Field, String)],
 ) -> Result<Store, Vec<Problem>> {
+    build_store_from(
+        store_id,
+        line,
+        values.iter().map(|(f, v)| (*f, v.as_str())),
+        None,
+    )
+}
+
+/// [`build_store`] over borrowed raw values, with `defaults` (already canonical, shared by
+/// every row of a load) for the fields the row leaves empty.
+pub fn build_store_from<'a>(
+    store_id: &str,
+    line: u64,
+    values: impl IntoIterator<Item = (Field, &'a str)>,
+    defaults: Option<&Arc<FieldValues>>,
+) -> Result<Store, Vec<Problem>> {
     let mut problems: Vec<Problem> = Vec::new();
     let store_id = match normalise_store_id(store_id) {
         Ok(id) => id,
@@ -24,30 +40,36 @@ pub fn build_store(
             String::new()
         }
     };
-    let mut fields = BTreeMap::new();
-    let mut broken = Vec::new();
+    let bit = |f: Field| 1u64 << (f as u8);
+    // Fields seen (valid, empty or broken), and the broken ones.
+    let (mut seen, mut broken) = (0u64, 0u64);
+    let mut fields: Vec<(Field, String)> = Vec::with_capacity(Field::ALL.len());
     for (field, raw) in values {
-        if fields.contains_key(field) || broken.contains(field) {
-            problems.push((Some(*field), "given twice".to_string()));
+        if seen & bit(field) != 0 {
+            problems.push((Some(field), "given twice".to_string()));
             continue;
         }
-        match normalise(*field, raw) {
-            Ok(Some(v)) => {
-                fields.insert(*field, v);
-            }
+        seen |= bit(field);
+        match normalise(field, raw) {
+            Ok(Some(v)) => fields.push((field, v)),
             Ok(None) => {}
             Err(reason) => {
-                broken.push(*field);
-                problems.push((Some(*field), reason));
+                broken |= bit(field);
+                problems.push((Some(field), reason));
             }
         }
     }
+    let own = FieldValues::from_pairs(fields);
+    let fields = match defaults {
+        Some(d) => FieldValues::with_base(own, d),
+        None => own,
+    };
     for field in Field::ALL {
-        if field.required_for_create() && !fields.contains_key(&field) && !broken.contains(&field) {
+        if field.required_for_create() && !fields.contains(field) && broken & bit(field) == 0 {
             problems.push((Some(field), "required for create but empty".to_string()));
         }
     }
-    let get = |f: Field| fields.get(&f).map(String::as_str);
+    let get = |f: Field| fields.get(f);
     if let (Some(p), Some(c)) = (get(Field::ProvinceCode), get(Field::CityCode)) {
         if p[..2] != c[..2] {
             problems.push((

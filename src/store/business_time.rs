@@ -2,6 +2,10 @@
 //! or a bare `HH:mm-HH:mm` meaning every day. Canonical form:
 //! `周一-周五 09:00-20:00,周六-周日 10:00-22:00` (segments ordered by first day).
 
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
 use super::text::{fold_width, show};
 
 const DAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
@@ -21,34 +25,53 @@ impl Segment {
         }
     }
 
-    fn render(&self) -> String {
-        let time = format!(
+    fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        match self.days {
+            None => {}
+            Some((a, b)) if a == b => {
+                out.push_str(DAYS[a]);
+                out.push(' ');
+            }
+            Some((a, b)) => {
+                out.push_str(DAYS[a]);
+                out.push('-');
+                out.push_str(DAYS[b]);
+                out.push(' ');
+            }
+        }
+        let _ = write!(
+            out,
             "{:02}:{:02}-{:02}:{:02}",
             self.open.0, self.open.1, self.close.0, self.close.1
         );
-        match self.days {
-            None => time,
-            Some((a, b)) if a == b => format!("{} {time}", DAYS[a]),
-            Some((a, b)) => format!("{}-{} {time}", DAYS[a], DAYS[b]),
-        }
     }
 }
 
 /// Fold the accepted variants into the plain grammar: full-width forms, 星期X/周天,
 /// range words and dashes, segment separators.
-fn fold(raw: &str) -> String {
-    let s = fold_width(raw)
-        .replace("星期天", "周日")
-        .replace("星期日", "周日")
-        .replace("周天", "周日")
-        .replace("星期", "周");
+fn fold(raw: &str) -> Cow<'_, str> {
+    const DASHES: [char; 9] = ['~', '至', '到', '—', '–', '‐', '−', '－', '～'];
+    let mut s = fold_width(raw);
+    if s.contains("星期") || s.contains("周天") {
+        s = Cow::Owned(
+            s.replace("星期天", "周日")
+                .replace("星期日", "周日")
+                .replace("周天", "周日")
+                .replace("星期", "周"),
+        );
+    }
+    if !s.contains(DASHES) && !s.contains([';', '、']) {
+        return s;
+    }
     s.chars()
         .map(|c| match c {
-            '~' | '至' | '到' | '—' | '–' | '‐' | '−' | '－' | '～' => '-',
+            c if DASHES.contains(&c) => '-',
             ';' | '、' => ',',
             _ => c,
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 fn parse_day(s: &str) -> Option<(usize, &str)> {
@@ -129,8 +152,38 @@ fn parse_segment(seg: &str) -> Result<Segment, String> {
     Ok(Segment { days, open, close })
 }
 
+/// How many recent values [`normalise`] remembers (per thread).
+const MEMO_SIZE: usize = 8;
+
+thread_local! {
+    /// Recent `(raw, result)` pairs, newest last. A chain's stores share a handful of
+    /// opening hours, and parsing one costs far more than comparing it with a few.
+    static MEMO: RefCell<VecDeque<(Box<str>, Result<String, String>)>> =
+        const { RefCell::new(VecDeque::new()) };
+}
+
 /// Normalise a non-empty, trimmed `business_time` value.
 pub(crate) fn normalise(raw: &str) -> Result<String, String> {
+    let hit = MEMO.with_borrow(|memo| {
+        memo.iter()
+            .rev()
+            .find(|(r, _)| &**r == raw)
+            .map(|(_, result)| result.clone())
+    });
+    if let Some(result) = hit {
+        return result;
+    }
+    let result = parse(raw);
+    MEMO.with_borrow_mut(|memo| {
+        if memo.len() == MEMO_SIZE {
+            memo.pop_front();
+        }
+        memo.push_back((raw.into(), result.clone()));
+    });
+    result
+}
+
+fn parse(raw: &str) -> Result<String, String> {
     let folded = fold(raw);
     let mut segments = Vec::new();
     for part in folded.split(',') {
@@ -151,9 +204,12 @@ pub(crate) fn normalise(raw: &str) -> Result<String, String> {
         }
     }
     segments.sort_by_key(|s| s.days.map_or(0, |d| d.0));
-    Ok(segments
-        .iter()
-        .map(Segment::render)
-        .collect::<Vec<_>>()
-        .join(","))
+    let mut out = String::with_capacity(raw.len() + 8);
+    for (i, segment) in segments.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        segment.render(&mut out);
+    }
+    Ok(out)
 }

@@ -2,7 +2,7 @@
 //! Every function takes a trimmed, non-empty value and returns its canonical form.
 
 use super::business_time;
-use super::text::{char_len, clean_text, fold_width, show, split_list};
+use super::text::{char_len, clean_text, fold_width, map_list, show};
 use super::Field;
 
 /// Normalise one raw value of `field`: trim; `Ok(None)` when empty; `Err(reason)` when
@@ -37,12 +37,12 @@ pub fn normalise(field: Field, raw: &str) -> Result<Option<String>, String> {
         | Field::MainImage
         | Field::Licence
         | Field::BusinessCertificate
-        | Field::AuthLetter => image_id(&fold_width(v))?,
-        Field::AuditImages | Field::OtherAuthorization => split_list(v)?
-            .iter()
-            .map(|id| image_id(id))
-            .collect::<Result<Vec<_>, _>>()?
-            .join(","),
+        | Field::AuthLetter => {
+            let id = fold_width(v);
+            check_image_id(&id)?;
+            id.into_owned()
+        }
+        Field::AuditImages | Field::OtherAuthorization => map_list(v, check_image_id)?,
         Field::ImplementId => code_list(v)?,
         Field::OnlineUrl => url_list(v)?,
         Field::IsvUid => isv_uid(v)?,
@@ -118,7 +118,12 @@ fn main_shop_name(v: &str) -> Result<String, String> {
 }
 
 fn digits(v: &str, min: usize, max: usize) -> Result<String, String> {
-    let d = fold_width(v).replace(' ', "");
+    let folded = fold_width(v);
+    let d = if folded.contains(' ') {
+        folded.replace(' ', "")
+    } else {
+        folded.into_owned()
+    };
     if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{} is not a number (digits only)", show(v)));
     }
@@ -148,7 +153,7 @@ fn area(v: &str, suffix: &str, not_suffix: Option<&str>) -> Result<String, Strin
             ));
         }
     }
-    Ok(d)
+    Ok(d.into_owned())
 }
 
 /// A decimal coordinate, canonical (no `+`, no leading zeros, no trailing fraction zeros,
@@ -191,6 +196,12 @@ fn coordinate(v: &str, lo: u64, hi: u64) -> Result<String, String> {
 }
 
 fn phones(v: &str) -> Result<String, String> {
+    // One plain number: already canonical.
+    if v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'+' | b'-'))
+        && v.bytes().any(|b| b.is_ascii_digit())
+    {
+        return Ok(v.to_string());
+    }
     let folded: String = fold_width(v)
         .chars()
         .map(|c| match c {
@@ -235,8 +246,9 @@ fn flag(v: &str) -> Result<String, String> {
 }
 
 fn avg_price(v: &str) -> Result<String, String> {
-    let s = fold_width(v).replace('￥', "¥");
-    let s = s.trim();
+    let folded = fold_width(v);
+    let s = folded.trim();
+    let s = s.strip_prefix('￥').unwrap_or(s).trim();
     let s = s.strip_prefix('¥').unwrap_or(s).trim();
     let s = s.strip_suffix('元').unwrap_or(s).trim();
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
@@ -259,25 +271,24 @@ fn avg_price(v: &str) -> Result<String, String> {
     Ok(int.to_string())
 }
 
-fn image_id(v: &str) -> Result<String, String> {
+fn check_image_id(v: &str) -> Result<(), String> {
     if v.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        Ok(v.to_string())
+        Ok(())
     } else {
         Err(format!("{} is not an image id ([A-Za-z0-9_-])", show(v)))
     }
 }
 
 fn code_list(v: &str) -> Result<String, String> {
-    let items = split_list(v)?;
-    if let Some(bad) = items
-        .iter()
-        .find(|i| i.chars().any(|c| c.is_whitespace() || c.is_control()))
-    {
-        return Err(format!("{} contains whitespace", show(bad)));
-    }
-    Ok(items.join(","))
+    map_list(v, |item| {
+        if item.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Err(format!("{} contains whitespace", show(item)))
+        } else {
+            Ok(())
+        }
+    })
 }
 
 fn url_list(v: &str) -> Result<String, String> {
@@ -297,7 +308,7 @@ fn url_list(v: &str) -> Result<String, String> {
 fn isv_uid(v: &str) -> Result<String, String> {
     let d = fold_width(v);
     if d.len() == 16 && d.starts_with("2088") && d.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(d)
+        Ok(d.into_owned())
     } else {
         Err(format!(
             "{} is not a 16-digit Alipay PID starting with 2088",
@@ -310,7 +321,7 @@ fn licence_code(v: &str) -> Result<String, String> {
     let s = fold_width(v);
     let ok = |c: char| c.is_ascii_alphanumeric() || ('\u{4E00}'..='\u{9FFF}').contains(&c);
     match s.chars().find(|c| !ok(*c)) {
-        None => Ok(s),
+        None => Ok(s.into_owned()),
         Some(c) => Err(format!(
             "contains {c:?}; only Chinese, letters and digits allowed"
         )),
@@ -320,7 +331,7 @@ fn licence_code(v: &str) -> Result<String, String> {
 fn expiry(v: &str) -> Result<String, String> {
     let s = fold_width(v);
     if s == "长期" {
-        return Ok(s);
+        return Ok(s.into_owned());
     }
     let parts: Vec<&str> = s.split(['-', '/', '.']).collect();
     let bad = || format!("{} is neither a date yyyy-MM-dd nor 长期", show(v));

@@ -408,9 +408,23 @@ fn accepted_values_merge() {
         .unwrap();
     db.set_accepted_values("S2", &fields(&[("box", "T")]), at(1))
         .unwrap();
-    let all = db.accepted_values().unwrap();
-    assert_eq!(all["S1"], fields(&[("wifi", "T"), ("parking", "F")]));
-    assert_eq!(all["S2"], fields(&[("box", "T")]));
+    db.set_accepted_values("S3", &fields(&[("field_of_a_newer_version", "x")]), at(1))
+        .unwrap();
+    let not_in_summary = db.accepted_values(|f| !f.in_summary()).unwrap();
+    assert_eq!(not_in_summary["S1"].len(), 2, "wifi and parking");
+    assert!(db.accepted_values(|f| f.in_summary()).unwrap()["S1"].is_empty());
+    let all = db.accepted_values(|_| true).unwrap();
+    let named = |v: &shopsync::store::FieldValues| {
+        v.iter()
+            .map(|(f, v)| (f.name().to_string(), v.to_string()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    assert_eq!(
+        named(&all["S1"]),
+        fields(&[("wifi", "T"), ("parking", "F")])
+    );
+    assert_eq!(named(&all["S2"]), fields(&[("box", "T")]));
+    assert!(all["S3"].is_empty(), "unknown field names are skipped");
 }
 
 #[test]

@@ -300,7 +300,7 @@ fn what_passes_validation_passes_the_simulators_checks() {
                 fields: store
                     .fields
                     .iter()
-                    .map(|(f, v)| (f.name().to_string(), v.clone()))
+                    .map(|(f, v)| (f.name().to_string(), v.to_string()))
                     .collect(),
                 request_id: shopsync::apply::new_request_id(),
                 ..Default::default()
