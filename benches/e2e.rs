@@ -1,6 +1,6 @@
 //! End to end against the simulator with 20 ms answer latency and the simulator's app
 //! limit equal to the configured qps (100):
-//! 1. `plan` of 20,000 stores already on Alipay and mapped (200 summary pages);
+//! 1. `plan` of 20,000 stores already on Alipay, mapped and in sync (200 summary pages);
 //! 2. `sync` of 2,000 creates + 2,000 modifies.
 //!
 //! For each: wall time ÷ (calls ÷ qps) (1.0 = the quota is the only limit), the most calls
@@ -72,10 +72,16 @@ async fn plan_run(n: usize) {
     common::write_export(&dir.path().join("stores.csv"), n, |_, _| {});
     let ctx = common::context(dir.path(), &sim.gateway_url(), QPS, 8).await;
     let t = Instant::now();
+    // In sync: mapped, with the values Alipay accepted recorded (as after an earlier sync).
     for i in 1..=n {
-        let shop = sim.seed_shop(&format!("S{i}"), shop_fields(i));
+        let fields = shop_fields(i);
+        let shop = sim.seed_shop(&format!("S{i}"), fields.clone());
+        let now = chrono::Utc::now();
         ctx.db
-            .set_mapping(&format!("S{i}"), &shop, "adopted", chrono::Utc::now())
+            .set_mapping(&format!("S{i}"), &shop, "adopted", now)
+            .unwrap();
+        ctx.db
+            .set_accepted_values(&format!("S{i}"), &fields, now)
             .unwrap();
     }
     println!(

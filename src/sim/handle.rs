@@ -216,23 +216,20 @@ impl SimHandle {
         };
         let mut st = self.shared.state.lock().expect("state lock");
         let shop_id = st.new_shop_id(now);
-        st.shops.insert(
-            shop_id.clone(),
-            SimShop {
-                shop_id: shop_id.clone(),
-                store_id: store_id.to_string(),
-                merchant_id: merchant.to_string(),
-                status: "OPEN".into(),
-                audit_status: "AUDIT_SUCCESS".into(),
-                audit_desc: None,
-                is_online: "T".into(),
-                is_show: "T".into(),
-                fields: fields.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
-                pending_modify: None,
-                gmt_create: now,
-                gmt_modified: now,
-            },
-        );
+        st.insert_shop(SimShop {
+            shop_id: shop_id.clone(),
+            store_id: store_id.to_string(),
+            merchant_id: merchant.to_string(),
+            status: "OPEN".into(),
+            audit_status: "AUDIT_SUCCESS".into(),
+            audit_desc: None,
+            is_online: "T".into(),
+            is_show: "T".into(),
+            fields: fields.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+            pending_modify: None,
+            gmt_create: now,
+            gmt_modified: now,
+        });
         shop_id
     }
 

@@ -74,35 +74,37 @@ pub fn summary(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outcome 
         .filter_map(|k| text(biz, k).map(|v| (k, v)))
         .collect();
     let shop_filter = text(biz, "shop_id");
-    let shops: Vec<&SimShop> =
-        if query_type != "MERCHANT_SELF" || text(biz, "biz_channel").as_deref() == Some("POS") {
-            Vec::new()
-        } else {
-            st.merchant_shops(merchant)
-                .into_iter()
-                .filter(|s| shop_filter.as_ref().is_none_or(|id| *id == s.shop_id))
-                .filter(|s| {
-                    statuses
-                        .as_ref()
-                        .is_none_or(|v| v.contains(&Some(s.status.as_str())))
-                })
-                .filter(|s| wanted.iter().all(|(k, v)| s.fields.get(*k) == Some(v)))
-                .collect()
-        };
     let size = page_size as usize;
-    let infos: Vec<Value> = shops
-        .iter()
-        .skip((page_no as usize - 1) * size)
-        .take(size)
-        .map(|s| summary_info(s))
-        .collect();
+    let skip = (page_no as usize - 1) * size;
+    let listed =
+        query_type == "MERCHANT_SELF" && text(biz, "biz_channel").as_deref() != Some("POS");
+    let (total, page): (usize, Vec<&SimShop>) = if !listed {
+        (0, Vec::new())
+    } else if shop_filter.is_none() && statuses.is_none() && wanted.is_empty() {
+        st.merchant_page(merchant, skip, size)
+    } else {
+        let shops: Vec<&SimShop> = st
+            .merchant_shops(merchant)
+            .into_iter()
+            .filter(|s| shop_filter.as_ref().is_none_or(|id| *id == s.shop_id))
+            .filter(|s| {
+                statuses
+                    .as_ref()
+                    .is_none_or(|v| v.contains(&Some(s.status.as_str())))
+            })
+            .filter(|s| wanted.iter().all(|(k, v)| s.fields.get(*k) == Some(v)))
+            .collect();
+        let page = shops.iter().skip(skip).take(size).copied().collect();
+        (shops.len(), page)
+    };
+    let infos: Vec<Value> = page.iter().map(|s| summary_info(s)).collect();
     let mut m = Map::new();
     m.insert("current_page_no".into(), json!(page_no.to_string()));
     m.insert("page_size".into(), json!(page_size.to_string()));
-    m.insert("total_items".into(), json!(shops.len().to_string()));
+    m.insert("total_items".into(), json!(total.to_string()));
     m.insert(
         "total_page_no".into(),
-        json!(pages(shops.len(), size).to_string()),
+        json!(pages(total, size).to_string()),
     );
     m.insert("shop_summary_infos".into(), Value::Array(infos));
     Ok(m)
@@ -160,24 +162,16 @@ pub fn shop_batchquery(st: &State, merchant: &str, biz: &Map<String, Value>) -> 
     if page_no < 1 {
         return Err("INVALID_PARAM".into());
     }
-    let shops = if text(biz, "biz_channel").as_deref() == Some("POS") {
-        Vec::new()
+    let (total, shops) = if text(biz, "biz_channel").as_deref() == Some("POS") {
+        (0, Vec::new())
     } else {
-        st.merchant_shops(merchant)
+        st.merchant_page(merchant, (page_no as usize - 1) * 500, 500)
     };
-    let ids: Vec<Value> = shops
-        .iter()
-        .skip((page_no as usize - 1) * 500)
-        .take(500)
-        .map(|s| json!(s.shop_id))
-        .collect();
+    let ids: Vec<Value> = shops.iter().map(|s| json!(s.shop_id)).collect();
     let mut m = Map::new();
     m.insert("shop_ids".into(), Value::Array(ids));
     m.insert("current_pageno".into(), json!(page_no.to_string()));
-    m.insert(
-        "total_pageno".into(),
-        json!(pages(shops.len(), 500).to_string()),
-    );
+    m.insert("total_pageno".into(), json!(pages(total, 500).to_string()));
     Ok(m)
 }
 

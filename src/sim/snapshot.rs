@@ -204,11 +204,7 @@ pub(super) fn from_json(
     st.serial_shop = snap.serial_shop;
     st.serial_apply = snap.serial_apply;
     st.serial_internal = snap.serial_internal;
-    st.shops = snap
-        .shops
-        .into_iter()
-        .map(|Shop(s)| (s.shop_id.clone(), s))
-        .collect();
+    st.replace_shops(snap.shops.into_iter().map(|Shop(s)| s));
     st.orders = snap
         .orders
         .into_iter()

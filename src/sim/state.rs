@@ -130,7 +130,12 @@ pub struct SimState {
 }
 
 pub struct State {
+    /// Approved shops by shop_id. Add them with [`State::insert_shop`] /
+    /// [`State::replace_shops`], which keep `listing` in step.
     pub shops: BTreeMap<String, SimShop>,
+    /// `(merchant_id, gmt_create, shop_id)` of every shop, in listing order, so a summary
+    /// page does not sort the whole account (a 20k-shop account is paged 200 times).
+    listing: BTreeSet<(String, DateTime<Utc>, String)>,
     pub orders: BTreeMap<String, SimOrder>,
     pub request_ids: HashSet<String>,
     pub images: BTreeSet<String>,
@@ -146,6 +151,7 @@ impl State {
     pub fn new(seed: u64) -> Self {
         Self {
             shops: BTreeMap::new(),
+            listing: BTreeSet::new(),
             orders: BTreeMap::new(),
             request_ids: HashSet::new(),
             images: PRELOADED_IMAGES.iter().map(|s| s.to_string()).collect(),
@@ -173,8 +179,81 @@ impl State {
         ids::internal_request_id(now, self.serial_internal)
     }
 
+    /// Add (or replace) an approved shop.
+    pub fn insert_shop(&mut self, shop: SimShop) {
+        if let Some(old) = self.shops.get(&shop.shop_id) {
+            self.listing
+                .remove(&(old.merchant_id.clone(), old.gmt_create, old.shop_id.clone()));
+        }
+        self.listing.insert((
+            shop.merchant_id.clone(),
+            shop.gmt_create,
+            shop.shop_id.clone(),
+        ));
+        self.shops.insert(shop.shop_id.clone(), shop);
+    }
+
+    /// Replace every shop (loading a snapshot).
+    pub fn replace_shops(&mut self, shops: impl IntoIterator<Item = SimShop>) {
+        self.shops.clear();
+        self.listing.clear();
+        for shop in shops {
+            self.insert_shop(shop);
+        }
+    }
+
+    /// Shop ids of a merchant in listing order, or None when `listing` is out of step.
+    fn listed_ids<'a>(&'a self, merchant: &'a str) -> Option<impl Iterator<Item = &'a str>> {
+        if self.listing.len() != self.shops.len() {
+            return None;
+        }
+        let from = (
+            merchant.to_string(),
+            DateTime::<Utc>::MIN_UTC,
+            String::new(),
+        );
+        Some(
+            self.listing
+                .range(from..)
+                .take_while(move |(m, _, _)| m == merchant)
+                .map(|(_, _, id)| id.as_str()),
+        )
+    }
+
+    /// How many shops a merchant has, and the `take` of them after `skip`, in listing
+    /// order: one page of an unfiltered listing without touching the other shops.
+    pub fn merchant_page(
+        &self,
+        merchant: &str,
+        skip: usize,
+        take: usize,
+    ) -> (usize, Vec<&SimShop>) {
+        match self.listed_ids(merchant) {
+            Some(ids) => {
+                let mut total = 0;
+                let mut page = Vec::new();
+                for id in ids {
+                    if total >= skip && page.len() < take {
+                        page.extend(self.shops.get(id));
+                    }
+                    total += 1;
+                }
+                (total, page)
+            }
+            None => {
+                let all = self.merchant_shops(merchant);
+                let page = all.iter().skip(skip).take(take).copied().collect();
+                (all.len(), page)
+            }
+        }
+    }
+
     /// Approved shops of a merchant in listing order (`gmt_create`, then `shop_id`).
     pub fn merchant_shops(&self, merchant: &str) -> Vec<&SimShop> {
+        if let Some(ids) = self.listed_ids(merchant) {
+            return ids.filter_map(|id| self.shops.get(id)).collect();
+        }
+        // A shop was added around insert_shop: sort (same order, just slower).
         let mut v: Vec<&SimShop> = self
             .shops
             .values()
@@ -201,5 +280,66 @@ impl State {
             orders: self.orders.values().cloned().collect(),
             images: self.images.iter().cloned().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shop(id: &str, merchant: &str, minute: i64) -> SimShop {
+        let at = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(minute);
+        SimShop {
+            shop_id: id.into(),
+            store_id: format!("S-{id}"),
+            merchant_id: merchant.into(),
+            status: "OPEN".into(),
+            audit_status: "AUDIT_SUCCESS".into(),
+            audit_desc: None,
+            is_online: "T".into(),
+            is_show: "T".into(),
+            fields: BTreeMap::new(),
+            pending_modify: None,
+            gmt_create: at,
+            gmt_modified: at,
+        }
+    }
+
+    fn ids(shops: &[&SimShop]) -> Vec<String> {
+        shops.iter().map(|s| s.shop_id.clone()).collect()
+    }
+
+    #[test]
+    fn pages_follow_listing_order_per_merchant_with_or_without_the_index() {
+        let mut st = State::new(1);
+        // Inserted out of order; "b" and "c" created in the same minute (shop_id breaks the tie).
+        for (id, m, minute) in [
+            ("c", "M1", 2),
+            ("a", "M1", 3),
+            ("x", "M2", 0),
+            ("b", "M1", 2),
+        ] {
+            st.insert_shop(shop(id, m, minute));
+        }
+        st.insert_shop(shop("a", "M1", 1)); // replaced: now the oldest
+        assert_eq!(ids(&st.merchant_shops("M1")), ["a", "b", "c"]);
+        let (total, page) = st.merchant_page("M1", 1, 5);
+        assert_eq!(
+            (total, ids(&page)),
+            (3, vec!["b".to_string(), "c".to_string()])
+        );
+        assert_eq!(ids(&st.merchant_page("M1", 0, 2).1), ["a", "b"]);
+        assert_eq!(st.merchant_page("M1", 3, 2).1.len(), 0);
+        assert_eq!(ids(&st.merchant_page("M2", 0, 100).1), ["x"]);
+        assert_eq!(st.merchant_page("M0", 0, 100).0, 0);
+        // A shop added behind the index's back: same answers, by sorting.
+        st.shops.insert("0".into(), shop("0", "M1", 0));
+        assert_eq!(ids(&st.merchant_shops("M1")), ["0", "a", "b", "c"]);
+        assert_eq!(ids(&st.merchant_page("M1", 1, 2).1), ["a", "b"]);
+        assert_eq!(st.merchant_page("M1", 0, 1).0, 4);
+        // Reloading (a snapshot) rebuilds the index.
+        let all: Vec<SimShop> = st.shops.values().cloned().collect();
+        st.replace_shops(all);
+        assert_eq!(ids(&st.merchant_page("M1", 0, 10).1), ["0", "a", "b", "c"]);
     }
 }

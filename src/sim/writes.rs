@@ -239,23 +239,20 @@ fn settle(cfg: &SimConfig, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
     match &failure {
         None if create => {
             let id = st.new_shop_id(now);
-            st.shops.insert(
-                id.clone(),
-                SimShop {
-                    shop_id: id.clone(),
-                    store_id: order.store_id.clone(),
-                    merchant_id: order.merchant_id.clone(),
-                    status: "OPEN".into(),
-                    audit_status: "AUDIT_SUCCESS".into(),
-                    audit_desc: None,
-                    is_online: "T".into(),
-                    is_show: "T".into(),
-                    fields: data,
-                    pending_modify: None,
-                    gmt_create: now,
-                    gmt_modified: now,
-                },
-            );
+            st.insert_shop(SimShop {
+                shop_id: id.clone(),
+                store_id: order.store_id.clone(),
+                merchant_id: order.merchant_id.clone(),
+                status: "OPEN".into(),
+                audit_status: "AUDIT_SUCCESS".into(),
+                audit_desc: None,
+                is_online: "T".into(),
+                is_show: "T".into(),
+                fields: data,
+                pending_modify: None,
+                gmt_create: now,
+                gmt_modified: now,
+            });
             notify_shop_id = Some(id);
             (is_online, is_show) = ("T".into(), "T".into());
         }
