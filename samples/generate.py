@@ -148,6 +148,8 @@ ERRORS = [
     ("ERR-LICENCE", {"licence_code": "91310000-MA1K"}, "licence_code: only Chinese"),
     ("ERR-EXPIRES-1", {"licence_expires": "2027-02-30"}, "licence_expires: not a real date"),
     ("ERR-EXPIRES-2", {"licence_expires": "明年"}, "licence_expires: neither a date"),
+    # A valid date in the past: rejected when the run starts (Alipay answers *_LICENSE_EXPIRES).
+    ("ERR-EXPIRES-3", {"licence_expires": "2020-01-01"}, "licence_expires: expired on 2020-01-01"),
     ("ERR-ONLINE", {"is_operating_online": "T"}, "online_url: is_operating_online is T"),
     ("ERR-UTF8", {"分店名": "@BADBYTES@"}, "-: not valid UTF-8"),
 ]

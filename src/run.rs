@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use crate::alipay::shop::SummaryQuery;
+use crate::alipay::timestamp::china;
 use crate::alipay::{ErrorClass, Gateway};
 use crate::apply::{self, ApplySettings, Progress};
 use crate::audit::{ActionKind, AppStatus, AuditDb, RunId, RunKind, RunStatus, RunSummary};
@@ -141,7 +142,9 @@ impl Context {
         let gw = &self.gateway;
 
         let source_cfg = cfg.source.clone();
-        let loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
+        let mut loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
+        let today = self.clock.now().with_timezone(&china()).date_naive();
+        source::reject_expired(&cfg.source, &mut loaded, today);
         let rows = loaded.stores.len() as u64 + loaded.rejects.len() as u64;
         db.set_run_store_count(run, rows)?;
         info!(

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::store::Store;
+use crate::store::{expires_before, Field, Store};
 
 /// Largest record (bytes of cell content) read from a source; a longer one is rejected
 /// without being held in memory.
@@ -200,6 +200,38 @@ pub fn load(cfg: &SourceConfig) -> Result<Loaded, SourceError> {
         "Source loaded."
     );
     Ok(loaded)
+}
+
+/// Move every store whose `licence_expires` or `business_certificate_expires` lies before
+/// `today` (the China date) to the rejects, with its line: Alipay refuses such a write
+/// (`*_LICENSE_EXPIRES`), so it is reported as a bad row instead of failing a call. Kept
+/// apart from [`load`] because it depends on the date, which the run's clock gives.
+pub fn reject_expired(cfg: &SourceConfig, loaded: &mut Loaded, today: chrono::NaiveDate) {
+    let file = file_name(cfg);
+    let mut expired = Vec::new();
+    loaded.stores.retain(|store| {
+        let late: Vec<(Field, &str)> = [Field::LicenceExpires, Field::BusinessCertificateExpires]
+            .into_iter()
+            .filter_map(|f| Some((f, store.get(f)?)))
+            .filter(|(_, v)| expires_before(v, today))
+            .collect();
+        for (field, value) in &late {
+            expired.push(Reject {
+                file: file.clone(),
+                line: store.line,
+                store_id: Some(store.store_id.clone()),
+                field: Some(field.name().to_string()),
+                reason: format!(
+                    "expired on {value} (today is {today}); Alipay refuses an expired licence"
+                ),
+            });
+        }
+        late.is_empty()
+    });
+    if !expired.is_empty() {
+        loaded.rejects.extend(expired);
+        loaded.rejects.sort_by_key(|r| r.line);
+    }
 }
 
 /// Open the source, read its header (or the query's columns) and check the mapping,

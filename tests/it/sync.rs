@@ -394,3 +394,40 @@ async fn rejected_rows_are_reported_and_never_written() {
     let summary: RunSummary = h.ctx.db.run(r.run).unwrap().unwrap().summary.unwrap();
     assert_eq!(summary.rejected, 2);
 }
+
+/// A licence that expired before the run's day (China date, from the run's clock) is a
+/// rejected row, never sent; one expiring today is valid. The harness clock reads
+/// 2026-11-24 18:30 UTC, which is 2026-11-25 in China.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_licence_is_rejected_before_any_call() {
+    let mut csv = format!("{HEADER},licence_expires\n");
+    for (i, expires) in [(1, "2026-11-24"), (2, "2026-11-25"), (3, "")] {
+        csv.push_str(&format!("{},{expires}\n", row(i)));
+    }
+    let h = Harness::start(Options {
+        csv,
+        ..Default::default()
+    })
+    .await;
+    let r = h.sync().await;
+    assert_eq!(
+        (r.summary.created, r.summary.rejected),
+        (2, 1),
+        "{:?}",
+        r.summary
+    );
+    assert_eq!(h.sim.call_counts().get(CREATE), Some(&2));
+    let rejected = r
+        .plan
+        .items
+        .iter()
+        .find(|i| i.action.label() == "rejected")
+        .expect("a rejected item");
+    assert_eq!(rejected.store_id.as_deref(), Some("ST-0001"));
+    let text = format!("{:?}", rejected.action);
+    assert!(
+        text.contains("licence_expires") && text.contains("2026-11-24"),
+        "{text}"
+    );
+    assert!(!h.shops_per_store().contains_key("ST-0001"));
+}
