@@ -1,9 +1,13 @@
 //! The call quota: a governor GCRA limiter for pacing (qps + burst), a strict sliding
 //! one-second window so no window ever holds more than `qps` calls (invariant 7), optional
-//! per-method limits, and an adaptive slow-down when Alipay answers `40005`.
+//! per-method limits, and an adaptive slow-down when Alipay answers `40005`: a pause, and
+//! the app window's size cut by a quarter (additive increase back to `qps` as calls
+//! succeed), so an app whose real quota is below the configured one converges to it
+//! instead of being throttled on every other call.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,20 +36,67 @@ struct Slots {
     in_flight: HashSet<u64>,
     /// Finish times of finished calls still inside the window, oldest first.
     finished: VecDeque<Instant>,
+    /// When the last call was admitted.
+    last_admit: Option<Instant>,
 }
 
 struct Window {
-    cap: usize,
+    /// The configured qps: the most calls a window may ever hold.
+    max: usize,
+    /// Calls a window may hold now: `max`, or less after throttle answers.
+    cap: AtomicUsize,
+    /// Successful calls since the cap last grew.
+    successes: AtomicUsize,
+    /// Bumped by every shrink: a throttled call admitted before the last shrink belongs to
+    /// an overrun already answered.
+    epoch: AtomicUsize,
     slots: Mutex<Slots>,
     freed: Notify,
 }
 
 impl Window {
     fn new(qps: u32) -> Self {
+        let max = qps.max(1) as usize;
         Self {
-            cap: qps.max(1) as usize,
+            max,
+            cap: AtomicUsize::new(max),
+            successes: AtomicUsize::new(0),
+            epoch: AtomicUsize::new(0),
             slots: Mutex::new(Slots::default()),
             freed: Notify::new(),
+        }
+    }
+
+    /// Multiplicative decrease: a quarter off, never below one call per second; once per
+    /// overrun (only for a call admitted since the last shrink).
+    fn shrink(&self, admitted_in: usize) {
+        if self
+            .epoch
+            .compare_exchange(
+                admitted_in,
+                admitted_in + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            return;
+        }
+        let cap = self.cap.load(Ordering::Relaxed);
+        self.cap.store((cap * 3 / 4).max(1), Ordering::Relaxed);
+        self.successes.store(0, Ordering::Relaxed);
+    }
+
+    /// Additive increase: one more call per window after a window's worth of successes.
+    fn grow(&self) {
+        let cap = self.cap.load(Ordering::Relaxed);
+        if cap >= self.max {
+            return;
+        }
+        if self.successes.fetch_add(1, Ordering::Relaxed) + 1 >= cap {
+            self.successes.store(0, Ordering::Relaxed);
+            self.cap.store(cap + 1, Ordering::Relaxed);
+            self.freed.notify_waiters();
         }
     }
 
@@ -63,16 +114,25 @@ impl Window {
                 {
                     slots.finished.pop_front();
                 }
-                if slots.in_flight.len() + slots.finished.len() < self.cap {
+                let cap = self.cap.load(Ordering::Relaxed);
+                // Below the configured rate (after throttling) calls are spread evenly over
+                // the second instead of sent as a burst the server's bucket cannot take.
+                let paced = (cap < self.max)
+                    .then(|| slots.last_admit.map(|t| t + WINDOW / cap as u32))
+                    .flatten()
+                    .filter(|at| *at > now);
+                if paced.is_none() && slots.in_flight.len() + slots.finished.len() < cap {
                     slots.next_id += 1;
                     let id = slots.next_id;
                     slots.in_flight.insert(id);
+                    slots.last_admit = Some(now);
                     return WindowPermit {
                         window: Some(self.clone()),
                         id,
+                        epoch: self.epoch.load(Ordering::Relaxed),
                     };
                 }
-                slots.finished.front().map(|t| *t + WINDOW)
+                paced.or_else(|| slots.finished.front().map(|t| *t + WINDOW))
             };
             match wake_at {
                 Some(at) => {
@@ -102,6 +162,8 @@ impl Window {
 pub struct WindowPermit {
     window: Option<Arc<Window>>,
     id: u64,
+    /// The window's shrink epoch when the call was admitted.
+    epoch: usize,
 }
 
 impl Drop for WindowPermit {
@@ -114,7 +176,10 @@ impl Drop for WindowPermit {
 
 /// Permission for one call; hold it until the call has finished.
 pub struct Permit {
+    /// Held only to be dropped when the call finishes.
     _permits: Vec<WindowPermit>,
+    /// The app window's shrink epoch at admission (see [`RateLimiter::throttled`]).
+    app_epoch: usize,
 }
 
 struct Limit {
@@ -189,24 +254,35 @@ impl RateLimiter {
         if let Some(limit) = self.methods.get(method) {
             permits.push(limit.acquire().await);
         }
+        let mut app_epoch = 0;
         if let Some(app) = &self.app {
-            if wait_until.is_some() {
+            let permit = if wait_until.is_some() {
                 app.gcra
                     .until_ready_with_jitter(Jitter::up_to(Duration::from_millis(50)))
                     .await;
-                permits.push(app.window.admit().await);
+                app.window.admit().await
             } else {
-                permits.push(app.acquire().await);
-            }
+                app.acquire().await
+            };
+            app_epoch = permit.epoch;
+            permits.push(permit);
         }
-        Permit { _permits: permits }
+        Permit {
+            _permits: permits,
+            app_epoch,
+        }
     }
 
-    /// Record a `40005`: every caller pauses for an exponentially growing, jittered delay.
-    /// Returns the pause. A `40005` that arrives while a pause is on belongs to the same
-    /// overrun (a call sent before the pause began): it does not lengthen the pause, or
-    /// N calls in flight would escalate it N steps at once.
-    pub fn throttled(&self) -> Duration {
+    /// Record a `40005` for the call `permit` admitted: every caller pauses for an
+    /// exponentially growing, jittered delay, and the app window shrinks by a quarter
+    /// (from then on paced evenly). Returns the pause. A `40005` that arrives while a
+    /// pause is on belongs to the same overrun (a call sent before the pause began): it
+    /// does not lengthen the pause, or N calls in flight would escalate N steps at once;
+    /// likewise the window shrinks only for a call admitted since its last shrink.
+    pub fn throttled(&self, permit: &Permit) -> Duration {
+        if let Some(app) = &self.app {
+            app.window.shrink(permit.app_epoch);
+        }
         let mut slow = self.slow.lock().expect("slow-down lock");
         let now = Instant::now();
         if let Some(until) = slow.until.filter(|u| *u > now) {
@@ -220,8 +296,18 @@ impl RateLimiter {
         pause
     }
 
+    /// The calls the app window admits per second now (None when unlimited).
+    pub fn current_qps(&self) -> Option<usize> {
+        self.app
+            .as_ref()
+            .map(|a| a.window.cap.load(Ordering::Relaxed))
+    }
+
     /// Record a call that was not throttled: the slow-down eases off.
     pub fn succeeded(&self) {
+        if let Some(app) = &self.app {
+            app.window.grow();
+        }
         let mut slow = self.slow.lock().expect("slow-down lock");
         if slow.streak > 0 {
             slow.streak -= 1;
@@ -261,17 +347,67 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn throttling_shrinks_the_window_and_successes_grow_it_back() {
+        let limiter = RateLimiter::new(Some(RateSpec { qps: 20, burst: 20 }), &BTreeMap::new());
+        assert_eq!(limiter.current_qps(), Some(20));
+        let first = limiter.acquire("m").await;
+        let sent_alongside = limiter.acquire("m").await;
+        let pause = limiter.throttled(&first);
+        assert_eq!(limiter.current_qps(), Some(15));
+        // Another 40005 of the same overrun (a call admitted before the shrink) does not
+        // shrink it again.
+        limiter.throttled(&sent_alongside);
+        assert_eq!(limiter.current_qps(), Some(15));
+        drop((first, sent_alongside));
+        tokio::time::advance(pause + Duration::from_secs(2)).await;
+        // Now paced: 15 calls a second, evenly spread.
+        let start = Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..16 {
+            drop(limiter.acquire("m").await);
+            at.push(Instant::now() - start);
+        }
+        assert!(at[15] >= Duration::from_secs(1), "{at:?}");
+        assert!(
+            at.windows(2)
+                .all(|w| w[1] - w[0] >= Duration::from_millis(66)),
+            "{at:?}"
+        );
+        // A call admitted after the shrink is a new overrun: 15 → 11.
+        let later = limiter.acquire("m").await;
+        limiter.throttled(&later);
+        drop(later);
+        assert_eq!(limiter.current_qps(), Some(11));
+        // A window's worth of successes adds one call per second, up to qps.
+        for _ in 0..11 {
+            limiter.succeeded();
+        }
+        assert_eq!(limiter.current_qps(), Some(12));
+        for _ in 0..1000 {
+            limiter.succeeded();
+        }
+        assert_eq!(limiter.current_qps(), Some(20));
+        // Never below one call per second.
+        for _ in 0..30 {
+            let p = limiter.acquire("m").await;
+            limiter.throttled(&p);
+        }
+        assert_eq!(limiter.current_qps(), Some(1));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn answers_in_flight_during_a_pause_do_not_escalate_it() {
         let limiter = RateLimiter::unlimited();
-        let first = limiter.throttled();
+        let permit = limiter.acquire("m").await;
+        let first = limiter.throttled(&permit);
         assert!(first <= Duration::from_millis(150), "{first:?}");
         // Fifteen more calls of the same overrun answer 40005 while the pause is on.
         for _ in 0..15 {
-            assert!(limiter.throttled() <= first);
+            assert!(limiter.throttled(&permit) <= first);
         }
         tokio::time::advance(first).await;
         // Overrunning again after the pause escalates one step.
-        let second = limiter.throttled();
+        let second = limiter.throttled(&permit);
         assert!(
             second >= Duration::from_millis(200) && second <= Duration::from_millis(300),
             "{second:?}"

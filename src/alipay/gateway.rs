@@ -12,7 +12,7 @@ use super::error::{AlipayError, ErrorClass};
 use super::sign::{self, KeyError, SignKey, VerifyKey};
 use super::timestamp;
 use crate::clock::SharedClock;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Permit, RateLimiter};
 use crate::secret::Secret;
 
 /// Production gateway.
@@ -196,7 +196,7 @@ impl Gateway {
     ) -> Result<Verified, AlipayError> {
         // Admission first, then timestamp and sign: work done by callers still waiting must
         // not delay the sends already admitted (that bunches them up at the gateway).
-        let _permit = self.inner.limiter.acquire(method).await;
+        let permit = self.inner.limiter.acquire(method).await;
         let params = self.signed_params(method, &[("biz_content", biz_content)]);
         let url = self.url_with_query(&params);
         let body: String = form_urlencoded::Serializer::new(String::new())
@@ -212,7 +212,7 @@ impl Gateway {
             )
             .body(body);
         let result = self.send(method, request, write).await;
-        self.observe(method, &result);
+        self.observe(method, &result, &permit);
         result
     }
 
@@ -233,7 +233,7 @@ impl Gateway {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let _permit = self.inner.limiter.acquire(method).await;
+        let permit = self.inner.limiter.acquire(method).await;
         let params = self.signed_params(method, &extra);
         let url = self.url_with_query(&params);
         let mut form = reqwest::multipart::Form::new();
@@ -252,15 +252,15 @@ impl Gateway {
         }
         let request = self.inner.http.post(url).multipart(form);
         let result = self.send(method, request, false).await;
-        self.observe(method, &result);
+        self.observe(method, &result, &permit);
         result
     }
 
-    fn observe(&self, method: &str, result: &Result<Verified, AlipayError>) {
+    fn observe(&self, method: &str, result: &Result<Verified, AlipayError>, permit: &Permit) {
         match result {
             Ok(_) => self.inner.limiter.succeeded(),
             Err(e) if e.class == ErrorClass::Throttled => {
-                let pause = self.inner.limiter.throttled();
+                let pause = self.inner.limiter.throttled(permit);
                 debug!(
                     method,
                     pause_ms = pause.as_millis() as u64,

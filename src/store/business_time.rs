@@ -155,10 +155,13 @@ fn parse_segment(seg: &str) -> Result<Segment, String> {
 /// How many recent values [`normalise`] remembers (per thread).
 const MEMO_SIZE: usize = 8;
 
+/// `(raw value, its normalisation)`.
+type Remembered = (Box<str>, Result<String, String>);
+
 thread_local! {
     /// Recent `(raw, result)` pairs, newest last. A chain's stores share a handful of
     /// opening hours, and parsing one costs far more than comparing it with a few.
-    static MEMO: RefCell<VecDeque<(Box<str>, Result<String, String>)>> =
+    static MEMO: RefCell<VecDeque<Remembered>> =
         const { RefCell::new(VecDeque::new()) };
 }
 
