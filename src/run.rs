@@ -141,8 +141,30 @@ impl Context {
         let db = &self.db;
         let gw = &self.gateway;
 
+        // The export is read (on a blocking thread) while the pending applications and the
+        // summary pages are fetched: the page reads are paced by the quota, so the local
+        // work costs no wall time. An unreadable export ends both at once.
         let source_cfg = cfg.source.clone();
-        let mut loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
+        let load = async {
+            let loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
+            Ok::<_, anyhow::Error>(loaded)
+        };
+        let fetch = async {
+            let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
+            if refreshed != Default::default() {
+                info!(
+                    approved = refreshed.succeeded,
+                    rejected = refreshed.failed,
+                    pending = refreshed.still_pending,
+                    "Applications refreshed."
+                );
+            }
+            let shops =
+                remote::read_shops(gw, &self.summary_query(), attempts, cfg.sync.concurrency)
+                    .await?;
+            Ok::<_, anyhow::Error>(shops)
+        };
+        let (mut loaded, remote_shops) = tokio::try_join!(load, fetch)?;
         let today = self.clock.now().with_timezone(&china()).date_naive();
         source::reject_expired(&cfg.source, &mut loaded, today);
         let rows = loaded.stores.len() as u64 + loaded.rejects.len() as u64;
@@ -152,19 +174,6 @@ impl Context {
             rejected = loaded.rejects.len(),
             "Export read."
         );
-
-        let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
-        if refreshed != Default::default() {
-            info!(
-                approved = refreshed.succeeded,
-                rejected = refreshed.failed,
-                pending = refreshed.still_pending,
-                "Applications refreshed."
-            );
-        }
-
-        let remote_shops =
-            remote::read_shops(gw, &self.summary_query(), attempts, cfg.sync.concurrency).await?;
         info!(shops = remote_shops.len(), "Alipay shops read.");
         let export_ids: HashSet<String> =
             loaded.stores.iter().map(|s| s.store_id.clone()).collect();

@@ -19,23 +19,40 @@ impl AuditDb {
         &self,
         keep: impl Fn(Field) -> bool,
     ) -> Result<HashMap<String, FieldValues>, AuditError> {
+        // Only the kept fields leave SQLite, and a row's store_id is compared in place:
+        // 20k stores are ~100k rows, read while the sync waits.
+        let names: Vec<&str> = Field::ALL
+            .iter()
+            .filter(|f| keep(**f))
+            .map(|f| f.name())
+            .collect();
+        let marks = vec!["?"; names.len()].join(",");
         let conn = self.lock();
-        let mut stmt =
-            conn.prepare("SELECT store_id, field, value FROM accepted_values ORDER BY store_id")?;
-        let mut rows = stmt.query([])?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT store_id, field, value FROM accepted_values WHERE field IN ({marks}) ORDER BY store_id"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&names))?;
         let mut out: HashMap<String, FieldValues> = HashMap::new();
         let mut current: Option<(String, Vec<(Field, String)>)> = None;
         while let Some(r) = rows.next()? {
-            let store_id: String = r.get(0)?;
-            let field: String = r.get(1)?;
-            if current.as_ref().is_none_or(|(id, _)| *id != store_id) {
+            let store_id = r.get_ref(0)?;
+            let same = matches!(
+                (&current, store_id),
+                (Some((id, _)), rusqlite::types::ValueRef::Text(t)) if id.as_bytes() == t
+            );
+            if !same {
                 if let Some((id, values)) = current.take() {
                     out.insert(id, FieldValues::from_pairs(values));
                 }
-                current = Some((store_id, Vec::new()));
+                current = Some((r.get(0)?, Vec::new()));
             }
-            let known = Field::from_name(&field).filter(|f| keep(*f));
-            if let (Some(f), Some((_, values))) = (known, current.as_mut()) {
+            let field = match r.get_ref(1)? {
+                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+                _ => None,
+            };
+            if let (Some(f), Some((_, values))) =
+                (field.and_then(Field::from_name), current.as_mut())
+            {
                 values.push((f, r.get(2)?));
             }
         }
