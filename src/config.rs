@@ -357,7 +357,13 @@ fn apply_env(
         let Some(rest) = var.strip_prefix("SHOPSYNC_") else {
             continue;
         };
-        if var == TOKEN_ENV || var == "SHOPSYNC_CONFIG" || var == "SHOPSYNC_LOG" {
+        // Not overrides: the token, the CLI's own variables, and `SHOPSYNC_TEST_*`, which
+        // is reserved for the test suite's knobs (they reach the binaries it spawns).
+        if var == TOKEN_ENV
+            || var == "SHOPSYNC_CONFIG"
+            || var == "SHOPSYNC_LOG"
+            || var.starts_with("SHOPSYNC_TEST_")
+        {
             continue;
         }
         let lower = rest.to_ascii_lowercase();
@@ -708,5 +714,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("SHOPSYNC_NOPE_X"));
+        // The test suite's knobs are not config overrides.
+        let before = doc.clone();
+        apply_env(
+            &mut doc,
+            vec![("SHOPSYNC_TEST_HEAVY".to_string(), "1".to_string())].into_iter(),
+        )
+        .unwrap();
+        assert_eq!(doc, before);
     }
 }

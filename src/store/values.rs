@@ -97,16 +97,6 @@ impl FieldValues {
         self.present | self.base.as_ref().map_or(0, |b| b.present)
     }
 
-    /// Values keyed by field name (as the audit store keeps them); names that are not
-    /// fields are skipped.
-    pub fn from_named<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
-        Self::from_pairs(
-            pairs
-                .into_iter()
-                .filter_map(|(k, v)| Field::from_name(k).map(|f| (f, v.as_str()))),
-        )
-    }
-
     fn index(&self, field: Field) -> Option<usize> {
         let b = bit(field);
         (self.present & b != 0).then(|| (self.present & (b - 1)).count_ones() as usize)
@@ -139,10 +129,6 @@ impl FieldValues {
     /// `(field, value)` in `Field::ALL` order.
     pub fn iter(&self) -> impl Iterator<Item = (Field, &str)> + '_ {
         Field::ALL.iter().filter_map(|f| Some((*f, self.get(*f)?)))
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = Field> + '_ {
-        self.iter().map(|(f, _)| f)
     }
 
     /// The values whose field passes `keep`.
@@ -213,7 +199,7 @@ mod tests {
         assert_eq!(v.get(Field::BrandName), Some(""));
         assert_eq!(v.get(Field::MainShopName), None);
         assert_eq!(v.len(), 4);
-        let order: Vec<Field> = v.keys().collect();
+        let order: Vec<Field> = v.iter().map(|(f, _)| f).collect();
         assert_eq!(
             order,
             [

@@ -3,7 +3,7 @@
 //! The simulator lives in this process (system clock: the child has its own) and keeps
 //! running across the kills.
 //!
-//! `SHOPSYNC_HEAVY=1`: 50 kills of a 1000-store sync.
+//! `SHOPSYNC_TEST_HEAVY=1`: 50 kills of a 1000-store sync.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -19,7 +19,7 @@ use crate::harness::{csv_of, test_keys, Harness};
 const EXTRA: &str = "[sync]\nconcurrency = 16\n";
 
 fn heavy() -> bool {
-    std::env::var("SHOPSYNC_HEAVY").is_ok_and(|v| v == "1")
+    std::env::var("SHOPSYNC_TEST_HEAVY").is_ok_and(|v| v == "1")
 }
 
 fn shopsync(dir: &Path, args: &[&str], log: &str) -> tokio::process::Command {

@@ -8,7 +8,7 @@
 //! run follows; it never writes to Alipay, it only refreshes the applications and proves
 //! nothing is left to do.
 //!
-//! `SHOPSYNC_FAULT_STORES=N` changes the chain size (default 500).
+//! `SHOPSYNC_TEST_FAULT_STORES=N` changes the chain size (default 500).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,7 +33,7 @@ const FAST_QPS: u32 = 1000;
 const THROTTLED_QPS: u32 = 40;
 
 fn stores() -> usize {
-    std::env::var("SHOPSYNC_FAULT_STORES")
+    std::env::var("SHOPSYNC_TEST_FAULT_STORES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500)

@@ -250,9 +250,9 @@ fn mixed_utf8_and_gbk_lines_never_yield_mojibake() {
     }
 }
 
-/// Stores in the export: 200k by default, 1M with `SHOPSYNC_HEAVY=1`.
+/// Stores in the export: 200k by default, 1M with `SHOPSYNC_TEST_HEAVY=1`.
 fn many_rows() -> usize {
-    if std::env::var("SHOPSYNC_HEAVY").is_ok_and(|v| v == "1") {
+    if std::env::var("SHOPSYNC_TEST_HEAVY").is_ok_and(|v| v == "1") {
         1_000_000
     } else {
         200_000
