@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use tracing::error;
@@ -79,23 +78,11 @@ pub async fn context(
     clock: SharedClock,
 ) -> Result<(Context, InstanceLock, Option<crate::sim::SimHandle>), Exit> {
     let (lock, db) = open_locked(&cfg)?;
-    let connected = connect::connect(&cfg, clock.clone(), None)
-        .await
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            Exit::Config
-        })?;
-    Ok((
-        Context {
-            cfg,
-            gateway: connected.gateway,
-            db,
-            clock,
-            stop: Arc::new(AtomicBool::new(false)),
-        },
-        lock,
-        connected.sim,
-    ))
+    let (ctx, sim) = Context::connect(cfg, db, clock).await.map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Config
+    })?;
+    Ok((ctx, lock, sim))
 }
 
 async fn plan_or_sync(

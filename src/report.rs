@@ -181,18 +181,8 @@ fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                 .map_err(io)?,
             Action::Pending {
                 shop_id, reason, ..
-            } => w
-                .write_record([
-                    label,
-                    &store,
-                    shop_id.as_deref().unwrap_or(""),
-                    "",
-                    "",
-                    "",
-                    reason,
-                ])
-                .map_err(io)?,
-            Action::Blocked {
+            }
+            | Action::Blocked {
                 shop_id, reason, ..
             } => w
                 .write_record([

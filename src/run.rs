@@ -60,6 +60,26 @@ pub struct Context {
     pub stop: Arc<AtomicBool>,
 }
 
+impl Context {
+    /// A context for `cfg` over the audit store `db`: the gateway connected (or the
+    /// built-in simulator started, returned alongside), not stopped.
+    pub async fn connect(
+        cfg: Config,
+        db: Arc<AuditDb>,
+        clock: SharedClock,
+    ) -> Result<(Context, Option<crate::sim::SimHandle>), crate::connect::ConnectError> {
+        let connected = crate::connect::connect(&cfg, clock.clone(), None).await?;
+        let ctx = Context {
+            cfg,
+            gateway: connected.gateway,
+            db,
+            clock,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        Ok((ctx, connected.sim))
+    }
+}
+
 fn kind_of(k: ActionKind) -> WriteKind {
     match k {
         ActionKind::Create => WriteKind::Create,

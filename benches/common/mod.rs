@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -155,16 +154,7 @@ pub async fn context(dir: &Path, gateway: &str, qps: u32, concurrency: usize) ->
     let cfg = Config::load_with_env(&path, std::iter::empty()).unwrap();
     let clock: SharedClock = Arc::new(SystemClock);
     let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
-    let connected = shopsync::connect::connect(&cfg, clock.clone(), None)
-        .await
-        .unwrap();
-    Context {
-        cfg,
-        gateway: connected.gateway,
-        db,
-        clock,
-        stop: Arc::new(AtomicBool::new(false)),
-    }
+    Context::connect(cfg, db, clock).await.unwrap().0
 }
 
 /// A field of /proc/self/status in KiB (`VmHWM`, `VmRSS`).

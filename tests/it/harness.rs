@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
@@ -137,16 +136,7 @@ database = "audit.db"
 
     pub async fn context(cfg: Config, clock: SharedClock) -> Context {
         let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
-        let connected = shopsync::connect::connect(&cfg, clock.clone(), None)
-            .await
-            .unwrap();
-        Context {
-            cfg,
-            gateway: connected.gateway,
-            db,
-            clock,
-            stop: Arc::new(AtomicBool::new(false)),
-        }
+        Context::connect(cfg, db, clock).await.unwrap().0
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
