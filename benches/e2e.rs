@@ -13,9 +13,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use shopsync::run::RunOptions;
+use shopsync::record::{normalise, Field};
 use shopsync::sim::{RateSpec, SimHandle};
-use shopsync::store::{normalise, Field};
+use shopsync::sync::run::RunOptions;
 
 const QPS: u32 = 100;
 const LATENCY: Duration = Duration::from_millis(20);
@@ -91,7 +91,7 @@ async fn plan_run(n: usize) {
     // The summary read alone, then the whole plan run.
     let before = total_calls(&sim);
     let started = Instant::now();
-    let shops = shopsync::remote::read_shops(
+    let shops = shopsync::sync::remote::read_shops(
         &ctx.gateway,
         &shopsync::alipay::shop::SummaryQuery::default(),
         3,

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use shopsync::alipay::shop::ShopSummary;
-use shopsync::plan::{self, PlanInput, PlanSettings, RemoteShop};
+use shopsync::record::{Field, FieldValues};
 use shopsync::source::{self, SourceConfig};
-use shopsync::store::{Field, FieldValues};
+use shopsync::sync::plan::{self, PlanInput, PlanSettings, RemoteShop};
 
 use common::{mib, status_kib, write_export, CATEGORY, IMG1};
 
@@ -121,7 +121,7 @@ fn one_run(n: usize) {
                 .chain(common::defaults())
                 .map(|(k, v)| {
                     let f = Field::from_name(k).unwrap();
-                    (f, shopsync::store::normalise(f, &v).unwrap().unwrap())
+                    (f, shopsync::record::normalise(f, &v).unwrap().unwrap())
                 })
                 // As the sync loads them: only the fields the plan compares with them.
                 .filter(|(f, _)| f.compared_with_accepted())
@@ -143,7 +143,7 @@ fn one_run(n: usize) {
     let t_load = t0.elapsed();
     let rss_load = status_kib("VmRSS");
     let t1 = Instant::now();
-    let remote: Vec<RemoteShop> = shopsync::remote::to_remote(summaries);
+    let remote: Vec<RemoteShop> = shopsync::sync::remote::to_remote(summaries);
     let t_remote = t1.elapsed();
     let rss_remote = status_kib("VmRSS");
     let t2 = Instant::now();

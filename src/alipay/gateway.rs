@@ -11,8 +11,8 @@ use super::envelope::{self, Verification};
 use super::error::{AlipayError, ErrorClass};
 use super::sign::{self, KeyError, SignKey, VerifyKey};
 use super::timestamp;
+use crate::alipay::ratelimit::{Permit, RateLimiter};
 use crate::clock::SharedClock;
-use crate::ratelimit::{Permit, RateLimiter};
 use crate::secret::Secret;
 
 /// Production gateway.

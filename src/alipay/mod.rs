@@ -2,6 +2,8 @@
 pub mod envelope;
 pub mod error;
 pub mod gateway;
+pub mod ratelimit;
+pub mod retry;
 pub mod shop;
 pub mod sign;
 pub mod timestamp;

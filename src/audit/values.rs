@@ -8,7 +8,7 @@ use rusqlite::params;
 
 use super::sql::ts;
 use super::{scrub_fields, AuditDb, AuditError};
-use crate::store::{Field, FieldValues};
+use crate::record::{Field, FieldValues};
 
 impl AuditDb {
     /// store_id → values of the fields `keep` selects, for every store with accepted

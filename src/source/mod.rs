@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::store::{expires_before, Field, Store};
+use crate::record::{expires_before, Field, Store};
 
 /// Largest record (bytes of cell content) read from a source; a longer one is rejected
 /// without being held in memory.

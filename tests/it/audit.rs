@@ -415,7 +415,7 @@ fn accepted_values_merge() {
     let in_summary = db.accepted_values(|f| f.in_summary()).unwrap();
     assert!(!in_summary.contains_key("S1"), "{in_summary:?}");
     let all = db.accepted_values(|_| true).unwrap();
-    let named = |v: &shopsync::store::FieldValues| {
+    let named = |v: &shopsync::record::FieldValues| {
         v.iter()
             .map(|(f, v)| (f.name().to_string(), v.to_string()))
             .collect::<std::collections::BTreeMap<_, _>>()

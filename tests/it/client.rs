@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, TimeZone, Utc};
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::shop::ShopWrite;
 use shopsync::alipay::sign::{SignKey, VerifyKey};
 use shopsync::alipay::{AlipayError, ErrorClass, Gateway, GatewayConfig};
 use shopsync::clock::{ManualClock, SharedClock};
-use shopsync::ratelimit::RateLimiter;
 use shopsync::secret::Secret;
 use shopsync::sim::{self, FaultKind, FaultRule, SimConfig, SimHandle, Trigger};
 

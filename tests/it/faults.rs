@@ -19,9 +19,9 @@ use shopsync::audit::{ActionKind, Outcome};
 use shopsync::clock::{ManualClock, SharedClock};
 use shopsync::config::Config;
 use shopsync::exit::Exit;
-use shopsync::run::RunResult;
+use shopsync::record::{normalise, Field};
 use shopsync::sim::{self, FaultKind, FaultRule, RateSpec, SimConfig, Trigger};
-use shopsync::store::{normalise, Field};
+use shopsync::sync::run::RunResult;
 
 use crate::harness::{csv_of, test_keys, Harness, HEADER};
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use shopsync::record::{Field, Store};
 use shopsync::source::{self, Loaded, SourceConfig, SourceError};
-use shopsync::store::{Field, Store};
 
 mod normalise;
 

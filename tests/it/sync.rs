@@ -2,9 +2,9 @@
 
 use shopsync::audit::{RunStatus, RunSummary};
 use shopsync::exit::Exit;
-use shopsync::plan::Action;
+use shopsync::record::Field;
 use shopsync::sim::{FaultKind, FaultRule, ForcedOutcome, RateSpec, Trigger};
-use shopsync::store::Field;
+use shopsync::sync::plan::Action;
 
 use crate::harness::{csv_of, row, Harness, Options, HEADER};
 
@@ -30,7 +30,7 @@ async fn in_sync(n: usize, extra_toml: &str) -> Harness {
 /// (store_id, [(field, new value)]) of every modify in the plan.
 type Modifies = Vec<(String, Vec<(Field, Option<String>)>)>;
 
-fn modifies(result: &shopsync::run::RunResult) -> Modifies {
+fn modifies(result: &shopsync::sync::run::RunResult) -> Modifies {
     result
         .plan
         .items

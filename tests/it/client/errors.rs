@@ -2,11 +2,11 @@
 //! wrong Alipay public key, the app's own key as Alipay's, business errors.
 
 use chrono::Duration;
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::shop::SummaryQuery;
 use shopsync::alipay::sign::KeyError;
 use shopsync::alipay::{ErrorClass, Gateway, GatewayConfig};
 use shopsync::clock::ManualClock;
-use shopsync::ratelimit::RateLimiter;
 
 use super::{
     app_key, app_public, create_write, expect_class, generated_key, modify_write, ClientOpts, Env,

@@ -11,9 +11,9 @@ use shopsync::clock::SharedClock;
 use shopsync::config::Config;
 use shopsync::daemon::health::Metrics;
 use shopsync::daemon::notify_listener;
-use shopsync::daemon::run::AuditSink;
+use shopsync::daemon::notify_sink::AuditSink;
 use shopsync::exit::Exit;
-use shopsync::run::RunOptions;
+use shopsync::sync::run::RunOptions;
 
 use super::proc::poll;
 use crate::harness::{csv_of, Harness, Options};

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::ratelimit::RateSpec;
+use crate::alipay::ratelimit::RateSpec;
+use crate::record::Field;
 use crate::secret::Secret;
 use crate::source::SourceConfig;
-use crate::store::Field;
 
 /// The default configuration file.
 pub const DEFAULT_PATH: &str = "config/shopsync.toml";

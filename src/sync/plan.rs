@@ -9,7 +9,7 @@ type FastSet<K> = foldhash::HashSet<K>;
 use serde::Serialize;
 
 use crate::alipay::shop::{ShopSummary, EMPTY};
-use crate::store::{normalise, Field, FieldValues, Store};
+use crate::record::{normalise, Field, FieldValues, Store};
 
 impl Serialize for Field {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tracing::{info, warn};
 
+use crate::alipay::retry::backoff;
 use crate::alipay::shop::ShopWrite;
 use crate::alipay::{AlipayError, ErrorClass, Gateway};
-use crate::audit::{ActionKind, AuditDb, NewAction, NewApplication, Outcome, RunId};
+use crate::audit::{ActionKind, AuditDb, AuditError, NewAction, NewApplication, Outcome, RunId};
 use crate::clock::SharedClock;
-use crate::plan::{Action, Plan, PlanItem};
-use crate::retry::backoff;
+use crate::sync::plan::{Action, Plan, PlanItem};
 
 /// Settings of one apply.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ pub struct ApplyReport {
     /// Deferred: a concurrent modify was refused while an audit runs.
     pub deferred: AtomicU64,
     /// A configuration error stopped further writes.
-    pub config_error: std::sync::Mutex<Option<String>>,
+    pub config_error: std::sync::Mutex<Option<AlipayError>>,
 }
 
 /// Progress callback: called once per finished write.
@@ -53,7 +53,7 @@ pub fn new_request_id() -> String {
 /// unknown and then confirmed absent is resent with the same request id, so that if it
 /// did arrive after all, Alipay answers `SHOP_CREATE_REPEAT_REQUEST` instead of creating
 /// a second shop.
-fn create_request_id(db: &AuditDb, store_id: &str) -> anyhow::Result<String> {
+fn create_request_id(db: &AuditDb, store_id: &str) -> Result<String, AuditError> {
     let actions = db.actions_for_store(store_id)?;
     let last = actions
         .iter()
@@ -118,7 +118,7 @@ async fn write_one(
     settings: &ApplySettings,
     report: &ApplyReport,
     stop: &AtomicBool,
-) -> anyhow::Result<()> {
+) -> Result<(), AuditError> {
     let Some(store_id) = item.store_id.as_deref() else {
         return Ok(());
     };
@@ -185,7 +185,7 @@ async fn write_one(
                     && throttled_since
                         .get_or_insert_with(std::time::Instant::now)
                         .elapsed()
-                        < crate::retry::THROTTLE_BUDGET
+                        < crate::alipay::retry::THROTTLE_BUDGET
                     && !stop.load(Ordering::SeqCst) =>
             {
                 attempt -= 1;
@@ -243,7 +243,7 @@ async fn write_one(
                 );
             }
             ErrorClass::Config => {
-                *report.config_error.lock().expect("report lock") = Some(e.to_string());
+                *report.config_error.lock().expect("report lock") = Some(e.clone());
                 stop.store(true, Ordering::SeqCst);
                 report.failed.fetch_add(1, Ordering::SeqCst);
                 tracing::error!(store_id, error = %e, "Configuration or credential error; stopping writes.");

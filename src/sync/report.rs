@@ -3,16 +3,8 @@
 use std::io::Write;
 
 use crate::audit::{RunStatus, RunSummary};
-use crate::plan::{Action, Change, Plan};
-
-/// Output format of `plan` and `sync`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum PlanFormat {
-    #[default]
-    Table,
-    Json,
-    Csv,
-}
+pub use crate::cli::PlanFormat;
+use crate::sync::plan::{Action, Change, Plan};
 
 fn show(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("∅")
@@ -54,8 +46,8 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
         let (shop, detail): (String, String) = match &item.action {
             Action::Create { fields } => {
                 let name = match (
-                    fields.get(crate::store::Field::MainShopName),
-                    fields.get(crate::store::Field::BranchShopName),
+                    fields.get(crate::record::Field::MainShopName),
+                    fields.get(crate::record::Field::BranchShopName),
                 ) {
                     (Some(m), Some(b)) => format!("{m}({b})"),
                     (Some(m), None) => m.to_string(),

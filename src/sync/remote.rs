@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
+use crate::alipay::retry::read_with_retries;
 use crate::alipay::shop::{ShopSummary, SummaryPage, SummaryQuery};
 use crate::alipay::{AlipayError, Gateway};
 use crate::audit::AuditDb;
 use crate::clock::SharedClock;
-use crate::plan::RemoteShop;
-use crate::retry::read_with_retries;
-use crate::store::{normalise, Field};
+use crate::record::{normalise, Field};
+use crate::sync::plan::RemoteShop;
+use crate::sync::RunError;
 
 /// Read every shop through summary.batchquery (pages of 100, each page retried), each
 /// page turned into [`RemoteShop`]s as it arrives (so the raw summaries of a large
@@ -78,7 +79,7 @@ pub async fn adopt(
     op_role: Option<&str>,
     concurrency: usize,
     max_attempts: u32,
-) -> Result<u64, anyhow::Error> {
+) -> Result<u64, RunError> {
     let map = db.shop_map()?;
     let mapped_shops: HashSet<&String> = map.values().collect();
     let cache = db.detail_cache()?;

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use chrono::Duration as ChronoDuration;
 use tracing::{info, warn};
 
+use crate::alipay::retry::read_with_retries;
 use crate::alipay::shop::BizOrder;
 use crate::alipay::{timestamp, Gateway};
 use crate::audit::{ActionKind, ActionRow, AppStatus, AuditDb, NewApplication, Outcome};
 use crate::clock::SharedClock;
-use crate::retry::read_with_retries;
+use crate::sync::RunError;
 
 /// What a refresh found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub fn record_order(
     db: &AuditDb,
     clock: &SharedClock,
     order: &BizOrder,
-) -> anyhow::Result<Option<AppStatus>> {
+) -> Result<Option<AppStatus>, RunError> {
     let Some(app) = db.application(&order.apply_id)? else {
         return Ok(None);
     };
@@ -87,7 +88,7 @@ pub async fn refresh_pending(
     db: &AuditDb,
     clock: &SharedClock,
     max_attempts: u32,
-) -> anyhow::Result<Refreshed> {
+) -> Result<Refreshed, RunError> {
     let pending = db.pending_applications()?;
     let mut out = Refreshed::default();
     if pending.is_empty() {
@@ -145,7 +146,7 @@ pub async fn resolve_unknown(
     db: &AuditDb,
     clock: &SharedClock,
     max_attempts: u32,
-) -> anyhow::Result<(u64, u64)> {
+) -> Result<(u64, u64), RunError> {
     let unresolved = db.unresolved_actions()?;
     if unresolved.is_empty() {
         return Ok((0, 0));
