@@ -10,8 +10,8 @@ mod common;
 use std::time::Instant;
 
 use futures::StreamExt;
+use shopsync::alipay::koubei::SummaryQuery;
 use shopsync::alipay::ratelimit::RateLimiter;
-use shopsync::alipay::shop::SummaryQuery;
 
 fn main() {
     let calls: usize = std::env::args()

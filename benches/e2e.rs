@@ -78,10 +78,10 @@ async fn plan_run(n: usize) {
         let shop = sim.seed_shop(&format!("S{i}"), fields.clone());
         let now = chrono::Utc::now();
         ctx.db
-            .set_mapping(&format!("S{i}"), &shop, "adopted", now)
+            .set_mapping(&format!("S{i}").into(), &shop.into(), "adopted", now)
             .unwrap();
         ctx.db
-            .set_accepted_values(&format!("S{i}"), &fields, now)
+            .set_accepted_values(&format!("S{i}").into(), &fields, now)
             .unwrap();
     }
     println!(
@@ -93,7 +93,7 @@ async fn plan_run(n: usize) {
     let started = Instant::now();
     let shops = shopsync::sync::remote::read_shops(
         &ctx.gateway,
-        &shopsync::alipay::shop::SummaryQuery::default(),
+        &shopsync::alipay::koubei::SummaryQuery::default(),
         3,
         8,
     )
@@ -144,7 +144,12 @@ async fn sync_run(creates: usize, modifies: usize) {
         fields.insert("business_time".into(), "周一-周日 10:00-21:00".into());
         let shop = sim.seed_shop(&format!("S{i}"), fields);
         ctx.db
-            .set_mapping(&format!("S{i}"), &shop, "adopted", chrono::Utc::now())
+            .set_mapping(
+                &format!("S{i}").into(),
+                &shop.into(),
+                "adopted",
+                chrono::Utc::now(),
+            )
             .unwrap();
     }
     let before = total_calls(&sim);

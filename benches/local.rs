@@ -9,10 +9,11 @@
 
 mod common;
 
+use shopsync::ids::{ShopId, StoreId};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use shopsync::alipay::shop::ShopSummary;
+use shopsync::alipay::koubei::ShopSummary;
 use shopsync::record::{Field, FieldValues};
 use shopsync::source::{self, SourceConfig};
 use shopsync::sync::plan::{self, PlanInput, PlanSettings, RemoteShop};
@@ -109,11 +110,11 @@ fn one_run(n: usize) {
             .unwrap()
         })
         .collect();
-    let mapping: HashMap<String, String> = (1..=n)
-        .map(|i| (format!("S{i}"), format!("2015{i:012}")))
+    let mapping: HashMap<StoreId, ShopId> = (1..=n)
+        .map(|i| (format!("S{i}").into(), format!("2015{i:012}").into()))
         .collect();
     // The values Alipay last accepted (recorded by earlier syncs): the export's, normalised.
-    let accepted: HashMap<String, FieldValues> = (1..=n)
+    let accepted: HashMap<StoreId, FieldValues> = (1..=n)
         .map(|i| {
             let values = common::row_values(i)
                 .into_iter()
@@ -126,7 +127,7 @@ fn one_run(n: usize) {
                 // As the sync loads them: only the fields the plan compares with them.
                 .filter(|(f, _)| f.compared_with_accepted())
                 .collect();
-            (format!("S{i}"), values)
+            (format!("S{i}").into(), values)
         })
         .collect();
     let mut cfg: SourceConfig =

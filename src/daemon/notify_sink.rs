@@ -1,15 +1,17 @@
 //! Where verified audit notifications go: recorded in the audit store and applied to the
 //! application they name (the same path as a poll of applyorder.batchquery).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tracing::{info, warn};
 
 use super::health::Metrics;
 use super::notify_listener::{AuditNotification, AuditStatus, NotificationSink};
-use crate::alipay::shop::BizOrder;
+use crate::alipay::koubei::OrderStatus;
 use crate::audit::{AuditDb, NotificationRecord};
 use crate::clock::SharedClock;
+use crate::sync::followup::{record_result, AuditResult};
 
 /// Records verified notifications in the audit store and applies them to the application
 /// they name (the same path as a poll of applyorder.batchquery).
@@ -19,31 +21,42 @@ pub struct AuditSink {
     pub metrics: Option<Arc<Metrics>>,
 }
 
+fn record_of(n: &AuditNotification) -> NotificationRecord {
+    let mut fields = BTreeMap::new();
+    let mut put = |k: &str, v: Option<&str>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            fields.insert(k.to_string(), v.to_string());
+        }
+    };
+    put("notify_id", Some(&n.notify_id));
+    put("notify_type", Some(&n.notify_type));
+    put("biz_type", Some(&n.biz_type));
+    put("apply_id", Some(&n.apply_id));
+    put("request_id", Some(&n.request_id));
+    put("audit_status", Some(n.audit_status.as_str()));
+    put("shop_id", n.shop_id.as_deref());
+    put("result_code", n.result_code.as_deref());
+    put("result_desc", n.result_desc.as_deref());
+    NotificationRecord {
+        notify_id: n.notify_id.clone(),
+        notify_time: Some(crate::alipay::timestamp::format(n.notify_time)),
+        notify_type: Some(n.notify_type.clone()),
+        biz_type: Some(n.biz_type.clone()),
+        apply_id: Some(n.apply_id.clone()),
+        request_id: Some(n.request_id.clone()),
+        shop_id: n.shop_id.clone(),
+        audit_status: Some(n.audit_status.as_str().to_string()),
+        result_code: n.result_code.clone(),
+        result_desc: n.result_desc.clone(),
+        fields,
+    }
+}
+
 impl NotificationSink for AuditSink {
     fn record(&self, n: &AuditNotification) -> anyhow::Result<()> {
-        let mut form = std::collections::BTreeMap::new();
-        form.insert("notify_id".to_string(), n.notify_id.clone());
-        form.insert("notify_type".to_string(), n.notify_type.clone());
-        form.insert("biz_type".to_string(), n.biz_type.clone());
-        form.insert("apply_id".to_string(), n.apply_id.clone());
-        form.insert("request_id".to_string(), n.request_id.clone());
-        form.insert(
-            "audit_status".to_string(),
-            n.audit_status.as_str().to_string(),
-        );
-        if let Some(s) = &n.shop_id {
-            form.insert("shop_id".to_string(), s.clone());
-        }
-        if let Some(s) = &n.result_code {
-            form.insert("result_code".to_string(), s.clone());
-        }
-        if let Some(s) = &n.result_desc {
-            form.insert("result_desc".to_string(), s.clone());
-        }
-        let mut record = NotificationRecord::from_form(&form)
-            .ok_or_else(|| anyhow::anyhow!("notification without notify_id"))?;
-        record.notify_time = Some(crate::alipay::timestamp::format(n.notify_time));
-        let new = self.db.record_notification(&record, self.clock.now())?;
+        let new = self
+            .db
+            .record_notification(&record_of(n), self.clock.now())?;
         if let Some(m) = &self.metrics {
             m.record_notification();
         }
@@ -51,26 +64,17 @@ impl NotificationSink for AuditSink {
             info!(notify_id = %n.notify_id, "Duplicate notification ignored.");
             return Ok(());
         }
-        let order = BizOrder {
-            apply_id: n.apply_id.clone(),
-            action: None,
-            biz_type: Some("SHOP".into()),
-            biz_id: n.shop_id.clone(),
-            biz_context_info: None,
-            status: Some(
-                match n.audit_status {
-                    AuditStatus::Success => "SUCCESS",
-                    AuditStatus::Failed => "FAIL",
-                }
-                .into(),
-            ),
-            sub_status: Some("FINISH".into()),
-            result_code: n.result_code.clone(),
-            result_desc: n.result_desc.clone(),
-            create_time: None,
-            update_time: None,
+        let result = AuditResult {
+            apply_id: &n.apply_id,
+            status: Some(match n.audit_status {
+                AuditStatus::Success => OrderStatus::Success,
+                AuditStatus::Failed => OrderStatus::Fail,
+            }),
+            shop_id: n.shop_id.clone(),
+            result_code: n.result_code.as_deref(),
+            result_desc: n.result_desc.as_deref(),
         };
-        match crate::sync::followup::record_order(&self.db, &self.clock, &order)? {
+        match record_result(&self.db, &self.clock, &result)? {
             Some(status) => {
                 info!(apply_id = %n.apply_id, status = ?status, "Audit notification applied.")
             }

@@ -16,6 +16,7 @@ use super::shutdown::Shutdown;
 use super::systemd::{self, Notifier};
 use super::ticker::Ticker;
 use crate::alipay::gateway::CallObserver;
+use crate::alipay::ErrorClass;
 use crate::audit::{AuditDb, RunStatus};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
@@ -26,9 +27,13 @@ use crate::sync::{Context, RunError, RunOptions};
 struct MetricsObserver(Arc<Metrics>);
 
 impl CallObserver for MetricsObserver {
-    fn observe(&self, method: &str, class: &str) {
-        self.0.record_call(method, class);
-        if class == "throttled" {
+    fn observe(&self, method: &str, outcome: Result<(), ErrorClass>) {
+        let label = match outcome {
+            Ok(()) => "success",
+            Err(class) => class.label(),
+        };
+        self.0.record_call(method, label);
+        if outcome == Err(ErrorClass::Throttled) {
             self.0.record_throttled(method);
         }
     }

@@ -240,7 +240,7 @@ impl Collector {
         let mut dups: Vec<(String, Vec<u64>)> = self.repeated.drain().collect();
         dups.sort_by_key(|(_, lines)| lines[0]);
         for (id, lines) in dups {
-            self.loaded.stores.retain(|s| s.store_id != id);
+            self.loaded.stores.retain(|s| s.store_id.as_str() != id);
             for &line in &lines {
                 let others: Vec<String> = lines
                     .iter()

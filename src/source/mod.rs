@@ -219,7 +219,7 @@ pub fn reject_expired(cfg: &SourceConfig, loaded: &mut Loaded, today: chrono::Na
             expired.push(Reject {
                 file: file.clone(),
                 line: store.line,
-                store_id: Some(store.store_id.clone()),
+                store_id: Some(store.store_id.to_string()),
                 field: Some(field.name().to_string()),
                 reason: format!(
                     "expired on {value} (today is {today}); Alipay refuses an expired licence"

@@ -63,7 +63,7 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
                 changes,
                 review,
             } => (
-                shop_id.clone(),
+                shop_id.to_string(),
                 format!(
                     "{}{}",
                     changes_text(changes),
@@ -74,22 +74,29 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
                 if !all {
                     continue;
                 }
-                (shop_id.clone(), String::new())
+                (shop_id.to_string(), String::new())
             }
             Action::Pending {
                 shop_id,
                 apply_ids,
                 reason,
             } => (
-                shop_id.clone().unwrap_or_else(|| "-".into()),
-                format!("{reason} {}", apply_ids.join(",")),
+                shop_id.as_deref().unwrap_or("-").to_string(),
+                format!(
+                    "{reason} {}",
+                    apply_ids
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
             ),
             Action::Blocked {
                 shop_id,
                 reason,
                 changes,
             } => (
-                shop_id.clone().unwrap_or_else(|| "-".into()),
+                shop_id.as_deref().unwrap_or("-").to_string(),
                 if changes.is_empty() {
                     reason.clone()
                 } else {
@@ -97,7 +104,7 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
                 },
             ),
             Action::RemoteOnly { shop_id, name } => (
-                shop_id.clone(),
+                shop_id.to_string(),
                 format!("on Alipay only: {name} (left alone)"),
             ),
             Action::Rejected {

@@ -8,16 +8,17 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use crate::alipay::shop::SummaryQuery;
+use crate::alipay::koubei::SummaryQuery;
 use crate::alipay::timestamp::china;
-use crate::audit::{ActionKind, AppStatus, RunId, RunKind, RunStatus, RunSummary};
+use crate::audit::{AppStatus, RunId, RunKind, RunStatus, RunSummary};
 use crate::exit::Exit;
+use crate::ids::StoreId;
 use crate::record::Field;
 use crate::source;
 use crate::sync::apply::{self, ApplySettings, Progress};
 use crate::sync::followup;
 use crate::sync::plan::{
-    self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow, WriteKind,
+    self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow,
 };
 use crate::sync::remote;
 use crate::sync::{guard, Context, RunError};
@@ -46,13 +47,6 @@ pub struct RunResult {
     /// Why the run stopped or failed, for the operator.
     pub message: Option<String>,
     pub elapsed: Duration,
-}
-
-fn kind_of(k: ActionKind) -> WriteKind {
-    match k {
-        ActionKind::Create => WriteKind::Create,
-        ActionKind::Modify => WriteKind::Modify,
-    }
 }
 
 impl Context {
@@ -156,7 +150,7 @@ impl Context {
             "Export read."
         );
         info!(shops = remote_shops.len(), "Alipay shops read.");
-        let export_ids: HashSet<String> =
+        let export_ids: HashSet<StoreId> =
             loaded.stores.iter().map(|s| s.store_id.clone()).collect();
         let op_role = match cfg.alipay.op_role.as_str() {
             "ISV" | "" => None,
@@ -321,24 +315,24 @@ impl Context {
             .into_iter()
             .map(|a| PendingWrite {
                 store_id: a.store_id,
-                kind: kind_of(a.kind),
+                kind: a.kind,
                 apply_id: Some(a.apply_id),
             })
             .collect();
         pending.extend(db.unresolved_actions()?.into_iter().map(|a| PendingWrite {
             store_id: a.store_id,
-            kind: kind_of(a.kind),
+            kind: a.kind,
             apply_id: None,
         }));
         // Only what the plan compares: summary fields are compared with the live values.
         let accepted = db.accepted_values(Field::compared_with_accepted)?;
-        let mut failed: HashMap<String, FailedWrite> = HashMap::new();
+        let mut failed: HashMap<StoreId, FailedWrite> = HashMap::new();
         for app in db.last_applications()? {
             if app.status == AppStatus::Failed {
                 failed.insert(
                     app.store_id.clone(),
                     FailedWrite {
-                        kind: kind_of(app.kind),
+                        kind: app.kind,
                         fields: app.fields.clone(),
                         reason: app
                             .result_desc

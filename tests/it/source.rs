@@ -46,7 +46,7 @@ fn by_id(loaded: &Loaded) -> BTreeMap<String, BTreeMap<Field, String>> {
     loaded
         .stores
         .iter()
-        .map(|s| (s.store_id.clone(), s.fields.to_map()))
+        .map(|s| (s.store_id.to_string(), s.fields.to_map()))
         .collect()
 }
 

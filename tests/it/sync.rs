@@ -37,7 +37,7 @@ fn modifies(result: &shopsync::sync::run::RunResult) -> Modifies {
         .iter()
         .filter_map(|i| match &i.action {
             Action::Modify { changes, .. } => Some((
-                i.store_id.clone().unwrap(),
+                i.store_id.clone().unwrap().to_string(),
                 changes.iter().map(|c| (c.field, c.new.clone())).collect(),
             )),
             _ => None,
@@ -167,7 +167,7 @@ async fn an_edit_made_on_alipay_is_detected_and_reverted() {
         .sim
         .shops()
         .into_iter()
-        .find(|s| s.shop_id == shop_id)
+        .find(|s| shop_id == s.shop_id)
         .unwrap();
     assert_eq!(
         shop.fields.get("address").map(String::as_str),

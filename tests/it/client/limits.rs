@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use shopsync::alipay::koubei::SummaryQuery;
 use shopsync::alipay::ratelimit::{RateLimiter, RateSpec};
-use shopsync::alipay::shop::SummaryQuery;
 use shopsync::alipay::ErrorClass;
 use shopsync::sim;
 

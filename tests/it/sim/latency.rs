@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use shopsync::alipay::koubei::SummaryQuery;
 use shopsync::alipay::ratelimit::RateLimiter;
-use shopsync::alipay::shop::SummaryQuery;
 use shopsync::alipay::{Gateway, GatewayConfig};
 use shopsync::clock::SystemClock;
 use shopsync::sim::{self, SimConfig};
@@ -91,7 +91,7 @@ async fn summary_pages_are_read_concurrently() {
         .await
         .unwrap();
     let took = started.elapsed();
-    let mut got: Vec<String> = shops.iter().map(|s| s.shop_id.clone()).collect();
+    let mut got: Vec<String> = shops.iter().map(|s| s.shop_id.to_string()).collect();
     assert_eq!(got.len(), 950);
     got.sort();
     got.dedup();

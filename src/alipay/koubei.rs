@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 
 use super::error::AlipayError;
 use super::gateway::{Gateway, Part};
+use crate::ids::{ApplyId, RequestId, ShopId, StoreId};
+use crate::record::WriteKind;
 
 pub const SUMMARY_BATCHQUERY: &str = "alipay.offline.market.shop.summary.batchquery";
 pub const SHOP_CREATE: &str = "alipay.offline.market.shop.create";
@@ -17,9 +19,6 @@ pub const SHOP_BATCHQUERY: &str = "alipay.offline.market.shop.batchquery";
 pub const APPLYORDER_BATCHQUERY: &str = "alipay.offline.market.applyorder.batchquery";
 pub const CATEGORY_QUERY: &str = "alipay.offline.market.shop.category.query";
 pub const IMAGE_UPLOAD: &str = "alipay.offline.material.image.upload";
-
-/// The value that clears one of the five clearable fields in a modify.
-pub const EMPTY: &str = "#EMPTY#";
 
 /// Page size limit of summary.batchquery and applyorder.batchquery.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -72,7 +71,7 @@ pub struct CategoryInfo {
 /// One shop of summary.batchquery (no `store_id`; see §4.1).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ShopSummary {
-    pub shop_id: String,
+    pub shop_id: ShopId,
     #[serde(default)]
     pub main_shop_name: Option<String>,
     #[serde(default)]
@@ -131,7 +130,7 @@ pub struct SummaryPage {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WriteResult {
     #[serde(default)]
-    pub apply_id: Option<String>,
+    pub apply_id: Option<ApplyId>,
     #[serde(default)]
     pub audit_status: Option<String>,
     /// `WAIT_MERCHANT_CONFIRM`: pending merchant confirmation.
@@ -142,8 +141,8 @@ pub struct WriteResult {
 /// querydetail: `store_id`, audit state and every other field as text.
 #[derive(Debug, Clone)]
 pub struct ShopDetail {
-    pub shop_id: String,
-    pub store_id: Option<String>,
+    pub shop_id: ShopId,
+    pub store_id: Option<StoreId>,
     pub audit_status: Option<String>,
     pub audit_desc: Option<String>,
     /// Every scalar field of the answer (except code/msg), as text.
@@ -153,7 +152,7 @@ pub struct ShopDetail {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ShopIdPage {
     #[serde(default)]
-    pub shop_ids: Vec<String>,
+    pub shop_ids: Vec<ShopId>,
     #[serde(default, deserialize_with = "lenient_u64")]
     pub current_pageno: u64,
     #[serde(default, deserialize_with = "lenient_u64")]
@@ -163,7 +162,7 @@ pub struct ShopIdPage {
 /// One application ("business flow order") of applyorder.batchquery.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BizOrder {
-    pub apply_id: String,
+    pub apply_id: ApplyId,
     #[serde(default)]
     pub action: Option<String>,
     #[serde(default)]
@@ -173,7 +172,7 @@ pub struct BizOrder {
     #[serde(default)]
     pub biz_context_info: Option<String>,
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<OrderStatus>,
     #[serde(default)]
     pub sub_status: Option<String>,
     #[serde(default)]
@@ -186,12 +185,62 @@ pub struct BizOrder {
     pub update_time: Option<String>,
 }
 
+/// The state of an application (`status` of applyorder.batchquery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Init,
+    Process,
+    /// Approved: a create's shop exists (`biz_id`), a modify's values are live.
+    Success,
+    /// Rejected by the audit (`result_code`, `result_desc` say why).
+    Fail,
+    /// A value this build does not know: treated as still in progress.
+    #[serde(other)]
+    Other,
+}
+
+impl OrderStatus {
+    /// The wire word (`SUCCESS`, `FAIL`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Init => "INIT",
+            OrderStatus::Process => "PROCESS",
+            OrderStatus::Success => "SUCCESS",
+            OrderStatus::Fail => "FAIL",
+            OrderStatus::Other => "OTHER",
+        }
+    }
+}
+
+/// `action` of an application order, for the two shop writes.
+pub const CREATE_SHOP: &str = "CREATE_SHOP";
+pub const MODIFY_SHOP: &str = "MODIFY_SHOP";
+
 impl BizOrder {
     /// The shop id of a successful order (`biz_id`), ignoring empty and `0`.
-    pub fn shop_id(&self) -> Option<&str> {
+    pub fn shop_id(&self) -> Option<ShopId> {
         self.biz_id
             .as_deref()
             .filter(|s| !s.is_empty() && *s != "0")
+            .map(ShopId::new)
+    }
+
+    /// Which write this order is (`CREATE_SHOP` / `MODIFY_SHOP`), if a shop write.
+    pub fn kind(&self) -> Option<WriteKind> {
+        match self.action.as_deref() {
+            Some(CREATE_SHOP) => Some(WriteKind::Create),
+            Some(MODIFY_SHOP) => Some(WriteKind::Modify),
+            _ => None,
+        }
+    }
+}
+
+/// The action word of a write kind in applyorder queries.
+pub fn action_of(kind: WriteKind) -> &'static str {
+    match kind {
+        WriteKind::Create => CREATE_SHOP,
+        WriteKind::Modify => MODIFY_SHOP,
     }
 }
 
@@ -233,10 +282,10 @@ pub struct UploadedImage {
 /// `#EMPTY#` clears a clearable field in a modify.
 #[derive(Debug, Clone, Default)]
 pub struct ShopWrite {
-    pub shop_id: Option<String>,
-    pub store_id: Option<String>,
+    pub shop_id: Option<ShopId>,
+    pub store_id: Option<StoreId>,
     pub fields: Vec<(String, String)>,
-    pub request_id: String,
+    pub request_id: RequestId,
     pub operate_notify_url: Option<String>,
 }
 
@@ -245,15 +294,18 @@ impl ShopWrite {
     pub fn biz_content(&self) -> String {
         let mut map = Map::new();
         if let Some(shop_id) = &self.shop_id {
-            map.insert("shop_id".into(), Value::String(shop_id.clone()));
+            map.insert("shop_id".into(), Value::String(shop_id.to_string()));
         }
         if let Some(store_id) = &self.store_id {
-            map.insert("store_id".into(), Value::String(store_id.clone()));
+            map.insert("store_id".into(), Value::String(store_id.to_string()));
         }
         for (k, v) in &self.fields {
             map.insert(k.clone(), Value::String(v.clone()));
         }
-        map.insert("request_id".into(), Value::String(self.request_id.clone()));
+        map.insert(
+            "request_id".into(),
+            Value::String(self.request_id.to_string()),
+        );
         map.insert("op_role".into(), Value::String("ISV".into()));
         map.insert("biz_version".into(), Value::String("2.0".into()));
         if let Some(url) = &self.operate_notify_url {
@@ -326,11 +378,11 @@ impl Gateway {
     /// Full record of one shop, including `store_id`.
     pub async fn shop_querydetail(
         &self,
-        shop_id: &str,
+        shop_id: &ShopId,
         op_role: Option<&str>,
     ) -> Result<ShopDetail, AlipayError> {
         let mut map = Map::new();
-        map.insert("shop_id".into(), Value::String(shop_id.into()));
+        map.insert("shop_id".into(), Value::String(shop_id.to_string()));
         if let Some(role) = op_role {
             map.insert("op_role".into(), Value::String(role.into()));
         }
@@ -356,9 +408,12 @@ impl Gateway {
         Ok(ShopDetail {
             shop_id: fields
                 .get("shop_id")
-                .cloned()
-                .unwrap_or_else(|| shop_id.to_string()),
-            store_id: fields.get("store_id").cloned().filter(|s| !s.is_empty()),
+                .map(ShopId::new)
+                .unwrap_or_else(|| shop_id.clone()),
+            store_id: fields
+                .get("store_id")
+                .filter(|s| !s.is_empty())
+                .map(StoreId::new),
             audit_status: fields.get("audit_status").cloned(),
             audit_desc: fields.get("audit_desc").cloned(),
             fields,
@@ -399,7 +454,7 @@ impl Gateway {
     /// Status of applications, `apply_ids` sent in chunks of ≤100, every page read.
     pub async fn applyorder_batchquery(
         &self,
-        apply_ids: &[String],
+        apply_ids: &[ApplyId],
     ) -> Result<Vec<BizOrder>, AlipayError> {
         let mut out = Vec::new();
         for chunk in apply_ids.chunks(MAX_PAGE_SIZE as usize) {
