@@ -21,7 +21,8 @@
 //! - [`audit`]: the SQLite audit store and the `shopsync audit` views.
 //! - [`daemon`]: unattended operation: schedule, lock, shutdown, systemd, listeners.
 //! - [`sim`]: the built-in Alipay simulator (its own statement of Alipay's rules).
-//! - Plumbing: [`exit`] codes, [`clock`], [`logging`], [`secret`], [`allocator`].
+//! - Plumbing: [`exit`] codes, [`clock`], [`logging`], [`output`] (stdout/stderr that never
+//!   panic), [`secret`] (and redaction), [`allocator`].
 
 // `AlipayError` carries what an operator needs (method, class, code, sub_code, message);
 // it is returned at most once per network call, where its size does not matter.
@@ -42,4 +43,5 @@ pub mod allocator;
 pub mod clock;
 pub mod exit;
 pub mod logging;
+pub mod output;
 pub mod secret;

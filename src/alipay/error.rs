@@ -1,5 +1,7 @@
 //! Alipay's answers classified once into what the caller must do (reference §6.4).
 
+use crate::secret::redact;
+
 /// What the caller must do about a failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
@@ -118,6 +120,11 @@ impl AlipayError {
     ) -> Self {
         let class = classify(code, sub_code, write);
         let trust = if signed { "" } else { " (unsigned answer)" };
+        // A gateway may echo the string it verified (with the app_auth_token) in sub_msg.
+        let sub_msg = sub_msg.map(|m| redact(m).into_owned());
+        let msg = msg.map(|m| redact(m).into_owned());
+        let sub_msg = sub_msg.as_deref();
+        let msg = msg.as_deref();
         let detail = format!(
             "{} {} {}: {}{}",
             class_word(class),
@@ -139,6 +146,7 @@ impl AlipayError {
 
     /// A failure without a gateway answer (transport, verification, parse).
     pub fn local(method: &str, class: ErrorClass, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
         Self {
             method: method.to_string(),
             class,
@@ -146,8 +154,14 @@ impl AlipayError {
             sub_code: None,
             sub_msg: None,
             signed: false,
-            detail: detail.into(),
+            detail: redact(&detail).into_owned(),
         }
+    }
+
+    /// True when the answer's signature did not verify (as opposed to unsigned, truncated
+    /// or unparseable answers).
+    pub fn bad_signature(&self) -> bool {
+        self.code.is_none() && self.detail.contains(crate::alipay::gateway::BAD_SIGNATURE)
     }
 
     /// True when the sub code names `wanted` (lenient comparison).

@@ -1,5 +1,7 @@
 //! Retrying reads: throttling slows down and retries, transient errors back off with
-//! jitter, an unverifiable answer is retried once. Writes never come through here.
+//! jitter, an unverifiable answer is retried twice (a third bad signature in a row before
+//! any answer verified is the gateway's "wrong Alipay public key" configuration error).
+//! Writes never come through here.
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,7 +18,7 @@ where
     Fut: Future<Output = Result<T, AlipayError>>,
 {
     let mut attempt = 0u32;
-    let mut unverifiable_seen = false;
+    let mut unverifiable = 0u32;
     let mut throttled_since: Option<std::time::Instant> = None;
     loop {
         attempt += 1;
@@ -36,7 +38,10 @@ where
                 false
             }
             ErrorClass::Transport | ErrorClass::OutcomeUnknown => true,
-            ErrorClass::Unverifiable => !std::mem::replace(&mut unverifiable_seen, true),
+            ErrorClass::Unverifiable => {
+                unverifiable += 1;
+                unverifiable < UNVERIFIABLE_ATTEMPTS
+            }
             ErrorClass::Business | ErrorClass::Deferred | ErrorClass::Config => false,
         };
         if !retry || attempt >= max_attempts.max(1) {
@@ -47,6 +52,9 @@ where
         tokio::time::sleep(delay).await;
     }
 }
+
+/// Attempts of a read whose answers do not verify (tampered in transit, or a wrong key).
+pub const UNVERIFIABLE_ATTEMPTS: u32 = 3;
 
 /// How long one call may keep being throttled (40005) before it is given up. Throttled
 /// calls are never executed, so retrying them is always safe; an app whose quota is

@@ -230,6 +230,9 @@ fn set_outcome(
             reason = Some(r.as_str());
         }
     }
+    // Free text from answers and errors: never a secret in the store.
+    let msg = msg.map(crate::secret::redact);
+    let reason = reason.map(crate::secret::redact);
     let n = tx.execute(
         &format!(
             "UPDATE actions SET outcome = ?2, outcome_at = ?3, apply_id = ?4, audit_status = ?5,

@@ -5,8 +5,8 @@
 pub struct AuditArgs {
     #[command(subcommand)]
     pub command: AuditCommand,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    /// Output format (also accepted after the subcommand: `audit runs --format json`).
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
 
@@ -32,6 +32,13 @@ pub enum AuditCommand {
     },
     /// List the applications still under audit, oldest first, with their age.
     Pending,
+    /// List the rejected export rows (file, line, store, field, reason, value) of one run,
+    /// or of every run.
+    Rejects {
+        /// Only this run's rows.
+        #[arg(long)]
+        run: Option<i64>,
+    },
 }
 
 /// How `audit` prints its answer.

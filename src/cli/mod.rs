@@ -16,9 +16,10 @@ pub use audit::{AuditArgs, AuditCommand, OutputFormat};
 #[derive(Debug, Parser)]
 #[command(name = "shopsync", version, about, long_about)]
 pub struct Cli {
-    /// Configuration file.
-    #[arg(long, short, global = true, env = "SHOPSYNC_CONFIG", default_value = crate::config::DEFAULT_PATH)]
-    pub config: PathBuf,
+    /// Configuration file. Default: ./config/shopsync.toml, else
+    /// /etc/shopsync/shopsync.toml (the path the systemd units use).
+    #[arg(long, short, global = true, env = "SHOPSYNC_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Log format: pretty for a terminal, json for journald or files.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
@@ -44,7 +45,7 @@ pub enum Command {
     /// failure, listing every problem).
     Validate,
     /// Refresh pending applications through Alipay's audit once (applyorder.batchquery).
-    FollowUp,
+    FollowUp(FollowUpArgs),
     /// Read the audit store: runs, one run's writes, a store's history, pending audits.
     Audit(AuditArgs),
     /// Run unattended: sync on the configured cron schedule, follow pending applications
@@ -54,9 +55,28 @@ pub enum Command {
     Simulate(Box<crate::sim::cli::SimulateArgs>),
 }
 
+/// How long `plan`, `sync` and `follow-up` wait for another shopsync's run to finish.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct LockArgs {
+    /// Wait up to this long (e.g. "10m", "0s") when another shopsync (a manual run, or the
+    /// daemon in the middle of a job) holds the lock; then exit 1. The daemon holds the
+    /// lock only while a job runs, and skips a tick that finds it taken.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
+    pub lock_timeout: Duration,
+}
+
+/// `shopsync follow-up`.
+#[derive(Debug, clap::Args)]
+pub struct FollowUpArgs {
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
 /// `shopsync plan`.
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
@@ -68,6 +88,8 @@ pub struct PlanArgs {
 /// `shopsync sync`.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
+    #[command(flatten)]
+    pub lock: LockArgs,
     /// Skip the safety guards (max_creates, max_modifies, shrunken export).
     #[arg(long)]
     pub force: bool,

@@ -11,8 +11,7 @@ use crate::sync::RunError;
 pub fn run(config: &Path, args: AuditArgs) -> Result<Exit, RunError> {
     let cfg = Config::load_unchecked(config)?;
     let db = AuditDb::open_read_only(&cfg.audit.database)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::output::stdout();
     crate::audit::run_command(&db, &args.command, args.format, &mut out)?;
     Ok(Exit::Ok)
 }

@@ -14,12 +14,12 @@ pub async fn run(config: &Path, args: DaemonArgs) -> Result<Exit, RunError> {
     let schedule = match Schedule::parse(&cfg.schedule.cron, &cfg.schedule.timezone) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: [schedule] {e}");
+            crate::tell!("error: [schedule] {e}");
             return Ok(Exit::Config);
         }
     };
     if args.print_schedule {
-        println!("{}", schedule.describe_upcoming(Utc::now(), 5));
+        crate::say!("{}", schedule.describe_upcoming(Utc::now(), 5));
         return Ok(Exit::Ok);
     }
     crate::daemon::service::serve(cfg, schedule).await?;

@@ -3,6 +3,7 @@
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
+use crate::output::{self, Kind};
 use crate::sync::run::error_chain;
 use crate::sync::RunError;
 
@@ -19,23 +20,41 @@ pub use validate::validate;
 
 /// Run the parsed command line.
 pub async fn dispatch(cli: Cli) -> Exit {
-    let config = cli.config.as_path();
+    let located = match &cli.command {
+        // The simulator needs no configuration.
+        Command::Simulate(_) => Ok(std::path::PathBuf::new()),
+        _ => crate::config::locate(cli.config.as_deref()),
+    };
+    let config_path = match located {
+        Ok(p) => p,
+        Err(e) => {
+            output::error_line(&e.to_string());
+            return Exit::Config;
+        }
+    };
+    let config = config_path.as_path();
+    let kind = match &cli.command {
+        Command::Audit(_) => Kind::Query,
+        Command::Daemon(args) if args.print_schedule => Kind::Query,
+        _ => Kind::Work,
+    };
     let result = match cli.command {
         Command::Plan(args) => plan::run(config, args).await,
         Command::Sync(args) => sync::run(config, args).await,
         Command::Validate => Ok(validate::validate(config)),
-        Command::FollowUp => follow_up::run(config).await,
+        Command::FollowUp(args) => follow_up::run(config, args).await,
         Command::Audit(args) => audit::run(config, args),
         Command::Daemon(args) => daemon::run(config, args).await,
         Command::Simulate(args) => simulate::run(*args).await,
     };
-    match result {
+    let exit = match result {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("error: {}", error_chain(&e));
+            output::error_line(&error_chain(&e));
             e.exit()
         }
-    }
+    };
+    output::final_exit(exit, kind)
 }
 
 /// The configuration, checked.

@@ -23,18 +23,32 @@ pub struct Show {
 /// shows the whole job (create → audit → shop id).
 const SIMULATOR_WAIT: Duration = Duration::from_secs(10);
 
-pub async fn execute(config: &Path, mut opts: RunOptions, show: Show) -> Result<Exit, RunError> {
+pub async fn execute(
+    config: &Path,
+    mut opts: RunOptions,
+    show: Show,
+    lock_timeout: Duration,
+) -> Result<Exit, RunError> {
     let cfg = super::load_config(config)?;
     let simulator = cfg.is_simulator();
     let clock: SharedClock = Arc::new(SystemClock);
-    let (_lock, db) = open_locked(&cfg)?;
+    let (_lock, db) = open_locked(&cfg, lock_timeout).await?;
     let (ctx, sim) = Context::connect(cfg, db, clock, None).await?;
+    // Test knob (tests/it/operator.rs): a panic whose message carries the app_auth_token,
+    // to show the panic path redacts it. `SHOPSYNC_TEST_*` is never a config override.
+    if std::env::var_os("SHOPSYNC_TEST_PANIC").is_some() {
+        let token = ctx.cfg.app_auth_token().ok().flatten();
+        panic!(
+            "test panic with token {}",
+            token.as_ref().map(|t| t.expose()).unwrap_or("-")
+        );
+    }
     if simulator {
-        eprintln!(
+        crate::output::note_line(&format!(
             "Using the built-in Alipay simulator at {} (config {}); nothing is sent to Alipay.",
             sim.as_ref().map(|s| s.gateway_url()).unwrap_or_default(),
             config.display()
-        );
+        ));
     }
     // SIGTERM or Ctrl-C stops starting new writes; writes in flight finish and are
     // recorded (a second signal exits at once, exit 130).
@@ -43,7 +57,9 @@ pub async fn execute(config: &Path, mut opts: RunOptions, show: Show) -> Result<
             let stop = ctx.stop.clone();
             tokio::spawn(async move {
                 shutdown.wait().await;
-                eprintln!("Stopping: letting writes in flight finish (signal again to abort).");
+                crate::output::note_line(
+                    "Stopping: letting writes in flight finish (signal again to abort).",
+                );
                 stop.store(true, Ordering::SeqCst);
             });
         }
@@ -55,39 +71,34 @@ pub async fn execute(config: &Path, mut opts: RunOptions, show: Show) -> Result<
     let result = ctx.run(&opts).await;
     if let Some(sim) = sim {
         if let Err(e) = sim.save_configured_snapshot() {
-            eprintln!("warning: cannot save the simulator's state: {e}");
+            crate::output::warn_line(&format!("cannot save the simulator's state: {e}"));
         }
         sim.shutdown().await;
     }
     let result = result?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::output::stdout();
     if let Some((format, all)) = show.plan {
         if let Err(e) = report::write_plan(&result.plan, format, all, &mut out) {
-            eprintln!("error: cannot write the plan: {e}");
+            crate::output::error_line(&format!("cannot write the plan: {e}"));
         }
     }
     if opts.apply {
         let _ = report::write_summary(&result.summary, result.status, result.run.0, &mut out);
-        if simulator {
-            if let Ok(pending) = ctx.db.pending_applications() {
-                let _ = writeln!(
-                    out,
-                    "{} applications still under audit; `shopsync audit pending` lists them.",
-                    pending.len()
-                );
-            }
+        if let Ok(pending) = ctx.db.pending_applications() {
+            let _ = writeln!(
+                out,
+                "{} applications still under Alipay's audit; `shopsync audit pending` lists them, `shopsync audit show {}` shows this run.",
+                pending.len(),
+                result.run.0
+            );
         }
     }
     if let Some(msg) = &result.message {
-        eprintln!(
-            "{}: {msg}",
-            if result.exit == Exit::Guard {
-                "stopped"
-            } else {
-                "error"
-            }
-        );
+        if result.exit == Exit::Guard {
+            crate::output::note_line(&format!("stopped: {msg}"));
+        } else {
+            crate::output::error_line(msg);
+        }
     }
     Ok(result.exit)
 }

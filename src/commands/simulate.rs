@@ -8,7 +8,7 @@ pub async fn run(args: SimulateArgs) -> Result<Exit, RunError> {
     match crate::sim::cli::run(args).await {
         Ok(()) => Ok(Exit::Ok),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::tell!("error: {e:#}");
             Ok(Exit::Failed)
         }
     }

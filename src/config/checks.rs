@@ -15,6 +15,12 @@ impl Config {
                 self.alipay.app_id
             ));
         }
+        if self.alipay.gateway.is_insecure() && !self.alipay.allow_insecure_http {
+            out.push(format!(
+                "[alipay] gateway {:?} is plain http to a host that is not loopback: the app_auth_token and every store's data would cross the network in clear; use https, or set allow_insecure_http = true for a TLS-terminating proxy on a private network",
+                self.gateway_url().unwrap_or_default()
+            ));
+        }
         if !self.is_simulator() {
             if self.alipay.app_private_key.is_none() {
                 out.push("[alipay] app_private_key is required for a real gateway".into());

@@ -47,11 +47,14 @@ pub(super) fn apply_env(
             });
         };
         let key = &lower[section.len() + 1..];
+        // Arrays are read as TOML (`["a","b"]`); every scalar stays text, so a string key
+        // holding digits (`SHOPSYNC_ALIPAY_APP_ID=2021…`) is a string, and the numeric and
+        // flag keys parse their text (`config::sections::lenient`).
         let parsed = format!("v = {value}")
             .parse::<toml::Table>()
             .ok()
             .and_then(|mut t| t.remove("v"))
-            .filter(|v| !v.is_table())
+            .filter(|v| v.is_array())
             .unwrap_or_else(|| toml::Value::String(value.clone()));
         let table = doc
             .entry(section.to_string())
@@ -88,8 +91,8 @@ mod tests {
             .into_iter(),
         )
         .unwrap();
-        assert_eq!(doc["sync"]["concurrency"].as_integer(), Some(2));
-        assert_eq!(doc["rate_limit"]["qps"].as_integer(), Some(7));
+        assert_eq!(doc["sync"]["concurrency"].as_str(), Some("2"));
+        assert_eq!(doc["rate_limit"]["qps"].as_str(), Some("7"));
         assert_eq!(
             doc["alipay"]["gateway"].as_str(),
             Some("https://x/gateway.do")

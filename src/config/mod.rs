@@ -18,8 +18,22 @@ use credentials::credential_or_path;
 use env::apply_env;
 pub use sections::*;
 
-/// The default configuration file.
-pub const DEFAULT_PATH: &str = "config/shopsync.toml";
+/// Where the configuration is looked for when `--config` is not given, in order.
+pub const SEARCH_PATH: [&str; 2] = ["config/shopsync.toml", "/etc/shopsync/shopsync.toml"];
+
+/// The configuration file: the one given, else the first of [`SEARCH_PATH`] that exists.
+pub fn locate(given: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    SEARCH_PATH
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| ConfigError::NotFound {
+            looked: SEARCH_PATH.join(" and "),
+        })
+}
 
 /// Environment variable holding the app_auth_token itself.
 pub const TOKEN_ENV: &str = "SHOPSYNC_APP_AUTH_TOKEN";
@@ -37,6 +51,10 @@ pub enum ConfigError {
     Env { var: String, message: String },
     #[error("config file {path}: {problems}")]
     Invalid { path: String, problems: String },
+    #[error(
+        "no configuration file: looked for {looked}; pass --config FILE or set SHOPSYNC_CONFIG"
+    )]
+    NotFound { looked: String },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +136,10 @@ impl Config {
             })
             .unwrap_or_else(|| PathBuf::from("."));
         cfg.resolve_paths();
+        // Times are shown in the configured zone (tables and the pretty log).
+        if let Ok(zone) = cfg.schedule.timezone.parse::<chrono_tz::Tz>() {
+            crate::logging::set_zone(zone);
+        }
         Ok(cfg)
     }
 

@@ -43,6 +43,29 @@ impl TryFrom<String> for GatewayChoice {
 }
 
 impl GatewayChoice {
+    /// A plain-`http` URL whose host is not loopback: the app_auth_token and every store's
+    /// data would cross the network in clear.
+    pub fn is_insecure(&self) -> bool {
+        let GatewayChoice::Url(url) = self else {
+            return false;
+        };
+        let Some(rest) = url.strip_prefix("http://") else {
+            return false;
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let authority = authority.rsplit('@').next().unwrap_or(authority);
+        let host = if let Some(v6) = authority.strip_prefix('[') {
+            v6.split(']').next().unwrap_or("")
+        } else {
+            authority.split(':').next().unwrap_or("")
+        };
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
+    }
+
     /// The gateway URL, for a real gateway.
     pub fn url(&self) -> Option<&str> {
         match self {
@@ -64,12 +87,50 @@ fn de_opt_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Dura
     de_duration(d).map(Some)
 }
 
+/// A number or flag written natively in TOML or as text (environment overrides are always
+/// text: `SHOPSYNC_RATE_LIMIT_QPS=5`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NativeOrText<T> {
+    Native(T),
+    Text(String),
+}
+
+pub(crate) fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    match NativeOrText::<T>::deserialize(d)? {
+        NativeOrText::Native(v) => Ok(v),
+        NativeOrText::Text(s) => s
+            .trim()
+            .parse()
+            .map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}"))),
+    }
+}
+
+pub(crate) fn lenient_opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    lenient(d).map(Some)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlipaySection {
     /// `"simulator"` (built-in, in-process), `"production"`, `"sandbox"`, or a gateway URL.
+    /// A plain `http://` URL is refused unless its host is loopback, or
+    /// `allow_insecure_http = true` (a TLS-terminating proxy on a private network).
     #[serde(default)]
     pub gateway: GatewayChoice,
+    /// Accept a plain-`http` gateway on a non-loopback host (logged loudly at every start).
+    #[serde(default, deserialize_with = "lenient")]
+    pub allow_insecure_http: bool,
     #[serde(default = "default_app_id")]
     pub app_id: String,
     /// Path of the app private key (PKCS#1/PKCS#8 PEM or bare base64). With the simulator
@@ -120,26 +181,26 @@ pub struct SyncSection {
     /// Managed fields (Alipay names). Default: every field the export provides.
     #[serde(default)]
     pub fields: Option<Vec<String>>,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "lenient")]
     pub create: bool,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "lenient")]
     pub modify: bool,
     /// Writes in flight at once.
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "default_concurrency", deserialize_with = "lenient")]
     pub concurrency: usize,
     /// Guard: stop before any write when the plan has more creates than this.
-    #[serde(default = "default_max_writes")]
+    #[serde(default = "default_max_writes", deserialize_with = "lenient")]
     pub max_creates: u64,
     /// Guard: stop before any write when the plan has more modifies than this.
-    #[serde(default = "default_max_writes")]
+    #[serde(default = "default_max_writes", deserialize_with = "lenient")]
     pub max_modifies: u64,
     /// Guard: stop when the export has fewer than this fraction of the stores of the last
     /// completed sync (a truncated export).
-    #[serde(default = "default_min_export_ratio")]
+    #[serde(default = "default_min_export_ratio", deserialize_with = "lenient")]
     pub min_export_ratio: f64,
     /// Attempts of one call on a transient error. Throttled calls retry for up to
     /// `retry::THROTTLE_BUDGET` without using attempts.
-    #[serde(default = "default_attempts")]
+    #[serde(default = "default_attempts", deserialize_with = "lenient")]
     pub max_attempts: u32,
 }
 
@@ -178,9 +239,9 @@ impl Default for SyncSection {
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSection {
     /// Calls per second for the whole app (every method).
-    #[serde(default = "default_qps")]
+    #[serde(default = "default_qps", deserialize_with = "lenient")]
     pub qps: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt")]
     pub burst: Option<u32>,
     /// Per-method limits, e.g. `"alipay.offline.market.shop.create" = { qps = 5, burst = 5 }`.
     #[serde(default)]
@@ -291,13 +352,13 @@ pub struct HealthSection {
 pub struct SimulatorSection {
     #[serde(default = "default_audit_delay", deserialize_with = "de_duration")]
     pub audit_delay: Duration,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub seed: u64,
     /// Optional CSV of shops that already exist on the simulated Alipay.
     #[serde(default)]
     pub seed_csv: Option<PathBuf>,
     /// Optional: the simulator's own call limit (to demonstrate throttling).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt")]
     pub qps: Option<u32>,
     #[serde(default, deserialize_with = "de_opt_duration")]
     pub latency: Option<Duration>,
@@ -305,7 +366,7 @@ pub struct SimulatorSection {
     /// database, `<database>.sim.json`. Set `keep_state = false` to start empty each run.
     #[serde(default)]
     pub snapshot: Option<PathBuf>,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "lenient")]
     pub keep_state: bool,
 }
 

@@ -20,7 +20,8 @@ use crate::alipay::ErrorClass;
 use crate::audit::{AuditDb, RunStatus};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::sync::context::{load_keys, open_locked};
+use crate::daemon::lock::InstanceLock;
+use crate::sync::context::load_keys;
 use crate::sync::{Context, RunError, RunOptions};
 
 /// Counts every gateway call into the metrics.
@@ -59,6 +60,25 @@ fn health_result(status: RunStatus) -> HealthResult {
     }
 }
 
+/// The daemon's own lock file: `<database>.daemon` + `.lock`.
+fn daemon_lock_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".daemon");
+    std::path::PathBuf::from(name)
+}
+
+/// The run lock for one job, or `None` (logged) when a manual run holds it: the daemon
+/// skips that tick rather than waiting.
+fn job_lock(db: &std::path::Path, job: &str) -> Option<InstanceLock> {
+    match InstanceLock::acquire(db) {
+        Ok(lock) => Some(lock),
+        Err(e) => {
+            warn!(job, error = %e, "Skipping this tick: another shopsync holds the run lock.");
+            None
+        }
+    }
+}
+
 /// Refresh the pending-applications gauge from the audit store.
 fn update_pending_gauge(db: &AuditDb, metrics: &Metrics) {
     if let Ok(p) = db.pending_applications() {
@@ -74,7 +94,11 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
     })?;
     let clock: SharedClock = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
-    let (lock, db) = open_locked(&cfg)?;
+    // One daemon per audit database (held for the daemon's life); the run lock only while
+    // a job runs, so a manual `plan`/`sync` works while the daemon idles.
+    crate::sync::context::create_db_dir(&cfg.audit.database)?;
+    let daemon_lock = InstanceLock::acquire(&daemon_lock_path(&cfg.audit.database))?;
+    let db = Arc::new(AuditDb::open(&cfg.audit.database)?);
     let observer: Arc<dyn CallObserver> = Arc::new(MetricsObserver(metrics.clone()));
     let (ctx, sim) =
         Context::connect(cfg.clone(), db.clone(), clock.clone(), Some(observer)).await?;
@@ -150,6 +174,9 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
             let sim = sim.clone();
             async move {
                 let _guard = busy.lock().await;
+                let Some(_run_lock) = job_lock(&ctx.cfg.audit.database, "scheduled sync") else {
+                    return;
+                };
                 let opts = RunOptions {
                     apply: true,
                     ..Default::default()
@@ -190,6 +217,9 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
             let sim = sim.clone();
             async move {
                 let _guard = busy.lock().await;
+                let Some(_run_lock) = job_lock(&ctx.cfg.audit.database, "follow-up") else {
+                    return;
+                };
                 match crate::sync::followup::refresh_pending(
                     &ctx.gateway,
                     &ctx.db,
@@ -237,7 +267,7 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
         save_simulator(Some(&sim));
         sim.shutdown().await;
     }
-    drop(lock);
+    drop(daemon_lock);
     info!("Daemon stopped.");
     Ok(())
 }

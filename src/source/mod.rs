@@ -95,6 +95,8 @@ pub struct Reject {
     /// Alipay field name, `store_id`, or None for the row as a whole.
     pub field: Option<String>,
     pub reason: String,
+    /// The value as the export gave it (cell or default), when the problem is one field's.
+    pub value: Option<String>,
 }
 
 impl fmt::Display for Reject {
@@ -224,6 +226,7 @@ pub fn reject_expired(cfg: &SourceConfig, loaded: &mut Loaded, today: chrono::Na
                 reason: format!(
                     "expired on {value} (today is {today}); Alipay refuses an expired licence"
                 ),
+                value: Some(value.to_string()),
             });
         }
         late.is_empty()

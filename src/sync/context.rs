@@ -49,9 +49,15 @@ impl Context {
     }
 }
 
-/// Open the audit store under the single-instance lock (held until the lock is dropped).
-pub fn open_locked(cfg: &Config) -> Result<(InstanceLock, Arc<AuditDb>), RunError> {
-    let lock = InstanceLock::acquire(&cfg.audit.database)?;
+/// Open the audit store under the single-instance lock (held until the lock is dropped),
+/// waiting up to `lock_timeout` for another run to finish. The database's directory is
+/// created when missing, as systemd's `StateDirectory=` would.
+pub async fn open_locked(
+    cfg: &Config,
+    lock_timeout: std::time::Duration,
+) -> Result<(InstanceLock, Arc<AuditDb>), RunError> {
+    create_db_dir(&cfg.audit.database)?;
+    let lock = InstanceLock::acquire_waiting(&cfg.audit.database, lock_timeout).await?;
     let db = AuditDb::open(&cfg.audit.database)?;
     Ok((lock, Arc::new(db)))
 }
@@ -84,6 +90,19 @@ fn gateway_config(cfg: &Config, url: String) -> Result<GatewayConfig, ConnectErr
     })
 }
 
+/// Create the directory of the audit database when it is missing.
+pub fn create_db_dir(db: &std::path::Path) -> Result<(), RunError> {
+    match db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => std::fs::create_dir_all(dir).map_err(|source| {
+            RunError::Audit(crate::audit::AuditError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Load the configured keys (real gateway).
 pub fn load_keys(cfg: &Config) -> Result<(SignKey, VerifyKey), ConnectError> {
     let private = cfg
@@ -98,11 +117,41 @@ pub fn load_keys(cfg: &Config) -> Result<(SignKey, VerifyKey), ConnectError> {
         .as_ref()
         .context("[alipay] alipay_public_key is not set")
         .map_err(ConnectError)?;
+    if let Ok(text) = std::fs::read_to_string(private) {
+        crate::secret::register_key_material(&text);
+    }
     let sign_key = SignKey::from_file(private).map_err(|e| ConnectError(e.into()))?;
     let alipay_key = VerifyKey::from_file(public).map_err(|e| ConnectError(e.into()))?;
     crate::alipay::sign::ensure_distinct(&sign_key, &alipay_key)
         .map_err(|e| ConnectError(e.into()))?;
     Ok((sign_key, alipay_key))
+}
+
+/// The app key the client signs with against the built-in simulator: the configured one
+/// when given (so a production key setup can be rehearsed: the simulator verifies with its
+/// public half, and a configured `alipay_public_key` is loaded and checked exactly as for a
+/// real gateway, the app's own public key given as Alipay's included), else a key
+/// generated in memory. The simulator cannot sign as the real Alipay, so its answers are
+/// verified with its own key.
+fn simulator_app_key(cfg: &Config) -> Result<SignKey, ConnectError> {
+    match (&cfg.alipay.app_private_key, &cfg.alipay.alipay_public_key) {
+        (Some(_), Some(_)) => {
+            let (app, _alipay) = load_keys(cfg)?;
+            tracing::info!("The built-in simulator checks requests against the configured app key; it answers with its own key.");
+            Ok(app)
+        }
+        (Some(private), None) => {
+            if let Ok(text) = std::fs::read_to_string(private) {
+                crate::secret::register_key_material(&text);
+            }
+            SignKey::from_file(private).map_err(|e| ConnectError(e.into()))
+        }
+        (None, Some(public)) => {
+            VerifyKey::from_file(public).map_err(|e| ConnectError(e.into()))?;
+            SignKey::generate().map_err(|e| ConnectError(e.into()))
+        }
+        (None, None) => SignKey::generate().map_err(|e| ConnectError(e.into())),
+    }
 }
 
 /// Build the client (starting the simulator when configured).
@@ -112,7 +161,7 @@ pub async fn connect(
     observer: Option<Arc<dyn CallObserver>>,
 ) -> Result<Connected, ConnectError> {
     let (gateway, sim) = if cfg.is_simulator() {
-        let app_key = SignKey::generate().map_err(|e| ConnectError(e.into()))?;
+        let app_key = simulator_app_key(cfg)?;
         let alipay_key = SignKey::generate().map_err(|e| ConnectError(e.into()))?;
         let mut sim_cfg = SimConfig::new(app_key.verify_key(), alipay_key);
         sim_cfg.app_id = cfg.alipay.app_id.clone();
@@ -151,6 +200,9 @@ pub async fn connect(
         .map_err(|e| ConnectError(e.into()))?;
         (gw, Some(handle))
     } else {
+        if cfg.alipay.gateway.is_insecure() {
+            tracing::warn!(gateway = %cfg.gateway_url().unwrap_or_default(), "INSECURE: plain http to a non-loopback gateway (allow_insecure_http = true); the app_auth_token and store data cross the network unencrypted.");
+        }
         let (sign_key, alipay_key) = load_keys(cfg)?;
         let url = cfg
             .gateway_url()

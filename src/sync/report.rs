@@ -25,18 +25,27 @@ pub fn write_plan(
     all: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     match format {
-        PlanFormat::Json => {
-            let value = serde_json::json!({ "counts": plan.counts(), "items": plan.items });
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&value).unwrap_or_default()
-            )
-        }
-        PlanFormat::Csv => write_csv(plan, out),
-        PlanFormat::Table => write_table(plan, all, out),
+        PlanFormat::Json => write_json(plan, &mut out)?,
+        PlanFormat::Csv => write_csv(plan, &mut out)?,
+        PlanFormat::Table => write_table(plan, all, &mut out)?,
     }
+    out.flush()
+}
+
+/// `{"counts": {...}, "items": [...]}`, one item per line, each serialised straight into
+/// the output: memory does not grow with the plan beyond the plan itself.
+fn write_json(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    let json = |e: serde_json::Error| std::io::Error::other(e.to_string());
+    out.write_all(b"{\"counts\":")?;
+    serde_json::to_writer(&mut *out, &plan.counts()).map_err(json)?;
+    out.write_all(b",\"items\":[")?;
+    for (i, item) in plan.items.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *out, item).map_err(json)?;
+    }
+    out.write_all(b"\n]}\n")
 }
 
 fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<()> {
@@ -227,7 +236,7 @@ pub fn write_summary(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "Run {run} {}: {} created, {} modified, {} unchanged, {} pending, {} blocked, {} rejected, {} failed, {} unknown, {} remote-only.",
+        "Run {run} {}: {} created, {} modified, {} unchanged, {} pending (under Alipay's audit), {} blocked, {} rejected, {} failed, {} unknown, {} remote-only.",
         status.as_str(),
         summary.created,
         summary.modified,

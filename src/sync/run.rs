@@ -10,7 +10,7 @@ use tracing::{info, warn};
 
 use crate::alipay::koubei::SummaryQuery;
 use crate::alipay::timestamp::china;
-use crate::audit::{AppStatus, RunId, RunKind, RunStatus, RunSummary};
+use crate::audit::{AppStatus, NewReject, RunId, RunKind, RunStatus, RunSummary};
 use crate::exit::Exit;
 use crate::ids::StoreId;
 use crate::record::Field;
@@ -144,6 +144,19 @@ impl Context {
         source::reject_expired(&cfg.source, &mut loaded, today);
         let rows = loaded.stores.len() as u64 + loaded.rejects.len() as u64;
         db.set_run_store_count(run, rows)?;
+        let rejects: Vec<NewReject<'_>> = loaded
+            .rejects
+            .iter()
+            .map(|r| NewReject {
+                file: &r.file,
+                line: r.line,
+                store_id: r.store_id.as_deref(),
+                field: r.field.as_deref(),
+                reason: &r.reason,
+                value: r.value.as_deref(),
+            })
+            .collect();
+        db.record_rejects(run, &rejects)?;
         info!(
             stores = loaded.stores.len(),
             rejected = loaded.rejects.len(),
@@ -200,20 +213,28 @@ impl Context {
             elapsed: Duration::ZERO,
         };
 
+        let last = self.db.last_completed_sync()?;
+        let guard_stop = guard::check(&cfg.sync, &counts, rows, last.as_ref());
         if !opts.apply {
             result.exit = if result.plan.has_writes() {
                 Exit::Changes
             } else {
                 Exit::Ok
             };
+            // A plan the next sync's guards would stop says so (exit 4), so a reviewer
+            // does not learn it at night.
+            if let Some(reason) = guard_stop {
+                warn!(reason = %reason, "A sync of this plan would be stopped by a safety guard.");
+                result.exit = Exit::Guard;
+                result.message = Some(format!("a sync would stop before any write: {reason}"));
+            }
             result.summary.created = counts.create;
             result.summary.modified = counts.modify;
             return Ok(result);
         }
 
         if !opts.force {
-            let last = self.db.last_completed_sync()?;
-            if let Some(reason) = guard::check(&cfg.sync, &counts, rows, last.as_ref()) {
+            if let Some(reason) = guard_stop {
                 warn!(reason = %reason, "Safety guard stopped the run before any write.");
                 result.status = RunStatus::Guarded;
                 result.exit = Exit::Guard;
@@ -262,6 +283,14 @@ impl Context {
         if let Some(wait) = opts.wait_audit {
             self.wait_for_audits(wait).await?;
         }
+        // Pending: the stores with an application still under Alipay's audit when the run
+        // ends (those created or modified just now included), plus deferred modifies.
+        let under_audit: HashSet<StoreId> = db
+            .pending_applications()?
+            .into_iter()
+            .map(|a| a.store_id)
+            .collect();
+        result.summary.pending = under_audit.len() as u64 + report.deferred.load(Ordering::SeqCst);
 
         let config_error = report.config_error.lock().expect("report lock").take();
         if let Some(err) = config_error {
@@ -387,8 +416,13 @@ fn progress_bar(enabled: bool, len: u64) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// An error and its sources, `: `-separated (what the run row and the log keep).
+/// An error and its sources, `: `-separated and redacted (what the run row and the log
+/// keep).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
+    crate::secret::redact(&chain_text(e)).into_owned()
+}
+
+fn chain_text(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {

@@ -9,6 +9,7 @@ mod faults;
 mod harness;
 mod helpers;
 mod hostile;
+mod operator;
 mod props;
 mod sim;
 mod source;

@@ -367,7 +367,7 @@ async fn throttling_never_produces_a_failed_store() {
     assert!(h.sim.throttled_count() > 0, "the simulator did throttle");
     assert_eq!(r.summary.failed, 0);
     assert_eq!(r.summary.created, 30);
-    assert_eq!(r.exit, Exit::Ok);
+    assert_eq!(r.exit, Exit::Ok, "{:?} {:?}", r.summary, r.message);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

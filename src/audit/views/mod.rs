@@ -7,18 +7,32 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::actions::ActionRow;
+use super::actions::{ActionRow, Outcome};
 use super::applications::Application;
+use super::rejects::RejectRow;
 use super::runs::{RunId, RunRow, RunSummary};
 use super::{AuditDb, AuditError};
 use pending::pending_table;
+use rejects::rejects_table;
 use runs::{runs_table, show_table};
 use store::store_text;
 
 pub use crate::cli::{AuditCommand, OutputFormat};
 
 mod pending;
+mod rejects;
 mod runs;
+
+/// `audit show RUN`: the run, its writes (with what became of their applications) and its
+/// rejected rows.
+#[derive(Serialize)]
+pub(super) struct RunShown<'a> {
+    pub run: &'a RunRow,
+    pub actions: &'a [ActionRow],
+    /// The applications the run's accepted writes opened, as they stand now.
+    pub applications: &'a [Application],
+    pub rejects: &'a [RejectRow],
+}
 mod store;
 
 /// Runs an `audit` subcommand, using the system clock for ages.
@@ -53,26 +67,34 @@ pub fn run_command_at(
                 key: run.to_string(),
             })?;
             let actions = db.actions_for_run(row.id)?;
-            match format {
-                OutputFormat::Json => {
-                    #[derive(Serialize)]
-                    struct Show<'a> {
-                        run: &'a RunRow,
-                        actions: &'a [ActionRow],
+            let mut applications = Vec::new();
+            for a in &actions {
+                if let Some(Outcome::Accepted { apply_id, .. }) = &a.outcome {
+                    if let Some(app) = db.application(apply_id)? {
+                        applications.push(app);
                     }
-                    json(
-                        out,
-                        &Show {
-                            run: &row,
-                            actions: &actions,
-                        },
-                    )
                 }
-                OutputFormat::Table => show_table(out, &row, &actions),
+            }
+            let rejects = db.rejects(Some(row.id))?;
+            let shown = RunShown {
+                run: &row,
+                actions: &actions,
+                applications: &applications,
+                rejects: &rejects,
+            };
+            match format {
+                OutputFormat::Json => json(out, &shown),
+                OutputFormat::Table => show_table(out, &shown),
             }
         }
         AuditCommand::Store { store_id } => {
             let history = db.store_history(&crate::ids::StoreId::new(store_id.as_str()))?;
+            if history.is_empty() {
+                return Err(AuditError::NotFound {
+                    what: "store",
+                    key: format!("{store_id} (nothing about it in the audit store)"),
+                });
+            }
             match format {
                 OutputFormat::Json => json(out, &history),
                 OutputFormat::Table => store_text(out, &history),
@@ -100,6 +122,13 @@ pub fn run_command_at(
                 OutputFormat::Table => pending_table(out, &apps, now),
             }
         }
+        AuditCommand::Rejects { run } => {
+            let rows = db.rejects(run.map(RunId))?;
+            match format {
+                OutputFormat::Json => json(out, &rows),
+                OutputFormat::Table => rejects_table(out, &rows),
+            }
+        }
     };
     result.map_err(AuditError::Output)
 }
@@ -109,9 +138,12 @@ fn json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> std::io::Resul
     writeln!(out)
 }
 
-/// `2026-11-25 22:11:25 UTC`.
+/// `2026-11-26 06:11:25 +08:00`: the configured zone (`[schedule] timezone`) with its
+/// offset. JSON output keeps RFC 3339 UTC.
 fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    t.with_timezone(&crate::logging::zone())
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
 }
 
 /// A span rounded to seconds: `1h 2m 3s`.

@@ -155,7 +155,10 @@ pub(super) fn store_text(out: &mut dyn Write, h: &StoreHistory) -> std::io::Resu
     // Stable: same time and rank keep the order they were pushed in.
     events.sort_by_key(|e| (e.0, e.1));
     if events.is_empty() {
-        writeln!(out, "No history recorded for this store.")?;
+        writeln!(
+            out,
+            "No writes, applications or notifications recorded for this store."
+        )?;
     } else {
         let mut t = Table::new(&["TIME", "EVENT", "DETAIL"]);
         for (at, _, event, detail) in events {
@@ -168,6 +171,13 @@ pub(super) fn store_text(out: &mut dyn Write, h: &StoreHistory) -> std::io::Resu
         writeln!(out, "Accepted values:")?;
         for (k, v) in &h.accepted_values {
             writeln!(out, "  {k} = {v}")?;
+        }
+    }
+    if !h.rejects.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Rejected export rows:")?;
+        for j in &h.rejects {
+            writeln!(out, "  run {}: {}", j.run, super::runs::reject_line(j))?;
         }
     }
     Ok(())
