@@ -14,17 +14,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
 use shopsync::audit::Outcome;
-use shopsync::clock::{ManualClock, SharedClock};
+use shopsync::clock::SharedClock;
 use shopsync::config::Config;
 use shopsync::exit::Exit;
 use shopsync::record::WriteKind;
 use shopsync::record::{normalise, Field};
-use shopsync::sim::{self, FaultKind, FaultRule, RateSpec, SimConfig, Trigger};
+use shopsync::sim::{FaultKind, FaultRule, RateSpec, Trigger};
 use shopsync::sync::run::RunResult;
 
-use crate::harness::{csv_of, test_keys, Harness, HEADER};
+use crate::harness::Harness;
+use crate::support::export::{csv_of, HEADER};
+use crate::support::sim::{manual_clock, start_sim};
 
 const CREATE: &str = "alipay.offline.market.shop.create";
 const MODIFY: &str = "alipay.offline.market.shop.modify";
@@ -121,24 +122,21 @@ impl Scenario {
 /// The harness with this scenario's simulator and client settings.
 async fn start(s: &Scenario, n: usize) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 18, 30, 0).unwrap());
+    let clock = manual_clock();
     let shared: SharedClock = Arc::new(clock.clone());
-    let (_, app_pub, alipay, _) = test_keys();
-    let mut sim_cfg = SimConfig::new(app_pub, alipay);
-    sim_cfg.clock = shared.clone();
-    sim_cfg.seed = s.seed;
-    sim_cfg.latency = s.latency;
     let client_qps = if s.throttle { THROTTLED_QPS } else { FAST_QPS };
-    if s.throttle {
-        // Half the client's rate, and a small bucket so the client's own burst overruns it.
-        sim_cfg.rate = Some(RateSpec {
-            qps: client_qps / 2,
-            burst: client_qps / 20,
-        });
-    }
-    let sim = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = start_sim(shared.clone(), |c| {
+        c.seed = s.seed;
+        c.latency = s.latency;
+        if s.throttle {
+            // Half the client's rate, and a small bucket so the client's own burst overruns it.
+            c.rate = Some(RateSpec {
+                qps: client_qps / 2,
+                burst: client_qps / 20,
+            });
+        }
+    })
+    .await;
     std::fs::write(dir.path().join("stores.csv"), csv_of(n)).unwrap();
     // Throttled calls (never executed) are retried without using up `max_attempts`.
     let extra = "[sync]\nconcurrency = 16\n";

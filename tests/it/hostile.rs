@@ -9,27 +9,23 @@ use std::time::Instant;
 
 use shopsync::config::Config;
 use shopsync::record::Field;
-use shopsync::sim::{self, SimConfig};
+use shopsync::sim::SimHandle;
 use shopsync::source::{self, SourceEncoding};
 
-use crate::harness::{row, test_keys, Harness, HEADER};
+use crate::harness::Harness;
+use crate::support::export::{row, HEADER};
+use crate::support::sim::{start_sim, system_clock};
 
 /// A simulator in its own runtime, kept alive while the binary talks to it.
 struct Sim {
     rt: tokio::runtime::Runtime,
-    handle: sim::SimHandle,
+    handle: SimHandle,
 }
 
 impl Sim {
     fn start() -> Self {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let (_, app_pub, alipay, _) = test_keys();
-        let handle = rt
-            .block_on(sim::start(
-                SimConfig::new(app_pub, alipay),
-                "127.0.0.1:0".parse().unwrap(),
-            ))
-            .unwrap();
+        let handle = rt.block_on(start_sim(system_clock(), |_| {}));
         Self { rt, handle }
     }
 }

@@ -6,7 +6,8 @@ use shopsync::record::Field;
 use shopsync::sim::{FaultKind, FaultRule, ForcedOutcome, RateSpec, Trigger};
 use shopsync::sync::plan::Action;
 
-use crate::harness::{csv_of, row, Harness, Options, HEADER};
+use crate::harness::{Harness, Options};
+use crate::support::export::{csv_of, row, HEADER};
 
 const CREATE: &str = "alipay.offline.market.shop.create";
 const MODIFY: &str = "alipay.offline.market.shop.modify";

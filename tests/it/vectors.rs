@@ -4,7 +4,7 @@ use shopsync::alipay::envelope::{self, Verification};
 use shopsync::alipay::sign::{self, KeyError, SignKey, VerifyKey};
 use shopsync::alipay::v3;
 
-use crate::helpers::{key_file, vectors};
+use crate::support::keys::{key_file, vectors};
 
 fn app_keys() -> Vec<SignKey> {
     [

@@ -6,7 +6,7 @@ use shopsync::alipay::sign::{notify_sign_content, SignKey, VerifyKey};
 use shopsync::daemon::notify_listener::{serve, AuditNotification, AuditStatus, NotificationSink};
 use tokio::sync::oneshot;
 
-use crate::helpers::{key_file, vectors};
+use crate::support::keys::{key_file, vectors};
 
 const PATH: &str = "/alipay/shop-notify";
 
