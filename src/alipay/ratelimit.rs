@@ -395,6 +395,7 @@ mod tests {
         assert_eq!(limiter.current_qps(), Some(1));
     }
 
+    // Regression a7ad0ca: a 40005 answered while a slow-down pause was on escalated the pause.
     #[tokio::test(start_paused = true)]
     async fn answers_in_flight_during_a_pause_do_not_escalate_it() {
         let limiter = RateLimiter::unlimited();

@@ -106,7 +106,7 @@ fn assert_rss_below(o: &Outcome, mib: u64, what: &str) {
 }
 
 #[test]
-fn empty_export_and_header_only() {
+fn an_empty_export_fails_and_a_header_only_one_is_in_sync() {
     let sim = Sim::start();
     let (dir, config) = config_dir(&sim.handle.gateway_url(), "");
     let csv = dir.path().join("stores.csv");
@@ -324,6 +324,7 @@ fn hostile_configs_exit_78_naming_file_and_key() {
         ),
         "request_timeout",
     );
+    // Regression dcd3601: a bad [source] failed the run (exit 1) naming the export, not exit 78.
     assert_config_error(
         &good.replace(
             "path = \"stores.csv\"",

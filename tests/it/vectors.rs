@@ -118,7 +118,7 @@ fn notifications_verify_by_the_v1_rule() {
 }
 
 #[test]
-fn v3_requests_and_response() {
+fn v3_requests_sign_and_the_response_verifies_as_the_vectors_say() {
     let v = vectors();
     let keys = app_keys();
     let alipay = alipay_public();
