@@ -1,4 +1,4 @@
-//! Process exit codes (DESIGN.md).
+//! Process exit codes (docs/design.md, "Exit codes").
 
 /// What the process tells cron and systemd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -253,7 +253,7 @@ fn expected_fields(n: usize) -> BTreeMap<String, BTreeMap<String, String>> {
     out
 }
 
-/// The invariants once the scenario is over.
+/// The invariants (docs/design.md 1, 3, 8) once the scenario is over.
 fn check_final(h: &Harness, n: usize) {
     let expected = expected_fields(n);
     let per_store = h.shops_per_store();

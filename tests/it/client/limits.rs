@@ -83,8 +83,8 @@ async fn regression_limited_calls_bunched_up_at_the_gateway() {
     let elapsed = started.elapsed();
     assert_eq!(env.sim.call_counts().values().sum::<u64>(), 60);
     assert_eq!(env.sim.throttled_count(), 0);
-    // Invariant 7 as the server sees it: a call holds its slot until one second after it
-    // finished, so late arrivals cannot bunch up in one server-side second.
+    // docs/design.md invariant 7 as the server sees it: a call holds its slot until one
+    // second after it finished, so late arrivals cannot bunch up in one server-side second.
     assert!(
         env.sim.max_calls_in_one_second() <= 20,
         "{} calls in one second",

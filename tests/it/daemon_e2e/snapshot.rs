@@ -1,5 +1,5 @@
-//! Simulator state snapshot (§8.1): a simulator started from a saved file answers exactly
-//! like the one that saved it, and a sync against it sees the same Alipay.
+//! Simulator state snapshot (docs/protocol.md §8.1): a simulator started from a saved file
+//! answers exactly like the one that saved it, and a sync against it sees the same Alipay.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -28,7 +28,7 @@ pub fn system_clock() -> SharedClock {
 
 /// Start the simulator on `127.0.0.1:0` with the test keys (app public key to verify
 /// requests, the "Alipay" private key to sign answers) and `clock`; `adjust` changes the
-/// rest of the [`SimConfig`] (its defaults are the reference's) before it starts.
+/// rest of the [`SimConfig`] (defaults: docs/protocol.md §8) before it starts.
 pub async fn start_sim(clock: SharedClock, adjust: impl FnOnce(&mut SimConfig)) -> SimHandle {
     try_start_sim(clock, adjust)
         .await
