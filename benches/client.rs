@@ -23,7 +23,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let sim = sim_rt.block_on(common::start_sim(|_| {}));
+    let sim = sim_rt.block_on(common::sim::start_sim(common::sim::system_clock(), |_| {}));
     for i in 0..10 {
         let fields = [("main_shop_name".to_string(), format!("鲜果坊{i}"))].into();
         sim.seed_shop(&format!("S{i}"), fields);

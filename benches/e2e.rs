@@ -34,7 +34,7 @@ fn shop_fields(i: usize) -> BTreeMap<String, String> {
 }
 
 async fn sim() -> SimHandle {
-    common::start_sim(|c| {
+    common::sim::start_sim(common::sim::system_clock(), |c| {
         c.latency = Some(LATENCY);
         c.rate = Some(RateSpec {
             qps: QPS,

@@ -1,4 +1,4 @@
-//! Alipay's answers classified once into what the caller must do (reference §6.4).
+//! Alipay's answers classified once into what the caller must do (docs/protocol.md §6.4).
 
 use crate::secret::redact;
 
@@ -59,7 +59,7 @@ pub struct AlipayError {
 }
 
 /// Compare sub codes leniently: strip an `isv.`/`isp.`/`aop.` prefix, ignore case, and
-/// treat `-` and `_` alike (reference §6.3).
+/// treat `-` and `_` alike (docs/protocol.md §6.3).
 pub fn normalise_sub_code(sub_code: &str) -> String {
     let s = sub_code.trim();
     let s = ["isv.", "isp.", "aop.", "ISV.", "ISP.", "AOP."]

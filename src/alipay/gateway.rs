@@ -1,4 +1,4 @@
-//! The classic `gateway.do` protocol (reference §2): common parameters, RSA2 request
+//! The classic `gateway.do` protocol (docs/protocol.md §2): common parameters, RSA2 request
 //! signing, transport, and verification of every answer before anything reads it.
 
 use std::sync::Arc;
@@ -373,7 +373,7 @@ impl Gateway {
         result
     }
 
-    /// Apply §2.6 to a raw body: extract, verify, and only then hand out the node.
+    /// Apply docs/protocol.md §2.6 to a raw body: extract, verify, then hand out the node.
     pub fn interpret(
         &self,
         method: &str,
@@ -384,7 +384,7 @@ impl Gateway {
     }
 }
 
-/// §2.6 on a raw body with `alipay_key`; public for tests and the fuzz targets.
+/// docs/protocol.md §2.6 on a raw body with `alipay_key`; public for tests and fuzz targets.
 pub fn interpret(
     method: &str,
     bytes: &[u8],

@@ -1,9 +1,9 @@
 //! The call quota: a governor GCRA limiter for pacing (qps + burst), a strict sliding
-//! one-second window so no window ever holds more than `qps` calls (invariant 7), optional
-//! per-method limits, and an adaptive slow-down when Alipay answers `40005`: a pause, and
-//! the app window's size cut by a quarter (additive increase back to `qps` as calls
-//! succeed), so an app whose real quota is below the configured one converges to it
-//! instead of being throttled on every other call.
+//! one-second window so no window ever holds more than `qps` calls (docs/design.md
+//! invariant 7), optional per-method limits, and an adaptive slow-down when Alipay
+//! answers `40005`: a pause, and the app window's size cut by a quarter (additive increase
+//! back to `qps` as calls succeed), so an app whose real quota is below the configured one
+//! converges to it instead of being throttled on every other call.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
@@ -26,7 +26,7 @@ pub struct RateSpec {
 /// The window length. A call counts against the window from its admission until one
 /// second after it *finished*: the server receives a call somewhere between the two, so
 /// however late a request reaches the server, no one-second window there can hold more
-/// than `qps` calls (invariant 7).
+/// than `qps` calls (docs/design.md invariant 7).
 const WINDOW: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
@@ -395,6 +395,7 @@ mod tests {
         assert_eq!(limiter.current_qps(), Some(1));
     }
 
+    // Regression a7ad0ca: a 40005 answered while a slow-down pause was on escalated the pause.
     #[tokio::test(start_paused = true)]
     async fn answers_in_flight_during_a_pause_do_not_escalate_it() {
         let limiter = RateLimiter::unlimited();

@@ -1,5 +1,5 @@
 //! Actions: every write to Alipay, its intent recorded before the request and its outcome
-//! after (DESIGN.md invariant 3).
+//! after (docs/design.md invariant 3).
 
 use std::collections::BTreeMap;
 
@@ -272,7 +272,7 @@ fn load(tx: &Transaction<'_>, id: ActionId) -> Result<ActionRow, AuditError> {
 impl AuditDb {
     /// Records a write before it is sent. Fails if the `request_id` was used before,
     /// except for the deliberate resend of a create: the same store and kind, every earlier
-    /// use resolved as not applied (reference §6.4: reuse the request_id so that a late
+    /// use resolved as not applied (docs/protocol.md §6.4: reuse the request_id so that a late
     /// arrival shows up as `SHOP_CREATE_REPEAT_REQUEST`, not as a second shop).
     pub fn record_intent(
         &self,

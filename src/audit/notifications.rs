@@ -1,4 +1,4 @@
-//! Audit-result notifications POSTed by Alipay (reference §5), recorded once each
+//! Audit-result notifications POSTed by Alipay (docs/protocol.md §5), recorded once each
 //! (deduplicated by `notify_id`). The receiver verifies the signature before recording.
 
 use std::collections::BTreeMap;

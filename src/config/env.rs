@@ -104,6 +104,7 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("SHOPSYNC_NOPE_X"));
         // The test suite's knobs are not config overrides.
+        // Regression 598a7bd: SHOPSYNC_HEAVY=1 read as an override made spawned binaries exit 78.
         let before = doc.clone();
         apply_env(
             &mut doc,

@@ -1,4 +1,4 @@
-//! HTTP receiver for Alipay's shop audit notifications (reference §5).
+//! HTTP receiver for Alipay's shop audit notifications (docs/protocol.md §5).
 //!
 //! A POSTed form is decoded (UTF-8, or GBK when it is not valid UTF-8), verified with the
 //! Alipay public key by the V1 rule, checked for the fields we need, and handed to a

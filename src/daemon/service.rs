@@ -41,7 +41,7 @@ impl CallObserver for MetricsObserver {
 }
 
 /// With the built-in simulator and `SimConfig.snapshot` set, keep its state on disk so the
-/// next process sees the same simulated Alipay (reference §8.1).
+/// next process sees the same simulated Alipay (docs/protocol.md §8.1).
 fn save_simulator(sim: Option<&crate::sim::SimHandle>) {
     let Some(sim) = sim else { return };
     match sim.save_configured_snapshot() {

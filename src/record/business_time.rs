@@ -1,5 +1,6 @@
-//! `business_time` (§4.2): one or two segments `<day>[-<day>] HH:mm-HH:mm`, days 周一..周日,
-//! or a bare `HH:mm-HH:mm` meaning every day. Canonical form:
+//! `business_time` (docs/protocol.md §4.2): one or two segments
+//! `<day>[-<day>] HH:mm-HH:mm`, days 周一..周日, or a bare `HH:mm-HH:mm` meaning every day.
+//! Canonical form:
 //! `周一-周五 09:00-20:00,周六-周日 10:00-22:00` (segments ordered by first day).
 
 use std::borrow::Cow;

@@ -48,7 +48,7 @@ impl serde::Serialize for Field {
     }
 }
 
-/// A shop field that create/modify carry (reference §4.2). `store_id`, `shop_id`,
+/// A shop field that create/modify carry (docs/protocol.md §4.2). `store_id`, `shop_id`,
 /// `request_id`, `op_role`, `biz_version` and `operate_notify_url` are bookkeeping and are
 /// not fields here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -173,7 +173,8 @@ impl Field {
         Field::ALL.iter().copied().find(|f| f.name() == name)
     }
 
-    /// Needed by a create in practice (§4.2 "req").
+    /// Needed by a create in practice (docs/protocol.md §4.2: inferred, nothing is formally
+    /// required).
     pub fn required_for_create(self) -> bool {
         matches!(
             self,
@@ -191,7 +192,7 @@ impl Field {
         )
     }
 
-    /// A changed value in a modify re-triggers Alipay's risk audit (§4.2 review rule;
+    /// A changed value in a modify re-triggers Alipay's risk audit (docs/protocol.md §4.2;
     /// `licence_expires` counted in, as the simulator does).
     pub fn triggers_review(self) -> bool {
         matches!(

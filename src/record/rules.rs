@@ -1,4 +1,5 @@
-//! Per-field normalisation and validation (reference §4.2 and the simulator's §8.4 checks).
+//! Per-field normalisation and validation (docs/protocol.md §4.2; the simulator holds its
+//! own statement of these rules, docs/protocol.md §8.4).
 //! Every function takes a trimmed, non-empty value and returns its canonical form.
 
 use super::business_time;

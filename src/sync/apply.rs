@@ -151,7 +151,7 @@ async fn write_one(
         request_id: request_id.clone(),
         operate_notify_url: settings.operate_notify_url.clone(),
     };
-    // Invariant 3: the intent is durable before the request leaves.
+    // docs/design.md invariant 3: the intent is durable before the request leaves.
     let action_id = db.record_intent(
         &NewAction {
             run,

@@ -1,6 +1,6 @@
 //! Following writes after they were sent: refresh pending applications through Alipay's
 //! audit (applyorder.batchquery), and resolve writes whose outcome is unknown before the
-//! store is touched again (reference §6.4, §7; DESIGN invariants 1–3).
+//! store is touched again (docs/protocol.md §6.4, §7; docs/design.md invariants 1–3).
 
 use std::collections::BTreeMap;
 

@@ -432,7 +432,7 @@ fn notifications_are_deduplicated_by_notify_id() {
 }
 
 #[test]
-fn accepted_values_merge() {
+fn accepted_values_merge_per_store_and_filter_by_field() {
     let (_dir, _path, db) = temp_db();
     db.set_accepted_values(
         &"S1".into(),
@@ -476,7 +476,7 @@ fn accepted_values_merge() {
 }
 
 #[test]
-fn runs_and_the_last_completed_sync() {
+fn the_last_completed_sync_skips_failed_runs_and_plans() {
     let (_dir, _path, db) = temp_db();
     let summary = RunSummary {
         stores: 120,
@@ -527,7 +527,7 @@ fn runs_and_the_last_completed_sync() {
 }
 
 #[test]
-fn concurrent_use_from_several_threads() {
+fn eight_threads_can_write_one_store_at_once() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<AuditDb>();
     assert_send_sync::<AuditError>();

@@ -311,7 +311,7 @@ fn redelimit(delim: u8) -> Vec<u8> {
 }
 
 #[test]
-fn custom_delimiters_semicolon_and_tab() {
+fn semicolon_and_tab_delimiters_read_like_commas_and_bad_ones_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let base = sample_config("source-csv.toml");
     let want = utf8_sample().stores;

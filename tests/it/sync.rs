@@ -6,7 +6,8 @@ use shopsync::record::Field;
 use shopsync::sim::{FaultKind, FaultRule, ForcedOutcome, RateSpec, Trigger};
 use shopsync::sync::plan::Action;
 
-use crate::harness::{csv_of, row, Harness, Options, HEADER};
+use crate::harness::{Harness, Options};
+use crate::support::export::{csv_of, row, HEADER};
 
 const CREATE: &str = "alipay.offline.market.shop.create";
 const MODIFY: &str = "alipay.offline.market.shop.modify";
@@ -398,8 +399,9 @@ async fn rejected_rows_are_reported_and_never_written() {
 /// A licence that expired before the run's day (China date, from the run's clock) is a
 /// rejected row, never sent; one expiring today is valid. The harness clock reads
 /// 2026-11-24 18:30 UTC, which is 2026-11-25 in China.
+// Regression acd5329: an expired licence was sent (and refused, *_LICENSE_EXPIRES), not rejected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_licence_is_rejected_before_any_call() {
+async fn regression_an_expired_licence_was_sent_to_alipay() {
     let mut csv = format!("{HEADER},licence_expires\n");
     for (i, expires) in [(1, "2026-11-24"), (2, "2026-11-25"), (3, "")] {
         csv.push_str(&format!("{},{expires}\n", row(i)));

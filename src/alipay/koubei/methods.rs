@@ -1,5 +1,5 @@
 //! The Koubei shop methods over the gateway: one function per method, each answer
-//! verified before it is parsed (reference §4).
+//! verified before it is parsed (docs/protocol.md §4).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! The Koubei shop methods' names, requests and answers, as Rust types (reference §4).
+//! The Koubei shop methods' names, requests and answers, as Rust types (docs/protocol.md §4).
 
 use std::collections::BTreeMap;
 
@@ -65,7 +65,7 @@ pub struct CategoryInfo {
     pub category_name: Option<String>,
 }
 
-/// One shop of summary.batchquery (no `store_id`; see §4.1).
+/// One shop of summary.batchquery (no `store_id`; docs/protocol.md §4.1).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ShopSummary {
     pub shop_id: ShopId,

@@ -54,7 +54,7 @@ async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused() {
         "a refused token creates nothing"
     );
 
-    // Without a token the call acts on the app's own merchant (reference §8.1): it does
+    // Without a token the call acts on the app's own merchant (docs/protocol.md §8.1): it does
     // not see the authorising merchant's shops.
     let page = without
         .summary_page(&SummaryQuery::default(), 1, 20)

@@ -5,8 +5,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use super::proc::{free_port, get, poll, real_time_sim, write_files, Proc, BIN};
-use crate::harness::csv_of;
+use super::proc::{free_port, get, real_time_sim, write_files, Proc, BIN};
+use crate::support::export::csv_of;
+use crate::support::poll::poll;
 
 fn daemon_toml(cron: &str, health_port: u16) -> String {
     format!(

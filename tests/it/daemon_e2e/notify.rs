@@ -15,8 +15,9 @@ use shopsync::daemon::notify_sink::AuditSink;
 use shopsync::exit::Exit;
 use shopsync::sync::run::RunOptions;
 
-use super::proc::poll;
-use crate::harness::{csv_of, Harness, Options};
+use crate::harness::{Harness, Options};
+use crate::support::export::csv_of;
+use crate::support::poll::poll;
 
 const APPLYORDER: &str = "alipay.offline.market.applyorder.batchquery";
 

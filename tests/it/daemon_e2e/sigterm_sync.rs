@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use shopsync::audit::AuditDb;
 
-use super::proc::{poll, real_time_sim, write_files, Proc, BIN};
-use crate::harness::csv_of;
+use super::proc::{real_time_sim, write_files, Proc, BIN};
+use crate::support::export::csv_of;
+use crate::support::poll::poll;
 
 const CREATE: &str = "alipay.offline.market.shop.create";
 const STORES: usize = 300;
