@@ -11,8 +11,8 @@ use shopsync::alipay::sign::SignKey;
 use shopsync::sim::SimHandle;
 
 use crate::daemon_e2e::proc::{real_time_sim, write_files, BIN};
-use crate::harness::{csv_of, row, HEADER};
-use crate::helpers::key_file;
+use crate::support::export::{csv_of, row, HEADER};
+use crate::support::keys::key_file;
 
 const TOKEN: &str = "202612BBsecretTOKEN42";
 
