@@ -137,6 +137,24 @@ text_id!(
     RequestId
 );
 
+/// The prefix of a placeholder apply id (see [`ApplyId::unidentified`]).
+const UNIDENTIFIED: &str = "unidentified-";
+
+impl ApplyId {
+    /// The placeholder of an application Alipay has but whose apply id is not known yet:
+    /// a create answered `SHOP_CREATE_REPEAT_REQUEST` (an earlier attempt with this
+    /// request id arrived), or a write whose lost answer was confirmed by querydetail. It
+    /// is replaced by the real id once a channel identifies it (sync::confirm).
+    pub fn unidentified(request_id: &RequestId) -> Self {
+        Self(format!("{UNIDENTIFIED}{request_id}"))
+    }
+
+    /// A real apply id (not a placeholder): it can be asked about by id.
+    pub fn is_identified(&self) -> bool {
+        !self.0.starts_with(UNIDENTIFIED)
+    }
+}
+
 impl RequestId {
     /// A fresh request id: 32 hex digits (letters and digits only, as Alipay requires).
     pub fn generate() -> Self {

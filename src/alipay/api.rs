@@ -9,11 +9,11 @@ use futures::future::BoxFuture;
 
 use super::error::AlipayError;
 use super::koubei::{
-    BizOrder, Category, ShopDetail, ShopWrite, SummaryPage, SummaryQuery, UploadedImage,
-    WriteResult,
+    Category, OrderPage, OrderQuery, ShopDetail, ShopWrite, SummaryPage, SummaryQuery,
+    UploadedImage, WriteResult,
 };
 use super::Gateway;
-use crate::ids::{ApplyId, ShopId};
+use crate::ids::ShopId;
 use crate::record::WriteKind;
 
 /// What the engine needs from Alipay's store API. Every answer has been verified.
@@ -40,20 +40,12 @@ pub trait ShopApi: Send + Sync {
         shop: &'a ShopWrite,
     ) -> BoxFuture<'a, Result<WriteResult, AlipayError>>;
 
-    /// The applications with these ids.
-    fn applications<'a>(
+    /// One page of applyorder.batchquery (the caller pages, retrying each page alone).
+    fn application_page<'a>(
         &'a self,
-        apply_ids: &'a [ApplyId],
-    ) -> BoxFuture<'a, Result<Vec<BizOrder>, AlipayError>>;
-
-    /// The applications of one kind submitted in a time window (`yyyy-MM-dd HH:mm:ss`,
-    /// UTC+8).
-    fn applications_between<'a>(
-        &'a self,
-        kind: WriteKind,
-        start: &'a str,
-        end: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<BizOrder>, AlipayError>>;
+        query: OrderQuery<'a>,
+        page_no: u64,
+    ) -> BoxFuture<'a, Result<OrderPage, AlipayError>>;
 
     /// The category tree (or the subtree under `category_id`).
     fn categories<'a>(
@@ -99,20 +91,12 @@ impl ShopApi for Gateway {
         }
     }
 
-    fn applications<'a>(
+    fn application_page<'a>(
         &'a self,
-        apply_ids: &'a [ApplyId],
-    ) -> BoxFuture<'a, Result<Vec<BizOrder>, AlipayError>> {
-        Box::pin(self.applyorder_batchquery(apply_ids))
-    }
-
-    fn applications_between<'a>(
-        &'a self,
-        kind: WriteKind,
-        start: &'a str,
-        end: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<BizOrder>, AlipayError>> {
-        Box::pin(self.applyorder_search(super::koubei::action_of(kind), start, end))
+        query: OrderQuery<'a>,
+        page_no: u64,
+    ) -> BoxFuture<'a, Result<OrderPage, AlipayError>> {
+        Box::pin(self.applyorder_page(query, page_no))
     }
 
     fn categories<'a>(

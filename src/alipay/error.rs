@@ -10,6 +10,10 @@ pub enum ErrorClass {
     /// A modify refused because another modify of the shop is under audit
     /// (`NOT_ALLOWED_CONCURRENT_MODIFY`): not applied; send it after that audit ends.
     Deferred,
+    /// A create answered `SHOP_CREATE_REPEAT_REQUEST`: Alipay has already seen this
+    /// request id, so an earlier attempt of this very create arrived and was accepted.
+    /// Never send it again; follow it as an application (docs/protocol.md §6.4).
+    AlreadyAccepted,
     /// `40005`: the call was not executed; slow down and retry.
     Throttled,
     /// A write whose effect is unknown (`20000`, `SYSTEM_ERROR`, timeout or dropped
@@ -31,6 +35,7 @@ impl ErrorClass {
         match self {
             ErrorClass::Business => "business",
             ErrorClass::Deferred => "deferred",
+            ErrorClass::AlreadyAccepted => "already_accepted",
             ErrorClass::Throttled => "throttled",
             ErrorClass::OutcomeUnknown => "outcome_unknown",
             ErrorClass::Config => "config",
@@ -96,9 +101,8 @@ pub fn classify(code: &str, sub_code: Option<&str>, write: bool) -> ErrorClass {
             } else if write && sub == "NOT_ALLOWED_CONCURRENT_MODIFY" {
                 ErrorClass::Deferred
             } else if write && sub == "SHOP_CREATE_REPEAT_REQUEST" {
-                // The request id was already seen: an earlier attempt arrived. Resolve it
-                // like an unknown outcome.
-                ErrorClass::OutcomeUnknown
+                // The request id was already seen: an earlier attempt arrived.
+                ErrorClass::AlreadyAccepted
             } else {
                 ErrorClass::Business
             }
@@ -174,6 +178,7 @@ fn class_word(class: ErrorClass) -> &'static str {
     match class {
         ErrorClass::Business => "business error",
         ErrorClass::Deferred => "deferred (another modification is under audit)",
+        ErrorClass::AlreadyAccepted => "already accepted (this request id arrived before)",
         ErrorClass::Throttled => "throttled",
         ErrorClass::OutcomeUnknown => "outcome unknown",
         ErrorClass::Config => "configuration or credential error",

@@ -10,6 +10,7 @@ pub mod gateway;
 pub mod koubei;
 pub mod ratelimit;
 pub mod retry;
+pub mod shared_quota;
 pub mod sign;
 pub mod timestamp;
 pub mod v3;

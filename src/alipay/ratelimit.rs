@@ -5,6 +5,7 @@
 //! back to `qps` as calls succeed), so an app whose real quota is below the configured one
 //! converges to it instead of being throttled on every other call.
 
+use super::shared_quota::{SharedQuota, SharedSlot};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -178,6 +179,8 @@ impl Drop for WindowPermit {
 pub struct Permit {
     /// Held only to be dropped when the call finishes.
     _permits: Vec<WindowPermit>,
+    /// The call's slot in the quota shared with the app's other processes.
+    _shared: Option<SharedSlot>,
     /// The app window's shrink epoch at admission (see [`RateLimiter::throttled`]).
     app_epoch: usize,
 }
@@ -208,6 +211,7 @@ pub struct RateLimiter {
     app: Option<Limit>,
     methods: BTreeMap<String, Limit>,
     slow: Mutex<SlowDown>,
+    shared: Option<Arc<SharedQuota>>,
 }
 
 #[derive(Default)]
@@ -235,7 +239,17 @@ impl RateLimiter {
                 .map(|(m, s)| (m.clone(), Limit::new(*s)))
                 .collect(),
             slow: Mutex::new(SlowDown::default()),
+            shared: None,
         }
+    }
+
+    /// Also hold every call to the app's quota shared with other processes through the
+    /// file at `path` (see `shared_quota`). Only with an app limit.
+    pub fn with_shared_quota(mut self, path: &std::path::Path) -> Self {
+        if let Some(app) = &self.app {
+            self.shared = Some(SharedQuota::new(path, app.window.max as u32));
+        }
+        self
     }
 
     /// No limit at all (tests of the client itself, the simulator's own calls).
@@ -267,8 +281,13 @@ impl RateLimiter {
             app_epoch = permit.epoch;
             permits.push(permit);
         }
+        let shared = match &self.shared {
+            Some(quota) => quota.admit().await,
+            None => None,
+        };
         Permit {
             _permits: permits,
+            _shared: shared,
             app_epoch,
         }
     }

@@ -42,7 +42,10 @@ where
                 unverifiable += 1;
                 unverifiable < UNVERIFIABLE_ATTEMPTS
             }
-            ErrorClass::Business | ErrorClass::Deferred | ErrorClass::Config => false,
+            ErrorClass::Business
+            | ErrorClass::Deferred
+            | ErrorClass::AlreadyAccepted
+            | ErrorClass::Config => false,
         };
         if !retry || attempt >= max_attempts.max(1) {
             return Err(err);

@@ -399,6 +399,15 @@ impl AuditDb {
             .next())
     }
 
+    /// Every action that sent this `request_id` (a first attempt and its resends), oldest
+    /// first.
+    pub fn actions_for_request(
+        &self,
+        request_id: &RequestId,
+    ) -> Result<Vec<ActionRow>, AuditError> {
+        self.actions_where("request_id = ?1 ORDER BY id", [request_id])
+    }
+
     /// The actions of one store, oldest first.
     pub fn actions_for_store(&self, store_id: &StoreId) -> Result<Vec<ActionRow>, AuditError> {
         self.actions_where("store_id = ?1 ORDER BY id", [store_id])

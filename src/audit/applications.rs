@@ -203,6 +203,40 @@ impl AuditDb {
         })
     }
 
+    /// Give a placeholder application ([`ApplyId::unidentified`]) its real apply id, in
+    /// the application and in the action that opened it. `false` if the placeholder is not
+    /// pending (identified before, or finished).
+    pub fn identify_application(
+        &self,
+        placeholder: &ApplyId,
+        apply_id: &ApplyId,
+    ) -> Result<bool, AuditError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE applications SET apply_id = ?2 WHERE apply_id = ?1 AND status = 'pending'",
+                params![placeholder, apply_id],
+            )?;
+            if n == 1 {
+                tx.execute(
+                    "UPDATE actions SET apply_id = ?2 WHERE apply_id = ?1",
+                    params![placeholder, apply_id],
+                )?;
+            }
+            Ok(n == 1)
+        })
+    }
+
+    /// Every apply id our writes opened (placeholders included): an application in a
+    /// listing that is not among them is not claimed by any write we know of.
+    pub fn known_apply_ids(&self) -> Result<std::collections::HashSet<ApplyId>, AuditError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT apply_id FROM applications")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, ApplyId>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// A store's applications, newest first.
     pub fn applications_for_store(
         &self,

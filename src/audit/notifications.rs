@@ -123,6 +123,30 @@ impl AuditDb {
         })
     }
 
+    /// The notifications that echo this `request_id` (the caller's), oldest first.
+    pub fn notifications_for_request(
+        &self,
+        request_id: &RequestId,
+    ) -> Result<Vec<NotificationRecord>, AuditError> {
+        let raws = {
+            let conn = self.lock();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {NOTIFY_COLUMNS} FROM notifications WHERE request_id = ?1
+                 ORDER BY received_at, notify_id"
+            ))?;
+            let rows = stmt
+                .query_map([request_id], notification_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        raws.into_iter()
+            .map(|(mut row, fields)| {
+                row.record.fields = fields_from_json(&fields, "notifications.fields_json")?;
+                Ok(row.record)
+            })
+            .collect()
+    }
+
     /// Notifications that concern a store: for one of its applications or requests, or
     /// for its mapped shop; oldest first.
     pub fn notifications_for_store(

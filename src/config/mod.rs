@@ -173,6 +173,14 @@ impl Config {
     fn resolve_paths(&mut self) {
         self.source.path = self.resolve(&self.source.path);
         self.audit.database = self.resolve(&self.audit.database);
+        self.rate_limit.quota_file = Some(match &self.rate_limit.quota_file {
+            Some(p) => self.resolve(p),
+            None => {
+                let mut name = self.audit.database.as_os_str().to_os_string();
+                name.push(".quota");
+                PathBuf::from(name)
+            }
+        });
         self.simulator.snapshot = if self.simulator.keep_state {
             Some(match &self.simulator.snapshot {
                 Some(p) => self.resolve(p),

@@ -198,6 +198,14 @@ pub struct SyncSection {
     /// completed sync (a truncated export).
     #[serde(default = "default_min_export_ratio", deserialize_with = "lenient")]
     pub min_export_ratio: f64,
+    /// A create Alipay accepted (`SHOP_CREATE_REPEAT_REQUEST` on its resend) whose
+    /// application could not be identified and whose shop did not appear within this long
+    /// is recorded as presumably rejected by the audit (docs/design.md invariant 8).
+    #[serde(
+        default = "default_unidentified_after",
+        deserialize_with = "de_duration"
+    )]
+    pub unidentified_after: Duration,
     /// Attempts of one call on a transient error. Throttled calls retry for up to
     /// `retry::THROTTLE_BUDGET` without using attempts.
     #[serde(default = "default_attempts", deserialize_with = "lenient")]
@@ -216,6 +224,9 @@ fn default_max_writes() -> u64 {
 fn default_min_export_ratio() -> f64 {
     0.5
 }
+fn default_unidentified_after() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
 fn default_attempts() -> u32 {
     8
 }
@@ -230,6 +241,7 @@ impl Default for SyncSection {
             max_creates: default_max_writes(),
             max_modifies: default_max_writes(),
             min_export_ratio: default_min_export_ratio(),
+            unidentified_after: default_unidentified_after(),
             max_attempts: default_attempts(),
         }
     }
@@ -246,6 +258,11 @@ pub struct RateLimitSection {
     /// Per-method limits, e.g. `"alipay.offline.market.shop.create" = { qps = 5, burst = 5 }`.
     #[serde(default)]
     pub methods: BTreeMap<String, RateSpec>,
+    /// The file through which the app's processes on this host share `qps` (default: next
+    /// to the audit database, `<database>.quota`). Point several configs of one app at
+    /// one file to share its quota between them.
+    #[serde(default)]
+    pub quota_file: Option<PathBuf>,
 }
 
 fn default_qps() -> u32 {
@@ -258,6 +275,7 @@ impl Default for RateLimitSection {
             qps: default_qps(),
             burst: None,
             methods: BTreeMap::new(),
+            quota_file: None,
         }
     }
 }

@@ -7,11 +7,10 @@ use std::sync::Arc;
 use tracing::{info, warn};
 
 use super::health::Metrics;
-use super::notify_listener::{AuditNotification, AuditStatus, NotificationSink};
-use crate::alipay::koubei::OrderStatus;
+use super::notify_listener::{AuditNotification, NotificationSink};
 use crate::audit::{AuditDb, NotificationRecord};
 use crate::clock::SharedClock;
-use crate::sync::followup::{record_result, AuditResult};
+use crate::sync::confirm::apply_notification;
 
 /// Records verified notifications in the audit store and applies them to the application
 /// they name (the same path as a poll of applyorder.batchquery).
@@ -54,9 +53,8 @@ fn record_of(n: &AuditNotification) -> NotificationRecord {
 
 impl NotificationSink for AuditSink {
     fn record(&self, n: &AuditNotification) -> anyhow::Result<()> {
-        let new = self
-            .db
-            .record_notification(&record_of(n), self.clock.now())?;
+        let record = record_of(n);
+        let new = self.db.record_notification(&record, self.clock.now())?;
         if let Some(m) = &self.metrics {
             m.record_notification();
         }
@@ -64,17 +62,7 @@ impl NotificationSink for AuditSink {
             info!(notify_id = %n.notify_id, "Duplicate notification ignored.");
             return Ok(());
         }
-        let result = AuditResult {
-            apply_id: &n.apply_id,
-            status: Some(match n.audit_status {
-                AuditStatus::Success => OrderStatus::Success,
-                AuditStatus::Failed => OrderStatus::Fail,
-            }),
-            shop_id: n.shop_id.clone(),
-            result_code: n.result_code.as_deref(),
-            result_desc: n.result_desc.as_deref(),
-        };
-        match record_result(&self.db, &self.clock, &result)? {
+        match apply_notification(&self.db, &self.clock, &record)? {
             Some(status) => {
                 info!(apply_id = %n.apply_id, status = ?status, "Audit notification applied.")
             }

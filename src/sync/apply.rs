@@ -14,7 +14,7 @@ use crate::alipay::retry::backoff;
 use crate::alipay::{AlipayError, ErrorClass, ShopApi};
 use crate::audit::{AuditDb, AuditError, NewAction, NewApplication, Outcome, RunId};
 use crate::clock::SharedClock;
-use crate::ids::{RequestId, ShopId, StoreId};
+use crate::ids::{ApplyId, RequestId, ShopId, StoreId};
 use crate::record::WriteKind;
 use crate::sync::plan::{Action, Plan, PlanItem};
 
@@ -197,31 +197,43 @@ async fn write_one(
             _ => break result,
         }
     };
-    let outcome = outcome_of(&result);
+    let outcome = outcome_of(&result, &request_id);
     db.record_outcome(action_id, &outcome, clock.now())?;
-    match result {
-        Ok(answer) => {
-            let apply_id = answer.apply_id.clone().unwrap_or_default();
-            if !apply_id.is_empty() {
-                db.add_application(
-                    &NewApplication {
-                        apply_id: &apply_id,
-                        store_id,
-                        shop_id,
-                        kind,
-                        request_id: &request_id,
-                        action_id: Some(action_id),
-                        fields: &field_map,
-                    },
-                    clock.now(),
-                )?;
-            }
-            match kind {
-                WriteKind::Create => report.created.fetch_add(1, Ordering::SeqCst),
-                WriteKind::Modify => report.modified.fetch_add(1, Ordering::SeqCst),
-            };
-            info!(store_id = %store_id, request_id = %request_id, apply_id = %apply_id, kind = kind.as_str(), "Write accepted; under audit.");
+    let accepted = match (&result, &outcome) {
+        (Ok(_), Outcome::Accepted { apply_id, .. }) => Some(apply_id.clone()),
+        // The resend of a create whose first outcome was unknown: that first attempt
+        // arrived. Accepted, never sent again; its application is identified later
+        // (sync::confirm) and the store stays pending until then.
+        (Err(e), Outcome::Accepted { apply_id, .. }) if e.class == ErrorClass::AlreadyAccepted => {
+            info!(store_id = %store_id, request_id = %request_id, "The first create with this request_id had arrived (SHOP_CREATE_REPEAT_REQUEST): accepted, not sent again.");
+            Some(apply_id.clone())
         }
+        _ => None,
+    };
+    if let Some(apply_id) = accepted {
+        if db.application(&apply_id)?.is_none() {
+            db.add_application(
+                &NewApplication {
+                    apply_id: &apply_id,
+                    store_id,
+                    shop_id,
+                    kind,
+                    request_id: &request_id,
+                    action_id: Some(action_id),
+                    fields: &field_map,
+                },
+                clock.now(),
+            )?;
+        }
+        match kind {
+            WriteKind::Create => report.created.fetch_add(1, Ordering::SeqCst),
+            WriteKind::Modify => report.modified.fetch_add(1, Ordering::SeqCst),
+        };
+        info!(store_id = %store_id, request_id = %request_id, apply_id = %apply_id, kind = kind.as_str(), "Write accepted; under audit.");
+        return Ok(());
+    }
+    match result {
+        Ok(_) => {}
         Err(e) => match e.class {
             ErrorClass::OutcomeUnknown => {
                 report.unknown.fetch_add(1, Ordering::SeqCst);
@@ -249,22 +261,37 @@ async fn write_one(
     Ok(())
 }
 
-/// The stored outcome of a write's final answer.
-pub fn outcome_of(result: &Result<crate::alipay::koubei::WriteResult, AlipayError>) -> Outcome {
+/// The stored outcome of a write's final answer. An accepted answer without an apply id,
+/// and a create Alipay had already accepted (`SHOP_CREATE_REPEAT_REQUEST`), are followed
+/// under a placeholder apply id until identified ([`ApplyId::unidentified`]).
+pub fn outcome_of(
+    result: &Result<crate::alipay::koubei::WriteResult, AlipayError>,
+    request_id: &RequestId,
+) -> Outcome {
     match result {
         Ok(answer) => Outcome::Accepted {
-            apply_id: answer.apply_id.clone().unwrap_or_default(),
+            apply_id: answer
+                .apply_id
+                .clone()
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| ApplyId::unidentified(request_id)),
             audit_status: answer.audit_status.clone(),
+        },
+        Err(e) if e.class == ErrorClass::AlreadyAccepted => Outcome::Accepted {
+            apply_id: ApplyId::unidentified(request_id),
+            audit_status: Some("REPEAT_REQUEST".into()),
         },
         Err(e) => match e.class {
             ErrorClass::OutcomeUnknown => Outcome::Unknown {
                 reason: e.to_string(),
             },
-            ErrorClass::Business | ErrorClass::Deferred => Outcome::Business {
-                code: e.code.clone().unwrap_or_default(),
-                sub_code: e.sub_code.clone().unwrap_or_default(),
-                msg: e.sub_msg.clone().unwrap_or_default(),
-            },
+            ErrorClass::Business | ErrorClass::Deferred | ErrorClass::AlreadyAccepted => {
+                Outcome::Business {
+                    code: e.code.clone().unwrap_or_default(),
+                    sub_code: e.sub_code.clone().unwrap_or_default(),
+                    msg: e.sub_msg.clone().unwrap_or_default(),
+                }
+            }
             // Throttled (never executed), failed before sending, or a request the gateway
             // refused before the business service saw it.
             ErrorClass::Throttled

@@ -74,10 +74,11 @@ pub struct Connected {
 }
 
 fn limiter(cfg: &Config) -> Arc<RateLimiter> {
-    Arc::new(RateLimiter::new(
-        Some(cfg.rate_limit.app_spec()),
-        &cfg.rate_limit.methods,
-    ))
+    let limiter = RateLimiter::new(Some(cfg.rate_limit.app_spec()), &cfg.rate_limit.methods);
+    Arc::new(match &cfg.rate_limit.quota_file {
+        Some(path) => limiter.with_shared_quota(path),
+        None => limiter,
+    })
 }
 
 fn gateway_config(cfg: &Config, url: String) -> Result<GatewayConfig, ConnectError> {

@@ -1,16 +1,16 @@
-//! Following writes after they were sent: refresh pending applications through Alipay's
-//! audit (applyorder.batchquery), and resolve writes whose outcome is unknown before the
-//! store is touched again (docs/protocol.md §6.4, §7; docs/design.md invariants 1–3).
+//! Following applications through Alipay's audit: refresh the pending ones
+//! (applyorder.batchquery by apply id, every page retried alone) and record what a poll or
+//! a notification says of one (docs/protocol.md §4.6, §5). Writes whose outcome is unknown
+//! are confirmed in [`super::confirm`].
 
 use std::collections::BTreeMap;
 
-use chrono::Duration as ChronoDuration;
 use tracing::{info, warn};
 
-use crate::alipay::koubei::{BizOrder, OrderStatus};
+use crate::alipay::koubei::{BizOrder, OrderQuery, OrderStatus, MAX_PAGE_SIZE};
 use crate::alipay::retry::read_with_retries;
-use crate::alipay::{timestamp, ShopApi};
-use crate::audit::{ActionRow, AppStatus, AuditDb, NewApplication, Outcome};
+use crate::alipay::{AlipayError, ShopApi};
+use crate::audit::{AppStatus, AuditDb};
 use crate::clock::SharedClock;
 use crate::ids::{ApplyId, ShopId};
 use crate::record::WriteKind;
@@ -25,7 +25,7 @@ pub struct Refreshed {
 }
 
 /// The fields to remember as accepted once an application succeeded: `#EMPTY#` removes.
-fn accepted_from(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn accepted_from(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     fields
         .iter()
         .map(|(k, v)| {
@@ -119,7 +119,29 @@ pub fn record_result(
     Ok(Some(status))
 }
 
-/// Query every pending application (≤100 per call) and record what changed.
+/// Every order `query` matches: page after page, each page retried alone with the budget
+/// of any read (an unverifiable page 3 is asked again, not pages 1 and 2).
+pub async fn all_orders(
+    api: &dyn ShopApi,
+    query: OrderQuery<'_>,
+    max_attempts: u32,
+) -> Result<Vec<BizOrder>, AlipayError> {
+    let mut out = Vec::new();
+    let mut page_no = 1u64;
+    loop {
+        let page = read_with_retries(max_attempts, || api.application_page(query, page_no)).await?;
+        let done = page.biz_order_infos.is_empty() || page_no >= page.total_page_no;
+        out.extend(page.biz_order_infos);
+        if done {
+            return Ok(out);
+        }
+        page_no += 1;
+    }
+}
+
+/// Query every pending application whose apply id is known (≤100 per call) and record
+/// what changed. Placeholders of applications not identified yet are settled by
+/// [`super::confirm`].
 pub async fn refresh_pending(
     api: &dyn ShopApi,
     db: &AuditDb,
@@ -128,14 +150,18 @@ pub async fn refresh_pending(
 ) -> Result<Refreshed, RunError> {
     let pending = db.pending_applications()?;
     let mut out = Refreshed::default();
-    if pending.is_empty() {
+    let ids: Vec<ApplyId> = pending
+        .iter()
+        .map(|a| a.apply_id.clone())
+        .filter(ApplyId::is_identified)
+        .collect();
+    out.still_pending = (pending.len() - ids.len()) as u64;
+    if ids.is_empty() {
         return Ok(out);
     }
-    let ids: Vec<ApplyId> = pending.iter().map(|a| a.apply_id.clone()).collect();
-    // One retry scope per call (≤100 ids), so a throttled chunk does not redo the others.
     let mut orders = Vec::new();
-    for chunk in ids.chunks(crate::alipay::koubei::MAX_PAGE_SIZE as usize) {
-        orders.extend(read_with_retries(max_attempts, || api.applications(chunk)).await?);
+    for chunk in ids.chunks(MAX_PAGE_SIZE as usize) {
+        orders.extend(all_orders(api, OrderQuery::Ids(chunk), max_attempts).await?);
     }
     for order in &orders {
         match record_order(db, clock, order)? {
@@ -146,121 +172,4 @@ pub async fn refresh_pending(
         }
     }
     Ok(out)
-}
-
-/// Does this order carry our write? Matched on the caller's request_id inside
-/// `biz_context_info` when present, else on the store_id (creates) and the same fields.
-fn order_matches(order: &BizOrder, action: &ActionRow) -> bool {
-    let Some(ctx) = order.biz_context_info.as_deref() else {
-        return false;
-    };
-    let Ok(ctx) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(ctx) else {
-        return false;
-    };
-    let get = |k: &str| ctx.get(k).and_then(|v| v.as_str());
-    if let Some(rid) = get("request_id") {
-        return action.request_id == rid;
-    }
-    let same_target = match action.kind {
-        WriteKind::Create => get("store_id") == Some(action.store_id.as_str()),
-        WriteKind::Modify => order.biz_id.as_deref() == action.shop_id.as_deref(),
-    };
-    same_target
-        && action
-            .fields
-            .iter()
-            .all(|(k, v)| get(k) == Some(v.as_str()))
-}
-
-/// Resolve every write whose outcome is unknown (or whose process died before recording
-/// it). Found → accepted (and followed as an application); confirmed absent → not
-/// applied, so the store is planned again. A write that cannot be confirmed either way
-/// stays unknown and keeps its store blocked. Returns (resolved, still unknown).
-pub async fn resolve_unknown(
-    api: &dyn ShopApi,
-    db: &AuditDb,
-    clock: &SharedClock,
-    max_attempts: u32,
-) -> Result<(u64, u64), RunError> {
-    let unresolved = db.unresolved_actions()?;
-    if unresolved.is_empty() {
-        return Ok((0, 0));
-    }
-    let earliest = unresolved
-        .iter()
-        .map(|a| a.intent_at)
-        .min()
-        .unwrap_or_else(|| clock.now());
-    let start = timestamp::format(earliest - ChronoDuration::minutes(10));
-    let end = timestamp::format(clock.now() + ChronoDuration::minutes(10));
-    let mut orders = Vec::new();
-    for kind in [WriteKind::Create, WriteKind::Modify] {
-        match read_with_retries(max_attempts, || {
-            api.applications_between(kind, &start, &end)
-        })
-        .await
-        {
-            Ok(found) => orders.extend(found),
-            Err(e) => {
-                warn!(error = %e, "Cannot list recent applications; unknown writes stay unresolved.");
-                return Ok((0, unresolved.len() as u64));
-            }
-        }
-    }
-    let map = db.shop_map()?;
-    let (mut resolved, mut left) = (0, 0);
-    for action in &unresolved {
-        if let Some(order) = orders.iter().find(|o| order_matches(o, action)) {
-            let outcome = Outcome::Accepted {
-                apply_id: order.apply_id.clone(),
-                audit_status: order.status.map(|s| s.as_str().to_string()),
-            };
-            db.resolve_action(
-                action.id,
-                &outcome,
-                "found by applyorder.batchquery",
-                clock.now(),
-            )?;
-            if db.application(&order.apply_id)?.is_none() {
-                db.add_application(
-                    &NewApplication {
-                        apply_id: &order.apply_id,
-                        store_id: &action.store_id,
-                        shop_id: action.shop_id.as_ref(),
-                        kind: action.kind,
-                        request_id: &action.request_id,
-                        action_id: Some(action.id),
-                        fields: &action.fields,
-                    },
-                    action.intent_at,
-                )?;
-            }
-            record_order(db, clock, order)?;
-            info!(store_id = %action.store_id, request_id = %action.request_id, apply_id = %order.apply_id, "Unknown outcome resolved: the write was applied.");
-            resolved += 1;
-        } else if action.kind == WriteKind::Create && map.contains_key(&action.store_id) {
-            db.resolve_action(
-                action.id,
-                &Outcome::NotApplied {
-                    reason: "the store already has a shop".into(),
-                },
-                "shop found through summary + querydetail",
-                clock.now(),
-            )?;
-            resolved += 1;
-        } else {
-            db.resolve_action(
-                action.id,
-                &Outcome::NotApplied {
-                    reason: "no application with this request was found".into(),
-                },
-                "confirmed absent by applyorder.batchquery",
-                clock.now(),
-            )?;
-            info!(store_id = %action.store_id, request_id = %action.request_id, "Unknown outcome resolved: the write was not applied.");
-            resolved += 1;
-        }
-    }
-    let _ = &mut left;
-    Ok((resolved, left))
 }

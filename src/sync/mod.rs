@@ -1,7 +1,8 @@
 //! The sync engine, in the order data flows through one run:
 //!
 //! 1. [`context`]: everything a run needs (config, client or built-in simulator, audit store).
-//! 2. [`followup`]: refresh pending applications, resolve writes whose outcome is unknown.
+//! 2. [`followup`]: refresh pending applications; [`confirm`]: settle writes whose outcome
+//!    is unknown (after adoption, step 3, has mapped the shops that appeared).
 //! 3. [`remote`]: Alipay's shops (summary pages → remote shops; adoption via querydetail).
 //! 4. [`plan`]: the pure planner (stores × remote shops × what was sent before).
 //! 5. [`guard`]: the safety guards that stop a run before any write.
@@ -11,6 +12,7 @@
 //!
 //! [`error`] holds [`RunError`], which knows its exit code.
 pub mod apply;
+pub mod confirm;
 pub mod context;
 pub mod error;
 pub mod followup;

@@ -21,7 +21,7 @@ use crate::sync::plan::{
     self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow,
 };
 use crate::sync::remote;
-use crate::sync::{guard, Context, RunError};
+use crate::sync::{confirm, guard, Context, RunError};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +50,18 @@ pub struct RunResult {
 }
 
 impl Context {
+    fn confirm_settings(&self) -> confirm::ConfirmSettings {
+        confirm::ConfirmSettings {
+            max_attempts: self.cfg.sync.max_attempts,
+            unidentified_after: chrono::Duration::from_std(self.cfg.sync.unidentified_after)
+                .unwrap_or(chrono::Duration::days(7)),
+            op_role: match self.cfg.alipay.op_role.as_str() {
+                "ISV" | "" => None,
+                other => Some(other.to_string()),
+            },
+        }
+    }
+
     fn summary_query(&self) -> SummaryQuery {
         let a = &self.cfg.alipay;
         SummaryQuery {
@@ -183,10 +195,16 @@ impl Context {
         if adopted > 0 {
             info!(adopted, "Existing shops adopted.");
         }
-        let (resolved, unresolved) =
-            followup::resolve_unknown(gw, db, &self.clock, attempts).await?;
-        if resolved + unresolved > 0 {
-            info!(resolved, unresolved, "Writes with unknown outcome checked.");
+        let confirmed = confirm::confirm(gw, db, &self.clock, &self.confirm_settings()).await?;
+        if confirmed != confirm::Confirmed::default() {
+            info!(
+                applied = confirmed.applied,
+                to_resend = confirmed.to_resend,
+                absent = confirmed.absent,
+                still_unknown = confirmed.still_unknown,
+                settled = confirmed.settled,
+                "Writes with unknown outcome confirmed."
+            );
         }
 
         let plan = self.make_plan(&loaded, &remote_shops)?;
@@ -201,7 +219,7 @@ impl Context {
             remote_only: counts.remote_only,
             rejected: counts.rejected,
             failed: 0,
-            unknown: 0,
+            unknown: confirmed.still_unknown,
         };
         let mut result = RunResult {
             run,
@@ -269,7 +287,7 @@ impl Context {
         summary.created = report.created.load(Ordering::SeqCst);
         summary.modified = report.modified.load(Ordering::SeqCst);
         summary.failed = report.failed.load(Ordering::SeqCst);
-        summary.unknown = report.unknown.load(Ordering::SeqCst);
+        summary.unknown = report.unknown.load(Ordering::SeqCst) + confirmed.still_unknown;
         summary.pending += report.deferred.load(Ordering::SeqCst);
         let not_started = writes.saturating_sub(
             summary.created

@@ -117,58 +117,54 @@ impl Gateway {
     }
 
     /// Every page of applyorder.batchquery for one set of filters.
-    async fn applyorder_pages(&self, filters: Value) -> Result<Vec<BizOrder>, AlipayError> {
-        let mut out = Vec::new();
-        let mut page_no = 1u64;
-        loop {
-            let mut biz = filters.clone();
-            if let Value::Object(map) = &mut biz {
-                map.insert("biz_type".into(), Value::String("SHOP".into()));
-                map.insert("page_no".into(), Value::from(page_no));
-                map.insert("page_size".into(), Value::from(MAX_PAGE_SIZE));
-                map.insert("op_role".into(), Value::String("ISV".into()));
-            }
-            let page: OrderPage = self
-                .call(APPLYORDER_BATCHQUERY, &biz.to_string(), false)
-                .await?
-                .parse()?;
-            let empty = page.biz_order_infos.is_empty();
-            out.extend(page.biz_order_infos);
-            if empty || page_no >= page.total_page_no {
-                return Ok(out);
-            }
-            page_no += 1;
+    /// One page (≤100 orders) of applyorder.batchquery. Callers page (and retry each page
+    /// alone): `sync::followup::all_orders`.
+    pub async fn applyorder_page(
+        &self,
+        query: OrderQuery<'_>,
+        page_no: u64,
+    ) -> Result<OrderPage, AlipayError> {
+        let mut biz = match query {
+            OrderQuery::Ids(ids) => serde_json::json!({ "apply_ids": ids }),
+            OrderQuery::Window { kind, start, end } => serde_json::json!({
+                "action": action_of(kind),
+                "start_time": start,
+                "end_time": end,
+            }),
+        };
+        if let Value::Object(map) = &mut biz {
+            map.insert("biz_type".into(), Value::String("SHOP".into()));
+            map.insert("page_no".into(), Value::from(page_no));
+            map.insert("page_size".into(), Value::from(MAX_PAGE_SIZE));
+            map.insert("op_role".into(), Value::String("ISV".into()));
         }
+        self.call(APPLYORDER_BATCHQUERY, &biz.to_string(), false)
+            .await?
+            .parse()
     }
 
-    /// Status of applications, `apply_ids` sent in chunks of ≤100, every page read.
+    /// Status of applications, `apply_ids` sent in chunks of ≤100, every page read (no
+    /// retries: for tests and tools; the engine pages itself).
     pub async fn applyorder_batchquery(
         &self,
         apply_ids: &[ApplyId],
     ) -> Result<Vec<BizOrder>, AlipayError> {
         let mut out = Vec::new();
         for chunk in apply_ids.chunks(MAX_PAGE_SIZE as usize) {
-            out.extend(
-                self.applyorder_pages(serde_json::json!({ "apply_ids": chunk }))
-                    .await?,
-            );
+            let mut page_no = 1;
+            loop {
+                let page = self
+                    .applyorder_page(OrderQuery::Ids(chunk), page_no)
+                    .await?;
+                let done = page.biz_order_infos.is_empty() || page_no >= page.total_page_no;
+                out.extend(page.biz_order_infos);
+                if done {
+                    break;
+                }
+                page_no += 1;
+            }
         }
         Ok(out)
-    }
-
-    /// Recent applications filtered by action and time window (unknown-outcome writes).
-    pub async fn applyorder_search(
-        &self,
-        action: &str,
-        start_time: &str,
-        end_time: &str,
-    ) -> Result<Vec<BizOrder>, AlipayError> {
-        self.applyorder_pages(serde_json::json!({
-            "action": action,
-            "start_time": start_time,
-            "end_time": end_time,
-        }))
-        .await
     }
 
     /// The category tree (or the subtree under `category_id`).

@@ -241,12 +241,26 @@ pub fn action_of(kind: WriteKind) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct OrderPage {
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OrderPage {
     #[serde(default, deserialize_with = "lenient_u64")]
-    pub(super) total_page_no: u64,
+    pub total_page_no: u64,
     #[serde(default)]
-    pub(super) biz_order_infos: Vec<BizOrder>,
+    pub biz_order_infos: Vec<BizOrder>,
+}
+
+/// What an applyorder.batchquery asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum OrderQuery<'a> {
+    /// These applications (≤100 ids).
+    Ids(&'a [ApplyId]),
+    /// The applications of one write kind submitted in a window (`yyyy-MM-dd HH:mm:ss`,
+    /// UTC+8; only the last 3 months can be queried).
+    Window {
+        kind: WriteKind,
+        start: &'a str,
+        end: &'a str,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]

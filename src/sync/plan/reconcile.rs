@@ -75,7 +75,12 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         let action = if let Some(pending) = pending_by_store.get(store.store_id.as_str()) {
             let apply_ids: Vec<ApplyId> =
                 pending.iter().filter_map(|p| p.apply_id.clone()).collect();
-            let reason = if pending.iter().any(|p| p.apply_id.is_none()) {
+            let reason = if pending
+                .iter()
+                .any(|p| p.apply_id.as_ref().is_some_and(|a| !a.is_identified()))
+            {
+                "Alipay accepted a write of this store whose application is not identified yet; it is not written again until that is settled".to_string()
+            } else if pending.iter().any(|p| p.apply_id.is_none()) {
                 "a previous write's outcome is unknown; it is resolved before the store is touched again".to_string()
             } else if pending.iter().any(|p| p.kind == WriteKind::Create) {
                 "the shop's creation is under Alipay's audit".to_string()

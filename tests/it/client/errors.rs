@@ -198,12 +198,13 @@ async fn business_errors_are_signed_and_named() {
         .await
         .unwrap();
 
-    // A repeated request id on create is resolved like an unknown outcome, not reported.
+    // A repeated request id on create proves the first create with it was accepted
+    // (issue 10): its own class, never a business error or an unknown outcome.
     let err = expect_class(
         env.gw
             .shop_create(&create_write("ST-0009", "req0001"))
             .await,
-        ErrorClass::OutcomeUnknown,
+        ErrorClass::AlreadyAccepted,
     );
     assert!(err.is("SHOP_CREATE_REPEAT_REQUEST"));
 }
