@@ -5,6 +5,7 @@
 // `AlipayError` carries what an operator needs (method, class, code, sub_code, message);
 // it is returned at most once per network call, where its size does not matter.
 #![allow(clippy::result_large_err)]
+pub mod alert;
 pub mod alipay;
 pub mod allocator;
 pub mod apply;

@@ -1,4 +1,5 @@
 //! Integration tests: one binary, a module per area.
+mod alerts;
 mod audit;
 mod cli;
 mod client;
