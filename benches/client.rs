@@ -10,8 +10,8 @@ mod common;
 use std::time::Instant;
 
 use futures::StreamExt;
-use shopsync::alipay::shop::SummaryQuery;
-use shopsync::ratelimit::RateLimiter;
+use shopsync::alipay::koubei::SummaryQuery;
+use shopsync::alipay::ratelimit::RateLimiter;
 
 fn main() {
     let calls: usize = std::env::args()

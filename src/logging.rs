@@ -2,15 +2,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Output format of the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines (for a terminal).
-    #[default]
-    Pretty,
-    /// One JSON object per line (for journald or files).
-    Json,
-}
+pub use crate::cli::LogFormat;
 
 /// The level used when neither `--log-level` nor `RUST_LOG` says otherwise.
 pub const DEFAULT_DIRECTIVE: &str = "info";

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::sign::{SignKey, VerifyKey};
 use shopsync::alipay::{Gateway, GatewayConfig};
 use shopsync::audit::AuditDb;
 use shopsync::clock::{SharedClock, SystemClock};
 use shopsync::config::Config;
-use shopsync::ratelimit::RateLimiter;
-use shopsync::run::Context;
 use shopsync::sim::{self, SimConfig, SimHandle};
+use shopsync::sync::Context;
 
 /// Export header: Alipay field names, so no column mapping is needed.
 pub const HEADER: &str = "store_id,branch_shop_name,province_code,city_code,district_code,address,longitude,latitude,contact_number,business_time,avg_price";
@@ -154,7 +154,7 @@ pub async fn context(dir: &Path, gateway: &str, qps: u32, concurrency: usize) ->
     let cfg = Config::load_with_env(&path, std::iter::empty()).unwrap();
     let clock: SharedClock = Arc::new(SystemClock);
     let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
-    Context::connect(cfg, db, clock).await.unwrap().0
+    Context::connect(cfg, db, clock, None).await.unwrap().0
 }
 
 /// A field of /proc/self/status in KiB (`VmHWM`, `VmRSS`).

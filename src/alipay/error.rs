@@ -5,6 +5,9 @@
 pub enum ErrorClass {
     /// Permanent for this input (`40004` business codes): report it.
     Business,
+    /// A modify refused because another modify of the shop is under audit
+    /// (`NOT_ALLOWED_CONCURRENT_MODIFY`): not applied; send it after that audit ends.
+    Deferred,
     /// `40005`: the call was not executed; slow down and retry.
     Throttled,
     /// A write whose effect is unknown (`20000`, `SYSTEM_ERROR`, timeout or dropped
@@ -25,6 +28,7 @@ impl ErrorClass {
     pub fn label(self) -> &'static str {
         match self {
             ErrorClass::Business => "business",
+            ErrorClass::Deferred => "deferred",
             ErrorClass::Throttled => "throttled",
             ErrorClass::OutcomeUnknown => "outcome_unknown",
             ErrorClass::Config => "config",
@@ -87,6 +91,8 @@ pub fn classify(code: &str, sub_code: Option<&str>, write: bool) -> ErrorClass {
                 } else {
                     ErrorClass::Transport
                 }
+            } else if write && sub == "NOT_ALLOWED_CONCURRENT_MODIFY" {
+                ErrorClass::Deferred
             } else if write && sub == "SHOP_CREATE_REPEAT_REQUEST" {
                 // The request id was already seen: an earlier attempt arrived. Resolve it
                 // like an unknown outcome.
@@ -153,6 +159,7 @@ impl AlipayError {
 fn class_word(class: ErrorClass) -> &'static str {
     match class {
         ErrorClass::Business => "business error",
+        ErrorClass::Deferred => "deferred (another modification is under audit)",
         ErrorClass::Throttled => "throttled",
         ErrorClass::OutcomeUnknown => "outcome unknown",
         ErrorClass::Config => "configuration or credential error",
@@ -185,7 +192,7 @@ mod tests {
         );
         assert_eq!(
             classify("40004", Some("isv.NOT-ALLOWED-CONCURRENT-MODIFY"), true),
-            ErrorClass::Business
+            ErrorClass::Deferred
         );
         assert_eq!(
             classify("40002", Some("isv.invalid-signature"), false),

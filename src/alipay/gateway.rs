@@ -11,8 +11,8 @@ use super::envelope::{self, Verification};
 use super::error::{AlipayError, ErrorClass};
 use super::sign::{self, KeyError, SignKey, VerifyKey};
 use super::timestamp;
+use crate::alipay::ratelimit::{Permit, RateLimiter};
 use crate::clock::SharedClock;
-use crate::ratelimit::{Permit, RateLimiter};
 use crate::secret::Secret;
 
 /// Production gateway.
@@ -20,10 +20,9 @@ pub const PRODUCTION_URL: &str = "https://openapi.alipay.com/gateway.do";
 /// Sandbox gateway.
 pub const SANDBOX_URL: &str = "https://openapi-sandbox.dl.alipaydev.com/gateway.do";
 
-/// Observes every call's outcome (metrics); `class` is `"success"` or an
-/// [`ErrorClass::label`].
+/// Observes every call's outcome (metrics): `Ok(())` or the failure's class.
 pub trait CallObserver: Send + Sync {
-    fn observe(&self, method: &str, class: &str);
+    fn observe(&self, method: &str, outcome: Result<(), ErrorClass>);
 }
 
 /// Connection settings of the client.
@@ -270,11 +269,7 @@ impl Gateway {
             Err(_) => {}
         }
         if let Some(observer) = &self.inner.observer {
-            let class = match result {
-                Ok(_) => "success",
-                Err(e) => e.class.label(),
-            };
-            observer.observe(method, class);
+            observer.observe(method, result.as_ref().map(|_| ()).map_err(|e| e.class));
         }
     }
 

@@ -9,11 +9,12 @@ use super::applications::Application;
 use super::notifications::NotificationRow;
 use super::shopmap::{Mapping, PreviousMapping};
 use super::{AuditDb, AuditError};
+use crate::ids::StoreId;
 
 /// Everything the audit store knows about one store.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoreHistory {
-    pub store_id: String,
+    pub store_id: StoreId,
     /// The current store ↔ shop mapping.
     pub mapping: Option<Mapping>,
     /// Mappings replaced over time, oldest first.
@@ -32,7 +33,7 @@ pub struct StoreHistory {
 
 impl AuditDb {
     /// Everything about one store. Empty lists (not an error) for a store never seen.
-    pub fn store_history(&self, store_id: &str) -> Result<StoreHistory, AuditError> {
+    pub fn store_history(&self, store_id: &StoreId) -> Result<StoreHistory, AuditError> {
         let detail_shops = {
             let conn = self.lock();
             let mut stmt = conn
@@ -43,7 +44,7 @@ impl AuditDb {
             rows
         };
         Ok(StoreHistory {
-            store_id: store_id.to_string(),
+            store_id: store_id.clone(),
             mapping: self.mapping(store_id)?,
             previous_mappings: self.previous_mappings(store_id)?,
             detail_shops,

@@ -21,12 +21,12 @@ mod applications;
 mod history;
 pub mod html;
 mod notifications;
-pub mod report;
 mod runs;
 mod shopmap;
 mod sql;
 mod table;
 mod values;
+pub mod views;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,14 +35,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use actions::{ActionId, ActionKind, ActionRow, NewAction, Outcome};
+pub use actions::{ActionId, ActionRow, NewAction, Outcome};
 pub use applications::{AppStatus, Application, NewApplication};
 pub use history::StoreHistory;
 pub use notifications::{NotificationRecord, NotificationRow};
 
-pub use report::{run_command, run_command_at, AuditCommand, OutputFormat};
 pub use runs::{RunId, RunKind, RunRow, RunStatus, RunSummary};
 pub use shopmap::{Mapping, PreviousMapping};
+pub use views::{run_command, run_command_at, AuditCommand, OutputFormat};
 
 /// The migrations this build knows, in order. The number is the file's prefix.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Loaded, Reject, SourceConfig, SourceError};
-use crate::store::{build_store_from, normalise, Field, FieldValues};
+use crate::record::{build_store_from, normalise, Field, FieldValues};
 
 /// Where each field's value comes from.
 pub(crate) struct Mapping {
@@ -164,7 +164,7 @@ impl Collector {
         self.loaded.rows += 1;
         let store_id = cells
             .get(self.mapping.store_id)
-            .and_then(|c| crate::store::normalise_store_id(c).ok())
+            .and_then(|c| crate::record::normalise_store_id(c).ok())
             .filter(|id| !id.contains('\u{fffd}'));
         self.reject(line, store_id, None, reason);
     }
@@ -187,7 +187,7 @@ impl Collector {
         self.loaded.rows += 1;
         let id_check = cells
             .get(self.mapping.store_id)
-            .map(|c| crate::store::normalise_store_id(c));
+            .map(|c| crate::record::normalise_store_id(c));
         let store_id = id_check.as_ref().and_then(|r| r.as_ref().ok()).cloned();
         if let Some(id) = &store_id {
             self.note_id(id, line);
@@ -240,7 +240,7 @@ impl Collector {
         let mut dups: Vec<(String, Vec<u64>)> = self.repeated.drain().collect();
         dups.sort_by_key(|(_, lines)| lines[0]);
         for (id, lines) in dups {
-            self.loaded.stores.retain(|s| s.store_id != id);
+            self.loaded.stores.retain(|s| s.store_id.as_str() != id);
             for &line in &lines {
                 let others: Vec<String> = lines
                     .iter()

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, TimeZone, Utc};
-use shopsync::alipay::shop::ShopWrite;
+use shopsync::alipay::koubei::ShopWrite;
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::sign::{SignKey, VerifyKey};
 use shopsync::alipay::{AlipayError, ErrorClass, Gateway, GatewayConfig};
 use shopsync::clock::{ManualClock, SharedClock};
-use shopsync::ratelimit::RateLimiter;
 use shopsync::secret::Secret;
 use shopsync::sim::{self, FaultKind, FaultRule, SimConfig, SimHandle, Trigger};
 
@@ -191,22 +191,22 @@ pub(crate) fn create_fields(n: usize) -> Vec<(String, String)> {
 pub(crate) fn create_write(store_id: &str, request_id: &str) -> ShopWrite {
     ShopWrite {
         shop_id: None,
-        store_id: Some(store_id.to_string()),
+        store_id: Some(store_id.into()),
         fields: create_fields(1),
-        request_id: request_id.to_string(),
+        request_id: request_id.into(),
         operate_notify_url: None,
     }
 }
 
 pub(crate) fn modify_write(shop_id: &str, request_id: &str, fields: &[(&str, &str)]) -> ShopWrite {
     ShopWrite {
-        shop_id: Some(shop_id.to_string()),
+        shop_id: Some(shop_id.into()),
         store_id: None,
         fields: fields
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        request_id: request_id.to_string(),
+        request_id: request_id.into(),
         operate_notify_url: None,
     }
 }

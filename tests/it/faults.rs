@@ -15,13 +15,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use shopsync::audit::{ActionKind, Outcome};
+use shopsync::audit::Outcome;
 use shopsync::clock::{ManualClock, SharedClock};
 use shopsync::config::Config;
 use shopsync::exit::Exit;
-use shopsync::run::RunResult;
+use shopsync::record::WriteKind;
+use shopsync::record::{normalise, Field};
 use shopsync::sim::{self, FaultKind, FaultRule, RateSpec, SimConfig, Trigger};
-use shopsync::store::{normalise, Field};
+use shopsync::sync::run::RunResult;
 
 use crate::harness::{csv_of, test_keys, Harness, HEADER};
 
@@ -174,7 +175,7 @@ fn check_counts(h: &Harness, r: &RunResult) {
     let count = |f: &dyn Fn(&shopsync::audit::ActionRow) -> bool| {
         actions.iter().filter(|a| f(a)).count() as u64
     };
-    let accepted = |kind: ActionKind| {
+    let accepted = |kind: WriteKind| {
         count(&|a| {
             a.kind == kind
                 && a.resolved_at.is_none()
@@ -183,14 +184,14 @@ fn check_counts(h: &Harness, r: &RunResult) {
     };
     assert_eq!(
         r.summary.created,
-        accepted(ActionKind::Create),
+        accepted(WriteKind::Create),
         "run {}: {:?}",
         r.run.0,
         r.summary
     );
     assert_eq!(
         r.summary.modified,
-        accepted(ActionKind::Modify),
+        accepted(WriteKind::Modify),
         "run {}: {:?}",
         r.run.0,
         r.summary
@@ -305,7 +306,8 @@ fn check_final(h: &Harness, n: usize) {
     assert_eq!(map.len(), n, "every store is mapped");
     for (store_id, shop_id) in &map {
         assert_eq!(
-            &shops[store_id].shop_id, shop_id,
+            shop_id,
+            &shops[store_id.as_str()].shop_id,
             "{store_id} is mapped to its shop"
         );
     }
@@ -384,7 +386,7 @@ fn first_unknown_applied(h: &Harness, r: &RunResult) -> u64 {
         .unwrap()
         .iter()
         .filter(|a| {
-            a.kind == ActionKind::Create
+            a.kind == WriteKind::Create
                 && a.resolved_at.is_some()
                 && matches!(a.outcome, Some(Outcome::Accepted { .. }))
         })

@@ -11,8 +11,8 @@ use shopsync::alipay::sign::{SignKey, VerifyKey};
 use shopsync::audit::AuditDb;
 use shopsync::clock::{ManualClock, SharedClock};
 use shopsync::config::Config;
-use shopsync::run::{Context, RunOptions, RunResult};
 use shopsync::sim::{self, SimConfig, SimHandle};
+use shopsync::sync::{Context, RunOptions, RunResult};
 
 use crate::helpers::key_file;
 
@@ -136,7 +136,7 @@ database = "audit.db"
 
     pub async fn context(cfg: Config, clock: SharedClock) -> Context {
         let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
-        Context::connect(cfg, db, clock).await.unwrap().0
+        Context::connect(cfg, db, clock, None).await.unwrap().0
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

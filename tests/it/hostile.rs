@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use shopsync::config::Config;
+use shopsync::record::Field;
 use shopsync::sim::{self, SimConfig};
 use shopsync::source::{self, SourceEncoding};
-use shopsync::store::Field;
 
 use crate::harness::{row, test_keys, Harness, HEADER};
 

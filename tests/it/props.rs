@@ -11,13 +11,13 @@ use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use serde_json::{Map, Value};
 use shopsync::alipay::envelope::{self, Verification};
 use shopsync::alipay::gateway::interpret;
-use shopsync::alipay::shop::ShopWrite;
+use shopsync::alipay::koubei::ShopWrite;
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::sign::{SignKey, VerifyKey};
 use shopsync::alipay::{Gateway, GatewayConfig};
 use shopsync::clock::SystemClock;
-use shopsync::ratelimit::RateLimiter;
+use shopsync::record::{build_store, Field};
 use shopsync::sim::{self, SimConfig};
-use shopsync::store::{build_store, Field};
 
 use crate::harness::test_keys;
 
@@ -302,7 +302,7 @@ fn what_passes_validation_passes_the_simulators_checks() {
                     .iter()
                     .map(|(f, v)| (f.name().to_string(), v.to_string()))
                     .collect(),
-                request_id: shopsync::apply::new_request_id(),
+                request_id: shopsync::ids::RequestId::generate(),
                 ..Default::default()
             };
             match rt.block_on(gw.shop_create(&write)) {

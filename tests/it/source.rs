@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use shopsync::record::{Field, Store};
 use shopsync::source::{self, Loaded, SourceConfig, SourceError};
-use shopsync::store::{Field, Store};
 
 mod normalise;
 
@@ -46,7 +46,7 @@ fn by_id(loaded: &Loaded) -> BTreeMap<String, BTreeMap<Field, String>> {
     loaded
         .stores
         .iter()
-        .map(|s| (s.store_id.clone(), s.fields.to_map()))
+        .map(|s| (s.store_id.to_string(), s.fields.to_map()))
         .collect()
 }
 

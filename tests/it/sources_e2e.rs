@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use shopsync::clock::{ManualClock, SharedClock};
 use shopsync::config::Config;
-use shopsync::plan::Plan;
 use shopsync::sim::{self, SimConfig};
+use shopsync::sync::plan::Plan;
 
 use crate::harness::{test_keys, Harness};
 use crate::helpers::key_file;
@@ -60,7 +60,7 @@ async fn gbk_and_sqlite_exports_give_the_same_plan_as_utf8() {
         shared.clone(),
     )
     .await;
-    let opts = shopsync::run::RunOptions {
+    let opts = shopsync::sync::run::RunOptions {
         apply: true,
         ..Default::default()
     };
@@ -77,8 +77,8 @@ async fn gbk_and_sqlite_exports_give_the_same_plan_as_utf8() {
         Some("周一-周五 10:00-18:00"),
     );
 
-    let plan_of = |ctx: shopsync::run::Context| async move {
-        ctx.run(&shopsync::run::RunOptions::default())
+    let plan_of = |ctx: shopsync::sync::Context| async move {
+        ctx.run(&shopsync::sync::run::RunOptions::default())
             .await
             .unwrap()
             .plan

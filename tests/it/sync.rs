@@ -2,9 +2,9 @@
 
 use shopsync::audit::{RunStatus, RunSummary};
 use shopsync::exit::Exit;
-use shopsync::plan::Action;
+use shopsync::record::Field;
 use shopsync::sim::{FaultKind, FaultRule, ForcedOutcome, RateSpec, Trigger};
-use shopsync::store::Field;
+use shopsync::sync::plan::Action;
 
 use crate::harness::{csv_of, row, Harness, Options, HEADER};
 
@@ -30,14 +30,14 @@ async fn in_sync(n: usize, extra_toml: &str) -> Harness {
 /// (store_id, [(field, new value)]) of every modify in the plan.
 type Modifies = Vec<(String, Vec<(Field, Option<String>)>)>;
 
-fn modifies(result: &shopsync::run::RunResult) -> Modifies {
+fn modifies(result: &shopsync::sync::run::RunResult) -> Modifies {
     result
         .plan
         .items
         .iter()
         .filter_map(|i| match &i.action {
             Action::Modify { changes, .. } => Some((
-                i.store_id.clone().unwrap(),
+                i.store_id.clone().unwrap().to_string(),
                 changes.iter().map(|c| (c.field, c.new.clone())).collect(),
             )),
             _ => None,
@@ -167,7 +167,7 @@ async fn an_edit_made_on_alipay_is_detected_and_reverted() {
         .sim
         .shops()
         .into_iter()
-        .find(|s| s.shop_id == shop_id)
+        .find(|s| shop_id == s.shop_id)
         .unwrap();
     assert_eq!(
         shop.fields.get("address").map(String::as_str),

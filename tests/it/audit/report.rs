@@ -2,9 +2,10 @@
 
 use clap::Parser;
 use shopsync::audit::{
-    run_command, run_command_at, ActionKind, AppStatus, AuditCommand, AuditDb, AuditError,
-    NewApplication, Outcome, OutputFormat, RunId, RunKind, RunStatus, RunSummary,
+    run_command, run_command_at, AppStatus, AuditCommand, AuditDb, AuditError, NewApplication,
+    Outcome, OutputFormat, RunId, RunKind, RunStatus, RunSummary,
 };
+use shopsync::record::WriteKind;
 
 use super::{at, fields, intent, notification, temp_db};
 
@@ -25,11 +26,11 @@ fn populated() -> (tempfile::TempDir, AuditDb, RunId) {
     let f = fields(&[("main_shop_name", "老王面馆")]);
     db.add_application(
         &NewApplication {
-            apply_id: "2026112500107000000000000001",
-            store_id: "S1",
+            apply_id: &"2026112500107000000000000001".into(),
+            store_id: &"S1".into(),
             shop_id: None,
-            kind: ActionKind::Create,
-            request_id: "req1",
+            kind: WriteKind::Create,
+            request_id: &"req1".into(),
             action_id: Some(a),
             fields: &f,
         },
@@ -66,16 +67,17 @@ fn populated() -> (tempfile::TempDir, AuditDb, RunId) {
     n.apply_id = Some("2026112500107000000000000001".into());
     db.record_notification(&n, at(90)).unwrap();
     db.finish_application(
-        "2026112500107000000000000001",
+        &"2026112500107000000000000001".into(),
         AppStatus::Success,
-        Some("shop1"),
+        Some(&"shop1".into()),
         None,
         None,
         at(90),
     )
     .unwrap();
-    db.set_mapping("S1", "shop1", "notified", at(90)).unwrap();
-    db.set_accepted_values("S1", &fields(&[("avg_price", "35")]), at(90))
+    db.set_mapping(&"S1".into(), &"shop1".into(), "notified", at(90))
+        .unwrap();
+    db.set_accepted_values(&"S1".into(), &fields(&[("avg_price", "35")]), at(90))
         .unwrap();
     (dir, db, run)
 }
@@ -206,11 +208,11 @@ fn audit_pending_lists_applications_with_their_age() {
     let f = fields(&[("brand_name", "老王")]);
     db.add_application(
         &NewApplication {
-            apply_id: "A2",
-            store_id: "S1",
-            shop_id: Some("shop1"),
-            kind: ActionKind::Modify,
-            request_id: "req9",
+            apply_id: &"A2".into(),
+            store_id: &"S1".into(),
+            shop_id: Some(&"shop1".into()),
+            kind: WriteKind::Modify,
+            request_id: &"req9".into(),
             action_id: None,
             fields: &f,
         },

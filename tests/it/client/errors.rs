@@ -2,11 +2,11 @@
 //! wrong Alipay public key, the app's own key as Alipay's, business errors.
 
 use chrono::Duration;
-use shopsync::alipay::shop::SummaryQuery;
+use shopsync::alipay::koubei::SummaryQuery;
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::sign::KeyError;
 use shopsync::alipay::{ErrorClass, Gateway, GatewayConfig};
 use shopsync::clock::ManualClock;
-use shopsync::ratelimit::RateLimiter;
 
 use super::{
     app_key, app_public, create_write, expect_class, generated_key, modify_write, ClientOpts, Env,
@@ -93,14 +93,14 @@ async fn wrong_alipay_public_key_makes_every_answer_unverifiable() {
         ErrorClass::Unverifiable,
     );
     expect_class(
-        gw.shop_querydetail(&shop_id, None).await,
+        gw.shop_querydetail(&shop_id.clone().into(), None).await,
         ErrorClass::Unverifiable,
     );
     expect_class(gw.shop_batchquery(1).await, ErrorClass::Unverifiable);
     expect_class(gw.category_query(None).await, ErrorClass::Unverifiable);
     // A signed business error does not verify either: it is not reported as Business.
     let err = expect_class(
-        gw.shop_querydetail("2026000000000000", None).await,
+        gw.shop_querydetail(&"2026000000000000".into(), None).await,
         ErrorClass::Unverifiable,
     );
     assert_eq!(
@@ -178,7 +178,7 @@ async fn business_errors_are_signed_and_named() {
                 &[("contact_number", "021-11112222")],
             ))
             .await,
-        ErrorClass::Business,
+        ErrorClass::Deferred,
     );
     assert!(err.is("NOT_ALLOWED_CONCURRENT_MODIFY"), "{err}");
     assert!(err.signed);

@@ -1,6 +1,6 @@
 //! The simulator's response and network faults, classified by the real client.
 
-use shopsync::alipay::shop::SummaryQuery;
+use shopsync::alipay::koubei::SummaryQuery;
 use shopsync::alipay::ErrorClass;
 use shopsync::sim::FaultKind;
 
@@ -120,7 +120,9 @@ async fn system_error_is_outcome_unknown_for_writes() {
     assert_eq!(err.sub_code.as_deref(), Some("SHOP_CREATE_SYSTEM_ERROR"));
     env.fault(DETAIL, FaultKind::SystemError { applied: false });
     expect_class(
-        env.gw.shop_querydetail("2026000000000000", None).await,
+        env.gw
+            .shop_querydetail(&"2026000000000000".into(), None)
+            .await,
         ErrorClass::Transport,
     );
 }
@@ -221,7 +223,11 @@ async fn escaped_slashes_still_verify() {
     let env = Env::start(|_| {}).await;
     let shop_id = env.sim.seed_shop("ST-0001", seed_fields(1));
     env.fault(DETAIL, FaultKind::EscapedSlashes);
-    let detail = env.gw.shop_querydetail(&shop_id, None).await.unwrap();
+    let detail = env
+        .gw
+        .shop_querydetail(&shop_id.clone().into(), None)
+        .await
+        .unwrap();
     let pic_coll = detail.fields.get("pic_coll").expect("pic_coll");
     assert!(
         pic_coll.contains("://"),

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shopsync::alipay::shop::SummaryQuery;
+use shopsync::alipay::koubei::SummaryQuery;
+use shopsync::alipay::ratelimit::{RateLimiter, RateSpec};
 use shopsync::alipay::ErrorClass;
-use shopsync::ratelimit::{RateLimiter, RateSpec};
 use shopsync::sim;
 
 use super::{create_write, expect_class, ClientOpts, Env, SUMMARY};

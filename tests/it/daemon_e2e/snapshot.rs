@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::{Gateway, GatewayConfig};
 use shopsync::clock::SharedClock;
 use shopsync::exit::Exit;
-use shopsync::ratelimit::RateLimiter;
 use shopsync::sim::{self, SimConfig, SimError, SimHandle};
 
 use crate::harness::{csv_of, row, test_keys, Harness, Options, HEADER};
@@ -167,7 +167,7 @@ async fn a_sync_against_the_restored_simulator_sees_the_same_alipay() {
     h.clock.advance(chrono::Duration::seconds(5));
     sim2.process_due();
     let run = ctx
-        .run(&shopsync::run::RunOptions {
+        .run(&shopsync::sync::run::RunOptions {
             apply: true,
             ..Default::default()
         })

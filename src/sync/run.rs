@@ -2,27 +2,26 @@
 //! plan, guard, apply, and record it all.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use crate::alipay::shop::SummaryQuery;
+use crate::alipay::koubei::SummaryQuery;
 use crate::alipay::timestamp::china;
-use crate::alipay::{ErrorClass, Gateway};
-use crate::apply::{self, ApplySettings, Progress};
-use crate::audit::{ActionKind, AppStatus, AuditDb, RunId, RunKind, RunStatus, RunSummary};
-use crate::clock::SharedClock;
-use crate::config::Config;
+use crate::audit::{AppStatus, RunId, RunKind, RunStatus, RunSummary};
 use crate::exit::Exit;
-use crate::followup;
-use crate::plan::{
-    self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow, WriteKind,
-};
-use crate::remote;
+use crate::ids::StoreId;
+use crate::record::Field;
 use crate::source;
-use crate::store::Field;
+use crate::sync::apply::{self, ApplySettings, Progress};
+use crate::sync::followup;
+use crate::sync::plan::{
+    self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow,
+};
+use crate::sync::remote;
+use crate::sync::{guard, Context, RunError};
 
 /// How to run.
 #[derive(Debug, Clone, Default)]
@@ -50,50 +49,6 @@ pub struct RunResult {
     pub elapsed: Duration,
 }
 
-/// Everything a run needs.
-pub struct Context {
-    pub cfg: Config,
-    pub gateway: Gateway,
-    pub db: Arc<AuditDb>,
-    pub clock: SharedClock,
-    /// Set to stop starting new writes (shutdown).
-    pub stop: Arc<AtomicBool>,
-}
-
-impl Context {
-    /// A context for `cfg` over the audit store `db`: the gateway connected (or the
-    /// built-in simulator started, returned alongside), not stopped.
-    pub async fn connect(
-        cfg: Config,
-        db: Arc<AuditDb>,
-        clock: SharedClock,
-    ) -> Result<(Context, Option<crate::sim::SimHandle>), crate::connect::ConnectError> {
-        let connected = crate::connect::connect(&cfg, clock.clone(), None).await?;
-        let ctx = Context {
-            cfg,
-            gateway: connected.gateway,
-            db,
-            clock,
-            stop: Arc::new(AtomicBool::new(false)),
-        };
-        Ok((ctx, connected.sim))
-    }
-}
-
-fn kind_of(k: ActionKind) -> WriteKind {
-    match k {
-        ActionKind::Create => WriteKind::Create,
-        ActionKind::Modify => WriteKind::Modify,
-    }
-}
-
-fn exit_for_alipay_error(e: &anyhow::Error) -> Exit {
-    match e.downcast_ref::<crate::alipay::AlipayError>() {
-        Some(a) if a.class == ErrorClass::Config => Exit::Config,
-        _ => Exit::Failed,
-    }
-}
-
 impl Context {
     fn summary_query(&self) -> SummaryQuery {
         let a = &self.cfg.alipay;
@@ -108,7 +63,7 @@ impl Context {
 
     /// Run once. Errors inside the run are recorded in the run row and returned as a
     /// failed [`RunResult`]; `Err` only when the audit store itself fails.
-    pub async fn run(&self, opts: &RunOptions) -> anyhow::Result<RunResult> {
+    pub async fn run(&self, opts: &RunOptions) -> Result<RunResult, RunError> {
         let started = Instant::now();
         let db = &self.db;
         let interrupted = db.mark_interrupted_runs(self.clock.now())?;
@@ -129,8 +84,8 @@ impl Context {
         let mut result = match self.run_inner(run, opts).await {
             Ok(r) => r,
             Err(e) => {
-                let exit = exit_for_alipay_error(&e);
-                let message = format!("{e:#}");
+                let exit = e.exit();
+                let message = error_chain(&e);
                 tracing::error!(run = run.0, error = %message, "Run failed.");
                 RunResult {
                     run,
@@ -155,7 +110,7 @@ impl Context {
         Ok(result)
     }
 
-    async fn run_inner(&self, run: RunId, opts: &RunOptions) -> anyhow::Result<RunResult> {
+    async fn run_inner(&self, run: RunId, opts: &RunOptions) -> Result<RunResult, RunError> {
         let cfg = &self.cfg;
         let attempts = cfg.sync.max_attempts;
         let db = &self.db;
@@ -167,7 +122,7 @@ impl Context {
         let source_cfg = cfg.source.clone();
         let load = async {
             let loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
-            Ok::<_, anyhow::Error>(loaded)
+            Ok::<_, RunError>(loaded)
         };
         let fetch = async {
             let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
@@ -182,7 +137,7 @@ impl Context {
             let shops =
                 remote::read_shops(gw, &self.summary_query(), attempts, cfg.sync.concurrency)
                     .await?;
-            Ok::<_, anyhow::Error>(shops)
+            Ok::<_, RunError>(shops)
         };
         let (mut loaded, remote_shops) = tokio::try_join!(load, fetch)?;
         let today = self.clock.now().with_timezone(&china()).date_naive();
@@ -195,7 +150,7 @@ impl Context {
             "Export read."
         );
         info!(shops = remote_shops.len(), "Alipay shops read.");
-        let export_ids: HashSet<String> =
+        let export_ids: HashSet<StoreId> =
             loaded.stores.iter().map(|s| s.store_id.clone()).collect();
         let op_role = match cfg.alipay.op_role.as_str() {
             "ISV" | "" => None,
@@ -257,7 +212,8 @@ impl Context {
         }
 
         if !opts.force {
-            if let Some(reason) = self.guard(&counts, rows)? {
+            let last = self.db.last_completed_sync()?;
+            if let Some(reason) = guard::check(&cfg.sync, &counts, rows, last.as_ref()) {
                 warn!(reason = %reason, "Safety guard stopped the run before any write.");
                 result.status = RunStatus::Guarded;
                 result.exit = Exit::Guard;
@@ -307,11 +263,12 @@ impl Context {
             self.wait_for_audits(wait).await?;
         }
 
-        let config_error = report.config_error.lock().expect("report lock").clone();
+        let config_error = report.config_error.lock().expect("report lock").take();
         if let Some(err) = config_error {
+            let err = RunError::Alipay(err);
             result.status = RunStatus::Failed;
-            result.exit = Exit::Config;
-            result.message = Some(err);
+            result.exit = err.exit();
+            result.message = Some(error_chain(&err));
         } else if self.stop.load(Ordering::SeqCst) && not_started > 0 {
             result.status = RunStatus::Interrupted;
             result.exit = Exit::Failed;
@@ -326,7 +283,7 @@ impl Context {
     }
 
     /// Follow pending applications until none is pending or `wait` has passed.
-    pub async fn wait_for_audits(&self, wait: Duration) -> anyhow::Result<()> {
+    pub async fn wait_for_audits(&self, wait: Duration) -> Result<(), RunError> {
         let deadline = Instant::now() + wait;
         loop {
             let r = followup::refresh_pending(
@@ -346,38 +303,11 @@ impl Context {
         }
     }
 
-    fn guard(&self, counts: &plan::PlanCounts, rows: u64) -> anyhow::Result<Option<String>> {
-        let s = &self.cfg.sync;
-        if counts.create > s.max_creates {
-            return Ok(Some(format!(
-                "the plan creates {} shops, more than [sync] max_creates = {}; check the export, or run with --force",
-                counts.create, s.max_creates
-            )));
-        }
-        if counts.modify > s.max_modifies {
-            return Ok(Some(format!(
-                "the plan modifies {} shops, more than [sync] max_modifies = {}; check the export, or run with --force",
-                counts.modify, s.max_modifies
-            )));
-        }
-        if let Some(last) = self.db.last_completed_sync()? {
-            let floor = (last.store_count as f64 * s.min_export_ratio).floor() as u64;
-            if last.store_count > 0 && rows < floor {
-                return Ok(Some(format!(
-                    "the export has {rows} rows, far fewer than the {} of the last completed sync (run {}); \
-                     a truncated export? Check it, or run with --force",
-                    last.store_count, last.id.0
-                )));
-            }
-        }
-        Ok(None)
-    }
-
     fn make_plan(
         &self,
         loaded: &source::Loaded,
         remote_shops: &[plan::RemoteShop],
-    ) -> anyhow::Result<Plan> {
+    ) -> Result<Plan, RunError> {
         let db = &self.db;
         let mapping = db.shop_map()?;
         let mut pending: Vec<PendingWrite> = db
@@ -385,24 +315,24 @@ impl Context {
             .into_iter()
             .map(|a| PendingWrite {
                 store_id: a.store_id,
-                kind: kind_of(a.kind),
+                kind: a.kind,
                 apply_id: Some(a.apply_id),
             })
             .collect();
         pending.extend(db.unresolved_actions()?.into_iter().map(|a| PendingWrite {
             store_id: a.store_id,
-            kind: kind_of(a.kind),
+            kind: a.kind,
             apply_id: None,
         }));
         // Only what the plan compares: summary fields are compared with the live values.
         let accepted = db.accepted_values(Field::compared_with_accepted)?;
-        let mut failed: HashMap<String, FailedWrite> = HashMap::new();
+        let mut failed: HashMap<StoreId, FailedWrite> = HashMap::new();
         for app in db.last_applications()? {
             if app.status == AppStatus::Failed {
                 failed.insert(
                     app.store_id.clone(),
                     FailedWrite {
-                        kind: kind_of(app.kind),
+                        kind: app.kind,
                         fields: app.fields.clone(),
                         reason: app
                             .result_desc
@@ -455,4 +385,19 @@ fn progress_bar(enabled: bool, len: u64) -> Option<indicatif::ProgressBar> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
+}
+
+/// An error and its sources, `: `-separated (what the run row and the log keep).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = inner.source();
+    }
+    s
 }

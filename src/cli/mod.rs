@@ -1,13 +1,13 @@
-//! Command-line interface.
+//! Every clap type of the command line. `commands/` runs them, one file per subcommand.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::audit::{AuditCommand, OutputFormat};
-use crate::logging::LogFormat;
-use crate::report::PlanFormat;
+mod audit;
+
+pub use audit::{AuditArgs, AuditCommand, OutputFormat};
 
 /// Keep a POS chain's store list in sync with its Koubei shops on Alipay.
 ///
@@ -34,50 +34,75 @@ pub enum Command {
     /// Show what a sync would change, without writing to Alipay.
     ///
     /// Exit 0 when already in sync, 2 when changes are pending.
-    Plan {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
-        format: PlanFormat,
-        /// List unchanged stores too.
-        #[arg(long)]
-        all: bool,
-    },
+    Plan(PlanArgs),
     /// Apply the difference: create and modify shops on Alipay, record everything.
     ///
     /// Exit 0 on success, 3 when some stores failed, 4 when a safety guard stopped the run
     /// before any write, 1 when the run failed, 78 on configuration errors.
-    Sync {
-        /// Skip the safety guards (max_creates, max_modifies, shrunken export).
-        #[arg(long)]
-        force: bool,
-        /// After applying, follow Alipay's audit of the new applications for up to this
-        /// long (e.g. "30s"), recording approvals and rejections.
-        #[arg(long, value_parser = humantime::parse_duration)]
-        wait: Option<Duration>,
-        /// Also print the plan that was applied.
-        #[arg(long, value_enum)]
-        show_plan: Option<PlanFormat>,
-    },
+    Sync(SyncArgs),
     /// Check configuration, keys, and the export without writing anything (exit 78 on
     /// failure, listing every problem).
     Validate,
     /// Refresh pending applications through Alipay's audit once (applyorder.batchquery).
     FollowUp,
     /// Read the audit store: runs, one run's writes, a store's history, pending audits.
-    Audit {
-        #[command(subcommand)]
-        command: AuditCommand,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        format: OutputFormat,
-    },
+    Audit(AuditArgs),
     /// Run unattended: sync on the configured cron schedule, follow pending applications
     /// between runs, receive audit notifications, serve health and metrics.
-    Daemon {
-        /// Print the next 5 run times in the configured time zone and exit.
-        #[arg(long)]
-        print_schedule: bool,
-    },
+    Daemon(DaemonArgs),
     /// Start the built-in Alipay simulator as a server any Alipay client can use.
     Simulate(Box<crate::sim::cli::SimulateArgs>),
+}
+
+/// `shopsync plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    pub format: PlanFormat,
+    /// List unchanged stores too.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `shopsync sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// Skip the safety guards (max_creates, max_modifies, shrunken export).
+    #[arg(long)]
+    pub force: bool,
+    /// After applying, follow Alipay's audit of the new applications for up to this
+    /// long (e.g. "30s"), recording approvals and rejections.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub wait: Option<Duration>,
+    /// Also print the plan that was applied.
+    #[arg(long, value_enum)]
+    pub show_plan: Option<PlanFormat>,
+}
+
+/// `shopsync daemon`.
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// Print the next 5 run times in the configured time zone and exit.
+    #[arg(long)]
+    pub print_schedule: bool,
+}
+
+/// Output format of `plan` and `sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PlanFormat {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+/// Output format of the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (for a terminal).
+    #[default]
+    Pretty,
+    /// One JSON object per line (for journald or files).
+    Json,
 }

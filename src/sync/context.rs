@@ -1,17 +1,60 @@
-//! Build the gateway client from the configuration: a real Alipay gateway, or the built-in
-//! simulator started in-process on a free loopback port with keys generated in memory.
+//! Everything a run needs ([`Context`]): the configuration, the gateway client (a real
+//! Alipay gateway, or the built-in simulator started in-process on a free loopback port),
+//! the audit store under the single-instance lock, the clock, and the stop flag.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use crate::alipay::gateway::CallObserver;
+use crate::alipay::ratelimit::RateLimiter;
 use crate::alipay::sign::{SignKey, VerifyKey};
 use crate::alipay::{Gateway, GatewayConfig};
+use crate::audit::AuditDb;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::ratelimit::RateLimiter;
+use crate::daemon::lock::InstanceLock;
 use crate::sim::{self, SimConfig, SimHandle};
+use crate::sync::RunError;
+
+/// Everything a run needs.
+pub struct Context {
+    pub cfg: Config,
+    pub gateway: Gateway,
+    pub db: Arc<AuditDb>,
+    pub clock: SharedClock,
+    /// Set to stop starting new writes (shutdown).
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Context {
+    /// A context for `cfg` over the audit store `db`: the gateway connected (or the
+    /// built-in simulator started, returned alongside), not stopped.
+    pub async fn connect(
+        cfg: Config,
+        db: Arc<AuditDb>,
+        clock: SharedClock,
+        observer: Option<Arc<dyn CallObserver>>,
+    ) -> Result<(Context, Option<SimHandle>), ConnectError> {
+        let connected = connect(&cfg, clock.clone(), observer).await?;
+        let ctx = Context {
+            cfg,
+            gateway: connected.gateway,
+            db,
+            clock,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        Ok((ctx, connected.sim))
+    }
+}
+
+/// Open the audit store under the single-instance lock (held until the lock is dropped).
+pub fn open_locked(cfg: &Config) -> Result<(InstanceLock, Arc<AuditDb>), RunError> {
+    let lock = InstanceLock::acquire(&cfg.audit.database)?;
+    let db = AuditDb::open(&cfg.audit.database)?;
+    Ok((lock, Arc::new(db)))
+}
 
 /// Why the client could not be built. Always a configuration problem (exit 78).
 #[derive(Debug, thiserror::Error)]

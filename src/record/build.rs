@@ -1,6 +1,7 @@
 //! Build one validated `Store` from raw `(field, value)` pairs: per-field normalisation,
 //! then the required-for-create and cross-field rules.
 
+use crate::ids::StoreId;
 use std::sync::Arc;
 
 use super::{normalise, normalise_store_id, Field, FieldValues, Store};
@@ -94,7 +95,7 @@ pub fn build_store_from<'a>(
     }
     if problems.is_empty() {
         Ok(Store {
-            store_id,
+            store_id: StoreId::new(store_id),
             line,
             fields,
         })

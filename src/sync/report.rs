@@ -3,16 +3,8 @@
 use std::io::Write;
 
 use crate::audit::{RunStatus, RunSummary};
-use crate::plan::{Action, Change, Plan};
-
-/// Output format of `plan` and `sync`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum PlanFormat {
-    #[default]
-    Table,
-    Json,
-    Csv,
-}
+pub use crate::cli::PlanFormat;
+use crate::sync::plan::{Action, Change, Plan};
 
 fn show(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("∅")
@@ -54,8 +46,8 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
         let (shop, detail): (String, String) = match &item.action {
             Action::Create { fields } => {
                 let name = match (
-                    fields.get(crate::store::Field::MainShopName),
-                    fields.get(crate::store::Field::BranchShopName),
+                    fields.get(crate::record::Field::MainShopName),
+                    fields.get(crate::record::Field::BranchShopName),
                 ) {
                     (Some(m), Some(b)) => format!("{m}({b})"),
                     (Some(m), None) => m.to_string(),
@@ -71,7 +63,7 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
                 changes,
                 review,
             } => (
-                shop_id.clone(),
+                shop_id.to_string(),
                 format!(
                     "{}{}",
                     changes_text(changes),
@@ -82,22 +74,29 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
                 if !all {
                     continue;
                 }
-                (shop_id.clone(), String::new())
+                (shop_id.to_string(), String::new())
             }
             Action::Pending {
                 shop_id,
                 apply_ids,
                 reason,
             } => (
-                shop_id.clone().unwrap_or_else(|| "-".into()),
-                format!("{reason} {}", apply_ids.join(",")),
+                shop_id.as_deref().unwrap_or("-").to_string(),
+                format!(
+                    "{reason} {}",
+                    apply_ids
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
             ),
             Action::Blocked {
                 shop_id,
                 reason,
                 changes,
             } => (
-                shop_id.clone().unwrap_or_else(|| "-".into()),
+                shop_id.as_deref().unwrap_or("-").to_string(),
                 if changes.is_empty() {
                     reason.clone()
                 } else {
@@ -105,7 +104,7 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
                 },
             ),
             Action::RemoteOnly { shop_id, name } => (
-                shop_id.clone(),
+                shop_id.to_string(),
                 format!("on Alipay only: {name} (left alone)"),
             ),
             Action::Rejected {

@@ -37,7 +37,7 @@ where
             }
             ErrorClass::Transport | ErrorClass::OutcomeUnknown => true,
             ErrorClass::Unverifiable => !std::mem::replace(&mut unverifiable_seen, true),
-            ErrorClass::Business | ErrorClass::Config => false,
+            ErrorClass::Business | ErrorClass::Deferred | ErrorClass::Config => false,
         };
         if !retry || attempt >= max_attempts.max(1) {
             return Err(err);

@@ -1,7 +1,6 @@
 //! `shopsync daemon`: sync on the cron schedule, follow pending applications between
 //! runs, receive audit notifications, serve health and metrics, stop gracefully.
 
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -10,99 +9,33 @@ use tokio::sync::Mutex;
 use tracing::{debug, error, info, warn};
 
 use super::health::{self, Metrics, RunResult as HealthResult};
-use super::notify_listener::{self, AuditNotification, AuditStatus, NotificationSink};
+use super::notify_listener;
+use super::notify_sink::AuditSink;
 use super::schedule::Schedule;
 use super::shutdown::Shutdown;
 use super::systemd::{self, Notifier};
 use super::ticker::Ticker;
 use crate::alipay::gateway::CallObserver;
-use crate::alipay::shop::BizOrder;
-use crate::audit::{AuditDb, NotificationRecord, RunStatus};
+use crate::alipay::ErrorClass;
+use crate::audit::{AuditDb, RunStatus};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::exit::Exit;
-use crate::run::{Context, RunOptions};
+use crate::sync::context::{load_keys, open_locked};
+use crate::sync::{Context, RunError, RunOptions};
 
 /// Counts every gateway call into the metrics.
 struct MetricsObserver(Arc<Metrics>);
 
 impl CallObserver for MetricsObserver {
-    fn observe(&self, method: &str, class: &str) {
-        self.0.record_call(method, class);
-        if class == "throttled" {
+    fn observe(&self, method: &str, outcome: Result<(), ErrorClass>) {
+        let label = match outcome {
+            Ok(()) => "success",
+            Err(class) => class.label(),
+        };
+        self.0.record_call(method, label);
+        if outcome == Err(ErrorClass::Throttled) {
             self.0.record_throttled(method);
         }
-    }
-}
-
-/// Records verified notifications in the audit store and applies them to the application
-/// they name (the same path as a poll of applyorder.batchquery).
-pub struct AuditSink {
-    pub db: Arc<AuditDb>,
-    pub clock: SharedClock,
-    pub metrics: Option<Arc<Metrics>>,
-}
-
-impl NotificationSink for AuditSink {
-    fn record(&self, n: &AuditNotification) -> anyhow::Result<()> {
-        let mut form = std::collections::BTreeMap::new();
-        form.insert("notify_id".to_string(), n.notify_id.clone());
-        form.insert("notify_type".to_string(), n.notify_type.clone());
-        form.insert("biz_type".to_string(), n.biz_type.clone());
-        form.insert("apply_id".to_string(), n.apply_id.clone());
-        form.insert("request_id".to_string(), n.request_id.clone());
-        form.insert(
-            "audit_status".to_string(),
-            n.audit_status.as_str().to_string(),
-        );
-        if let Some(s) = &n.shop_id {
-            form.insert("shop_id".to_string(), s.clone());
-        }
-        if let Some(s) = &n.result_code {
-            form.insert("result_code".to_string(), s.clone());
-        }
-        if let Some(s) = &n.result_desc {
-            form.insert("result_desc".to_string(), s.clone());
-        }
-        let mut record = NotificationRecord::from_form(&form)
-            .ok_or_else(|| anyhow::anyhow!("notification without notify_id"))?;
-        record.notify_time = Some(crate::alipay::timestamp::format(n.notify_time));
-        let new = self.db.record_notification(&record, self.clock.now())?;
-        if let Some(m) = &self.metrics {
-            m.record_notification();
-        }
-        if !new {
-            info!(notify_id = %n.notify_id, "Duplicate notification ignored.");
-            return Ok(());
-        }
-        let order = BizOrder {
-            apply_id: n.apply_id.clone(),
-            action: None,
-            biz_type: Some("SHOP".into()),
-            biz_id: n.shop_id.clone(),
-            biz_context_info: None,
-            status: Some(
-                match n.audit_status {
-                    AuditStatus::Success => "SUCCESS",
-                    AuditStatus::Failed => "FAIL",
-                }
-                .into(),
-            ),
-            sub_status: Some("FINISH".into()),
-            result_code: n.result_code.clone(),
-            result_desc: n.result_desc.clone(),
-            create_time: None,
-            update_time: None,
-        };
-        match crate::followup::record_order(&self.db, &self.clock, &order)? {
-            Some(status) => {
-                info!(apply_id = %n.apply_id, status = ?status, "Audit notification applied.")
-            }
-            None => {
-                warn!(apply_id = %n.apply_id, "Audit notification for an application shopsync did not send; recorded only.")
-            }
-        }
-        Ok(())
     }
 }
 
@@ -133,78 +66,32 @@ fn update_pending_gauge(db: &AuditDb, metrics: &Metrics) {
     }
 }
 
-/// Run the daemon until SIGTERM/SIGINT.
-pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
-    let cfg = match Config::load(config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Config;
-        }
-    };
-    let schedule = match Schedule::parse(&cfg.schedule.cron, &cfg.schedule.timezone) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: [schedule] {e}");
-            return Exit::Config;
-        }
-    };
-    if print_schedule {
-        println!("{}", schedule.describe_upcoming(Utc::now(), 5));
-        return Exit::Ok;
-    }
-    let shutdown = match Shutdown::install(cfg.schedule.grace) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot install signal handlers: {e}");
-            return Exit::Failed;
-        }
-    };
+/// Run the daemon on `schedule` until SIGTERM/SIGINT.
+pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
+    let shutdown = Shutdown::install(cfg.schedule.grace).map_err(|source| RunError::Io {
+        what: "install signal handlers",
+        source,
+    })?;
     let clock: SharedClock = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
-    let (lock, db) = match crate::commands::open_locked(&cfg) {
-        Ok(x) => x,
-        Err(e) => return e,
-    };
-    let connected = match crate::connect::connect(
-        &cfg,
-        clock.clone(),
-        Some(Arc::new(MetricsObserver(metrics.clone()))),
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Config;
-        }
-    };
-    let alipay_key = match &connected.sim {
+    let (lock, db) = open_locked(&cfg)?;
+    let observer: Arc<dyn CallObserver> = Arc::new(MetricsObserver(metrics.clone()));
+    let (ctx, sim) =
+        Context::connect(cfg.clone(), db.clone(), clock.clone(), Some(observer)).await?;
+    let alipay_key = match &sim {
         Some(sim) => sim.alipay_public_key(),
-        None => match crate::connect::load_keys(&cfg) {
-            Ok((_, k)) => k,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::Config;
-            }
-        },
+        None => load_keys(&cfg)?.1,
     };
-    let ctx = Arc::new(Context {
-        cfg: cfg.clone(),
-        gateway: connected.gateway,
-        db: db.clone(),
-        clock: clock.clone(),
-        stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
-    });
+    let ctx = Arc::new(ctx);
 
     if let Some(n) = &cfg.notify {
-        let listener = match tokio::net::TcpListener::bind(&n.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: [notify] cannot listen on {}: {e}", n.listen);
-                return Exit::Config;
-            }
-        };
+        let listener = tokio::net::TcpListener::bind(&n.listen)
+            .await
+            .map_err(|source| RunError::Listen {
+                section: "notify",
+                addr: n.listen.clone(),
+                source,
+            })?;
         let sink = Arc::new(AuditSink {
             db: db.clone(),
             clock: clock.clone(),
@@ -219,13 +106,13 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
         });
     }
     if let Some(h) = &cfg.health {
-        let listener = match tokio::net::TcpListener::bind(&h.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: [health] cannot listen on {}: {e}", h.listen);
-                return Exit::Config;
-            }
-        };
+        let listener = tokio::net::TcpListener::bind(&h.listen)
+            .await
+            .map_err(|source| RunError::Listen {
+                section: "health",
+                addr: h.listen.clone(),
+                source,
+            })?;
         let m = metrics.clone();
         let stop = shutdown.wait_owned();
         tokio::spawn(async move {
@@ -255,7 +142,7 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
         let ctx = ctx.clone();
         let metrics = metrics.clone();
         let busy = busy.clone();
-        let sim = connected.sim.clone();
+        let sim = sim.clone();
         move || {
             let ctx = ctx.clone();
             let metrics = metrics.clone();
@@ -295,7 +182,7 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
         let ctx = ctx.clone();
         let metrics = metrics.clone();
         let busy = busy.clone();
-        let sim = connected.sim.clone();
+        let sim = sim.clone();
         move || {
             let ctx = ctx.clone();
             let metrics = metrics.clone();
@@ -303,7 +190,7 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
             let sim = sim.clone();
             async move {
                 let _guard = busy.lock().await;
-                match crate::followup::refresh_pending(
+                match crate::sync::followup::refresh_pending(
                     &ctx.gateway,
                     &ctx.db,
                     &ctx.clock,
@@ -346,11 +233,11 @@ pub async fn daemon(config: &Path, print_schedule: bool) -> Exit {
         _ = deadline => warn!(grace_s = grace.as_secs(), "Grace period over; exiting with writes in flight (recorded as intents; resolved by the next run)."),
     }
     let _ = notifier.stopping();
-    if let Some(sim) = connected.sim {
+    if let Some(sim) = sim {
         save_simulator(Some(&sim));
         sim.shutdown().await;
     }
     drop(lock);
     info!("Daemon stopped.");
-    Exit::Ok
+    Ok(())
 }

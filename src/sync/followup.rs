@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 use chrono::Duration as ChronoDuration;
 use tracing::{info, warn};
 
-use crate::alipay::shop::BizOrder;
-use crate::alipay::{timestamp, Gateway};
-use crate::audit::{ActionKind, ActionRow, AppStatus, AuditDb, NewApplication, Outcome};
+use crate::alipay::koubei::{BizOrder, OrderStatus};
+use crate::alipay::retry::read_with_retries;
+use crate::alipay::{timestamp, ShopApi};
+use crate::audit::{ActionRow, AppStatus, AuditDb, NewApplication, Outcome};
 use crate::clock::SharedClock;
-use crate::retry::read_with_retries;
+use crate::ids::{ApplyId, ShopId};
+use crate::record::WriteKind;
+use crate::sync::RunError;
 
 /// What a refresh found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -26,7 +29,7 @@ fn accepted_from(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> 
     fields
         .iter()
         .map(|(k, v)| {
-            let v = if v == crate::alipay::shop::EMPTY {
+            let v = if v == crate::record::CLEAR {
                 String::new()
             } else {
                 v.clone()
@@ -36,32 +39,67 @@ fn accepted_from(fields: &BTreeMap<String, String>) -> BTreeMap<String, String> 
         .collect()
 }
 
+/// What Alipay said of one application: from a poll (applyorder.batchquery) or from an
+/// audit notification.
+#[derive(Debug, Clone)]
+pub struct AuditResult<'a> {
+    pub apply_id: &'a ApplyId,
+    /// `None`: the poll did not say (treated as still in progress).
+    pub status: Option<OrderStatus>,
+    /// The shop of an approved create.
+    pub shop_id: Option<ShopId>,
+    pub result_code: Option<&'a str>,
+    pub result_desc: Option<&'a str>,
+}
+
+impl<'a> From<&'a BizOrder> for AuditResult<'a> {
+    fn from(order: &'a BizOrder) -> Self {
+        AuditResult {
+            apply_id: &order.apply_id,
+            status: order.status,
+            shop_id: order.shop_id(),
+            result_code: order.result_code.as_deref(),
+            result_desc: order.result_desc.as_deref(),
+        }
+    }
+}
+
 /// Apply one order's state to the audit store.
 pub fn record_order(
     db: &AuditDb,
     clock: &SharedClock,
     order: &BizOrder,
-) -> anyhow::Result<Option<AppStatus>> {
-    let Some(app) = db.application(&order.apply_id)? else {
+) -> Result<Option<AppStatus>, RunError> {
+    record_result(db, clock, &AuditResult::from(order))
+}
+
+/// Apply one application's state to the audit store: `None` when the application is not
+/// one of ours.
+pub fn record_result(
+    db: &AuditDb,
+    clock: &SharedClock,
+    order: &AuditResult<'_>,
+) -> Result<Option<AppStatus>, RunError> {
+    let Some(app) = db.application(order.apply_id)? else {
         return Ok(None);
     };
-    let status = match order.status.as_deref() {
-        Some("SUCCESS") => AppStatus::Success,
-        Some("FAIL") => AppStatus::Failed,
+    let status = match order.status {
+        Some(OrderStatus::Success) => AppStatus::Success,
+        Some(OrderStatus::Fail) => AppStatus::Failed,
         _ => return Ok(Some(AppStatus::Pending)),
     };
-    let shop_id = order.shop_id().map(str::to_string).or(app.shop_id.clone());
+    let shop_id = order.shop_id.clone().or(app.shop_id.clone());
     let changed = db.finish_application(
-        &order.apply_id,
+        order.apply_id,
         status,
-        shop_id.as_deref(),
-        order.result_code.as_deref(),
-        order.result_desc.as_deref(),
+        shop_id.as_ref(),
+        order.result_code,
+        order.result_desc,
         clock.now(),
     )?;
     if changed && status == AppStatus::Success {
         if let Some(shop_id) = &shop_id {
-            if app.kind == ActionKind::Create {
+            if app.kind == WriteKind::Create {
                 if let Err(e) = db.set_mapping(&app.store_id, shop_id, "created", clock.now()) {
                     warn!(store_id = %app.store_id, shop_id = %shop_id, error = %e, "Cannot map the created shop.");
                 }
@@ -73,8 +111,8 @@ pub fn record_order(
         warn!(
             store_id = %app.store_id,
             apply_id = %order.apply_id,
-            result_code = order.result_code.as_deref().unwrap_or("-"),
-            result_desc = order.result_desc.as_deref().unwrap_or("-"),
+            result_code = order.result_code.unwrap_or("-"),
+            result_desc = order.result_desc.unwrap_or("-"),
             "Application rejected by Alipay's audit."
         );
     }
@@ -83,23 +121,21 @@ pub fn record_order(
 
 /// Query every pending application (≤100 per call) and record what changed.
 pub async fn refresh_pending(
-    gateway: &Gateway,
+    api: &dyn ShopApi,
     db: &AuditDb,
     clock: &SharedClock,
     max_attempts: u32,
-) -> anyhow::Result<Refreshed> {
+) -> Result<Refreshed, RunError> {
     let pending = db.pending_applications()?;
     let mut out = Refreshed::default();
     if pending.is_empty() {
         return Ok(out);
     }
-    let ids: Vec<String> = pending.iter().map(|a| a.apply_id.clone()).collect();
+    let ids: Vec<ApplyId> = pending.iter().map(|a| a.apply_id.clone()).collect();
     // One retry scope per call (≤100 ids), so a throttled chunk does not redo the others.
     let mut orders = Vec::new();
-    for chunk in ids.chunks(crate::alipay::shop::MAX_PAGE_SIZE as usize) {
-        orders.extend(
-            read_with_retries(max_attempts, || gateway.applyorder_batchquery(chunk)).await?,
-        );
+    for chunk in ids.chunks(crate::alipay::koubei::MAX_PAGE_SIZE as usize) {
+        orders.extend(read_with_retries(max_attempts, || api.applications(chunk)).await?);
     }
     for order in &orders {
         match record_order(db, clock, order)? {
@@ -123,11 +159,11 @@ fn order_matches(order: &BizOrder, action: &ActionRow) -> bool {
     };
     let get = |k: &str| ctx.get(k).and_then(|v| v.as_str());
     if let Some(rid) = get("request_id") {
-        return rid == action.request_id;
+        return action.request_id == rid;
     }
     let same_target = match action.kind {
-        ActionKind::Create => get("store_id") == Some(action.store_id.as_str()),
-        ActionKind::Modify => order.biz_id.as_deref() == action.shop_id.as_deref(),
+        WriteKind::Create => get("store_id") == Some(action.store_id.as_str()),
+        WriteKind::Modify => order.biz_id.as_deref() == action.shop_id.as_deref(),
     };
     same_target
         && action
@@ -141,11 +177,11 @@ fn order_matches(order: &BizOrder, action: &ActionRow) -> bool {
 /// applied, so the store is planned again. A write that cannot be confirmed either way
 /// stays unknown and keeps its store blocked. Returns (resolved, still unknown).
 pub async fn resolve_unknown(
-    gateway: &Gateway,
+    api: &dyn ShopApi,
     db: &AuditDb,
     clock: &SharedClock,
     max_attempts: u32,
-) -> anyhow::Result<(u64, u64)> {
+) -> Result<(u64, u64), RunError> {
     let unresolved = db.unresolved_actions()?;
     if unresolved.is_empty() {
         return Ok((0, 0));
@@ -158,9 +194,9 @@ pub async fn resolve_unknown(
     let start = timestamp::format(earliest - ChronoDuration::minutes(10));
     let end = timestamp::format(clock.now() + ChronoDuration::minutes(10));
     let mut orders = Vec::new();
-    for action in ["CREATE_SHOP", "MODIFY_SHOP"] {
+    for kind in [WriteKind::Create, WriteKind::Modify] {
         match read_with_retries(max_attempts, || {
-            gateway.applyorder_search(action, &start, &end)
+            api.applications_between(kind, &start, &end)
         })
         .await
         {
@@ -177,7 +213,7 @@ pub async fn resolve_unknown(
         if let Some(order) = orders.iter().find(|o| order_matches(o, action)) {
             let outcome = Outcome::Accepted {
                 apply_id: order.apply_id.clone(),
-                audit_status: order.status.clone(),
+                audit_status: order.status.map(|s| s.as_str().to_string()),
             };
             db.resolve_action(
                 action.id,
@@ -190,7 +226,7 @@ pub async fn resolve_unknown(
                     &NewApplication {
                         apply_id: &order.apply_id,
                         store_id: &action.store_id,
-                        shop_id: action.shop_id.as_deref(),
+                        shop_id: action.shop_id.as_ref(),
                         kind: action.kind,
                         request_id: &action.request_id,
                         action_id: Some(action.id),
@@ -202,7 +238,7 @@ pub async fn resolve_unknown(
             record_order(db, clock, order)?;
             info!(store_id = %action.store_id, request_id = %action.request_id, apply_id = %order.apply_id, "Unknown outcome resolved: the write was applied.");
             resolved += 1;
-        } else if action.kind == ActionKind::Create && map.contains_key(&action.store_id) {
+        } else if action.kind == WriteKind::Create && map.contains_key(&action.store_id) {
             db.resolve_action(
                 action.id,
                 &Outcome::NotApplied {

@@ -1,6 +1,7 @@
 //! The Store record: the shop fields shopsync manages, their Alipay rules, and one
 //! validated, normalised store from the chain's export.
 
+use crate::ids::StoreId;
 use std::fmt;
 
 mod build;
@@ -12,6 +13,40 @@ mod values;
 pub use build::{build_store, build_store_from, Problem};
 pub use rules::{expires_before, normalise, normalise_store_id};
 pub use values::FieldValues;
+
+/// The value that clears one of the five clearable fields in a modify (`#EMPTY#`).
+pub const CLEAR: &str = "#EMPTY#";
+
+/// The two writes Alipay takes: `shop.create` and `shop.modify`. Their field rules differ
+/// ([`Field::required_for_create`], [`Field::create_only`], [`Field::immutable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteKind {
+    Create,
+    Modify,
+}
+
+impl WriteKind {
+    /// `create` or `modify`: the word in logs and the audit store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteKind::Create => "create",
+            WriteKind::Modify => "modify",
+        }
+    }
+}
+
+impl fmt::Display for WriteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
 
 /// A shop field that create/modify carry (reference §4.2). `store_id`, `shop_id`,
 /// `request_id`, `op_role`, `biz_version` and `operate_notify_url` are bookkeeping and are
@@ -242,7 +277,7 @@ impl fmt::Display for Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
     /// The chain's store code (Alipay `store_id`), 1..=32 chars.
-    pub store_id: String,
+    pub store_id: StoreId,
     /// Where it came from: 1-based line of the record's start (CSV) or row number (SQL).
     pub line: u64,
     pub fields: FieldValues,

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use futures::StreamExt;
 use tracing::{info, warn};
 
-use crate::alipay::shop::ShopWrite;
-use crate::alipay::{AlipayError, ErrorClass, Gateway};
-use crate::audit::{ActionKind, AuditDb, NewAction, NewApplication, Outcome, RunId};
+use crate::alipay::koubei::ShopWrite;
+use crate::alipay::retry::backoff;
+use crate::alipay::{AlipayError, ErrorClass, ShopApi};
+use crate::audit::{AuditDb, AuditError, NewAction, NewApplication, Outcome, RunId};
 use crate::clock::SharedClock;
-use crate::plan::{Action, Plan, PlanItem};
-use crate::retry::backoff;
+use crate::ids::{RequestId, ShopId, StoreId};
+use crate::record::WriteKind;
+use crate::sync::plan::{Action, Plan, PlanItem};
 
 /// Settings of one apply.
 #[derive(Debug, Clone)]
@@ -36,42 +38,35 @@ pub struct ApplyReport {
     /// Deferred: a concurrent modify was refused while an audit runs.
     pub deferred: AtomicU64,
     /// A configuration error stopped further writes.
-    pub config_error: std::sync::Mutex<Option<String>>,
+    pub config_error: std::sync::Mutex<Option<AlipayError>>,
 }
 
 /// Progress callback: called once per finished write.
 pub type Progress = Arc<dyn Fn() + Send + Sync>;
 
-/// A fresh request id: 32 hex digits (letters and digits only, as Alipay requires).
-pub fn new_request_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::Rng::fill(&mut rand::rng(), &mut bytes);
-    hex::encode(bytes)
-}
-
 /// The request id to use for a create of `store_id`: a create whose earlier outcome was
 /// unknown and then confirmed absent is resent with the same request id, so that if it
 /// did arrive after all, Alipay answers `SHOP_CREATE_REPEAT_REQUEST` instead of creating
 /// a second shop.
-fn create_request_id(db: &AuditDb, store_id: &str) -> anyhow::Result<String> {
+fn create_request_id(db: &AuditDb, store_id: &StoreId) -> Result<RequestId, AuditError> {
     let actions = db.actions_for_store(store_id)?;
     let last = actions
         .iter()
-        .filter(|a| a.kind == ActionKind::Create)
+        .filter(|a| a.kind == WriteKind::Create)
         .max_by_key(|a| a.intent_at);
     if let Some(a) = last {
         if a.resolved_at.is_some() && matches!(a.outcome, Some(Outcome::NotApplied { .. })) {
             return Ok(a.request_id.clone());
         }
     }
-    Ok(new_request_id())
+    Ok(RequestId::generate())
 }
 
 #[allow(clippy::too_many_arguments)] // the run context, split so tests can drive it piecewise
 /// Apply every create and modify of `plan`. Stops starting new writes when `stop` is set
 /// (shutdown) or after a configuration error; writes in flight finish.
 pub async fn apply(
-    gateway: &Gateway,
+    api: &dyn ShopApi,
     db: &AuditDb,
     clock: &SharedClock,
     run: RunId,
@@ -95,8 +90,8 @@ pub async fn apply(
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
-                if let Err(e) = write_one(gateway, db, clock, run, item, settings, report, &stop).await {
-                    warn!(store_id = item.store_id.as_deref().unwrap_or("-"), error = %e, "Write not recorded.");
+                if let Err(e) = write_one(api, db, clock, run, item, settings, report, &stop).await {
+                    warn!(store_id = item.store_id.as_ref().map_or("-", |s| s.as_str()), error = %e, "Write not recorded.");
                     report.failed.fetch_add(1, Ordering::SeqCst);
                 }
                 if let Some(p) = &progress {
@@ -110,7 +105,7 @@ pub async fn apply(
 
 #[allow(clippy::too_many_arguments)]
 async fn write_one(
-    gateway: &Gateway,
+    api: &dyn ShopApi,
     db: &AuditDb,
     clock: &SharedClock,
     run: RunId,
@@ -118,14 +113,14 @@ async fn write_one(
     settings: &ApplySettings,
     report: &ApplyReport,
     stop: &AtomicBool,
-) -> anyhow::Result<()> {
-    let Some(store_id) = item.store_id.as_deref() else {
+) -> Result<(), AuditError> {
+    let Some(store_id) = item.store_id.as_ref() else {
         return Ok(());
     };
-    let (kind, shop_id, fields): (ActionKind, Option<&str>, Vec<(String, String)>) =
+    let (kind, shop_id, fields): (WriteKind, Option<&ShopId>, Vec<(String, String)>) =
         match &item.action {
             Action::Create { fields } => (
-                ActionKind::Create,
+                WriteKind::Create,
                 None,
                 fields
                     .iter()
@@ -135,8 +130,8 @@ async fn write_one(
             Action::Modify {
                 shop_id, changes, ..
             } => (
-                ActionKind::Modify,
-                Some(shop_id.as_str()),
+                WriteKind::Modify,
+                Some(shop_id),
                 changes
                     .iter()
                     .map(|c| (c.field.name().to_string(), c.wire_value()))
@@ -145,13 +140,13 @@ async fn write_one(
             _ => return Ok(()),
         };
     let request_id = match kind {
-        ActionKind::Create => create_request_id(db, store_id)?,
-        ActionKind::Modify => new_request_id(),
+        WriteKind::Create => create_request_id(db, store_id)?,
+        WriteKind::Modify => RequestId::generate(),
     };
     let field_map: BTreeMap<String, String> = fields.iter().cloned().collect();
     let write = ShopWrite {
-        shop_id: shop_id.map(str::to_string),
-        store_id: (kind == ActionKind::Create).then(|| store_id.to_string()),
+        shop_id: shop_id.cloned(),
+        store_id: (kind == WriteKind::Create).then(|| store_id.clone()),
         fields,
         request_id: request_id.clone(),
         operate_notify_url: settings.operate_notify_url.clone(),
@@ -172,10 +167,7 @@ async fn write_one(
     let mut throttled_since: Option<std::time::Instant> = None;
     let result = loop {
         attempt += 1;
-        let result = match kind {
-            ActionKind::Create => gateway.shop_create(&write).await,
-            ActionKind::Modify => gateway.shop_modify(&write).await,
-        };
+        let result = api.write(kind, &write).await;
         match &result {
             // Throttled: not executed; the limiter already paused every caller. Retry for
             // up to THROTTLE_BUDGET without using up attempts (throttling must never fail
@@ -185,7 +177,7 @@ async fn write_one(
                     && throttled_since
                         .get_or_insert_with(std::time::Instant::now)
                         .elapsed()
-                        < crate::retry::THROTTLE_BUDGET
+                        < crate::alipay::retry::THROTTLE_BUDGET
                     && !stop.load(Ordering::SeqCst) =>
             {
                 attempt -= 1;
@@ -225,47 +217,40 @@ async fn write_one(
                 )?;
             }
             match kind {
-                ActionKind::Create => report.created.fetch_add(1, Ordering::SeqCst),
-                ActionKind::Modify => report.modified.fetch_add(1, Ordering::SeqCst),
+                WriteKind::Create => report.created.fetch_add(1, Ordering::SeqCst),
+                WriteKind::Modify => report.modified.fetch_add(1, Ordering::SeqCst),
             };
-            info!(store_id, request_id = %request_id, apply_id = %apply_id, kind = kind_word(kind), "Write accepted; under audit.");
+            info!(store_id = %store_id, request_id = %request_id, apply_id = %apply_id, kind = kind.as_str(), "Write accepted; under audit.");
         }
         Err(e) => match e.class {
             ErrorClass::OutcomeUnknown => {
                 report.unknown.fetch_add(1, Ordering::SeqCst);
-                warn!(store_id, request_id = %request_id, error = %e, "Write outcome unknown; it will be confirmed before the store is touched again.");
+                warn!(store_id = %store_id, request_id = %request_id, error = %e, "Write outcome unknown; it will be confirmed before the store is touched again.");
             }
-            ErrorClass::Business if e.is("NOT_ALLOWED_CONCURRENT_MODIFY") => {
+            ErrorClass::Deferred => {
                 report.deferred.fetch_add(1, Ordering::SeqCst);
                 info!(
-                    store_id,
+                    store_id = %store_id,
                     "Modify deferred: another modification is under audit."
                 );
             }
             ErrorClass::Config => {
-                *report.config_error.lock().expect("report lock") = Some(e.to_string());
+                *report.config_error.lock().expect("report lock") = Some(e.clone());
                 stop.store(true, Ordering::SeqCst);
                 report.failed.fetch_add(1, Ordering::SeqCst);
-                tracing::error!(store_id, error = %e, "Configuration or credential error; stopping writes.");
+                tracing::error!(store_id = %store_id, error = %e, "Configuration or credential error; stopping writes.");
             }
             _ => {
                 report.failed.fetch_add(1, Ordering::SeqCst);
-                warn!(store_id, request_id = %request_id, error = %e, "Write failed.");
+                warn!(store_id = %store_id, request_id = %request_id, error = %e, "Write failed.");
             }
         },
     }
     Ok(())
 }
 
-fn kind_word(kind: ActionKind) -> &'static str {
-    match kind {
-        ActionKind::Create => "create",
-        ActionKind::Modify => "modify",
-    }
-}
-
 /// The stored outcome of a write's final answer.
-pub fn outcome_of(result: &Result<crate::alipay::shop::WriteResult, AlipayError>) -> Outcome {
+pub fn outcome_of(result: &Result<crate::alipay::koubei::WriteResult, AlipayError>) -> Outcome {
     match result {
         Ok(answer) => Outcome::Accepted {
             apply_id: answer.apply_id.clone().unwrap_or_default(),
@@ -275,7 +260,7 @@ pub fn outcome_of(result: &Result<crate::alipay::shop::WriteResult, AlipayError>
             ErrorClass::OutcomeUnknown => Outcome::Unknown {
                 reason: e.to_string(),
             },
-            ErrorClass::Business => Outcome::Business {
+            ErrorClass::Business | ErrorClass::Deferred => Outcome::Business {
                 code: e.code.clone().unwrap_or_default(),
                 sub_code: e.sub_code.clone().unwrap_or_default(),
                 msg: e.sub_msg.clone().unwrap_or_default(),

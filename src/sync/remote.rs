@@ -6,13 +6,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
-use crate::alipay::shop::{ShopSummary, SummaryPage, SummaryQuery};
-use crate::alipay::{AlipayError, Gateway};
+use crate::alipay::koubei::{ShopSummary, SummaryPage, SummaryQuery};
+use crate::alipay::retry::read_with_retries;
+use crate::alipay::{AlipayError, ShopApi};
 use crate::audit::AuditDb;
 use crate::clock::SharedClock;
-use crate::plan::RemoteShop;
-use crate::retry::read_with_retries;
-use crate::store::{normalise, Field};
+use crate::ids::{ShopId, StoreId};
+use crate::record::{normalise, Field, FieldValues};
+use crate::sync::plan::RemoteShop;
+use crate::sync::RunError;
 
 /// Read every shop through summary.batchquery (pages of 100, each page retried), each
 /// page turned into [`RemoteShop`]s as it arrives (so the raw summaries of a large
@@ -22,14 +24,14 @@ use crate::store::{normalise, Field};
 /// calls). Reading stops at the first empty page; if a page reports more pages than page
 /// 1 did (shops added meanwhile), those are read too.
 pub async fn read_shops(
-    gateway: &Gateway,
+    api: &dyn ShopApi,
     query: &SummaryQuery,
     max_attempts: u32,
     concurrency: usize,
 ) -> Result<Vec<RemoteShop>, AlipayError> {
     let fetch = |page_no: u64| {
         read_with_retries(max_attempts, move || {
-            gateway.summary_page(query, page_no, crate::alipay::shop::MAX_PAGE_SIZE)
+            api.summary_page(query, page_no, crate::alipay::koubei::MAX_PAGE_SIZE)
         })
     };
     let mut shops = Vec::new();
@@ -40,7 +42,7 @@ pub async fn read_shops(
         let empty = page.shop_summary_infos.is_empty();
         for shop in page.shop_summary_infos {
             if seen.insert(shop.shop_id.clone()) {
-                shops.push(RemoteShop::from_summary(shop));
+                shops.push(remote_shop(shop));
             }
         }
         empty
@@ -70,36 +72,35 @@ pub async fn read_shops(
 /// adopted.
 #[allow(clippy::too_many_arguments)] // plain inputs of one step; a struct would only rename them
 pub async fn adopt(
-    gateway: &Gateway,
+    api: &dyn ShopApi,
     db: &AuditDb,
     clock: &SharedClock,
     remote: &[RemoteShop],
-    export_ids: &HashSet<String>,
+    export_ids: &HashSet<StoreId>,
     op_role: Option<&str>,
     concurrency: usize,
     max_attempts: u32,
-) -> Result<u64, anyhow::Error> {
+) -> Result<u64, RunError> {
     let map = db.shop_map()?;
-    let mapped_shops: HashSet<&String> = map.values().collect();
+    let mapped_shops: HashSet<&ShopId> = map.values().collect();
     let cache = db.detail_cache()?;
     let unknown: Vec<&RemoteShop> = remote
         .iter()
         .filter(|r| !mapped_shops.contains(&r.shop_id) && !cache.contains_key(&r.shop_id))
         .collect();
-    let mut learned: HashMap<String, Option<String>> = HashMap::new();
+    let mut learned: HashMap<ShopId, Option<StoreId>> = HashMap::new();
     let mut details = futures::stream::iter(unknown.into_iter().map(|r| {
         let shop_id = r.shop_id.clone();
         async move {
             let detail =
-                read_with_retries(max_attempts, || gateway.shop_querydetail(&shop_id, op_role))
-                    .await?;
+                read_with_retries(max_attempts, || api.shop_detail(&shop_id, op_role)).await?;
             Ok::<_, AlipayError>(detail)
         }
     }))
     .buffer_unordered(concurrency.max(1));
-    let mut accepted: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    let mut accepted: HashMap<StoreId, BTreeMap<String, String>> = HashMap::new();
     while let Some(detail) = details.try_next().await? {
-        db.cache_detail(&detail.shop_id, detail.store_id.as_deref(), clock.now())?;
+        db.cache_detail(&detail.shop_id, detail.store_id.as_ref(), clock.now())?;
         if let Some(store_id) = &detail.store_id {
             let values: BTreeMap<String, String> = detail
                 .fields
@@ -146,5 +147,63 @@ pub async fn adopt(
 
 /// Summaries → plan input, each summary dropped once converted.
 pub fn to_remote(shops: impl IntoIterator<Item = ShopSummary>) -> Vec<RemoteShop> {
-    shops.into_iter().map(RemoteShop::from_summary).collect()
+    shops.into_iter().map(remote_shop).collect()
+}
+
+/// The normalised value or, when it does not normalise, the raw text (so it compares as
+/// different and the export's valid value wins).
+fn norm_or_raw(field: Field, raw: &str) -> Option<String> {
+    match normalise(field, raw) {
+        Ok(v) => v,
+        Err(_) => Some(raw.trim().to_string()).filter(|s| !s.is_empty()),
+    }
+}
+
+/// `per_pay` is in fen; `avg_price` in yuan.
+fn per_pay_to_avg_price(per_pay: &str) -> Option<String> {
+    let fen: u64 = per_pay.trim().parse().ok()?;
+    if fen == 0 {
+        return None;
+    }
+    if fen.is_multiple_of(100) {
+        Some((fen / 100).to_string())
+    } else {
+        Some(format!("{}.{:02}", fen / 100, fen % 100))
+    }
+}
+
+/// A summary as the planner sees it: values normalised like the export's, `per_pay` (fen)
+/// as `avg_price` (yuan). Taken by value: a large account's summaries are converted page by
+/// page as they arrive and never all held at once.
+pub fn remote_shop(s: ShopSummary) -> RemoteShop {
+    let mut fields = Vec::with_capacity(10);
+    let mut set = |field: Field, value: &Option<String>| {
+        if let Some(v) = value.as_deref().and_then(|raw| norm_or_raw(field, raw)) {
+            fields.push((field, v));
+        }
+    };
+    set(Field::MainShopName, &s.main_shop_name);
+    set(Field::BranchShopName, &s.branch_shop_name);
+    set(Field::BrandName, &s.brand_name);
+    set(Field::Address, &s.address);
+    set(Field::ProvinceCode, &s.province_code);
+    set(Field::CityCode, &s.city_code);
+    set(Field::DistrictCode, &s.district_code);
+    set(Field::BusinessTime, &s.business_time);
+    set(Field::MainImage, &s.main_image);
+    if let Some(price) = s.per_pay.as_deref().and_then(per_pay_to_avg_price) {
+        fields.push((Field::AvgPrice, price));
+    }
+    let category_ids: Vec<String> = s
+        .category_infos
+        .into_iter()
+        .map(|c| c.category_id)
+        .filter(|c| !c.is_empty())
+        .collect();
+    RemoteShop {
+        shop_id: s.shop_id,
+        status: s.status,
+        fields: FieldValues::from_pairs(fields),
+        category_ids,
+    }
 }
