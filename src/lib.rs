@@ -18,7 +18,10 @@
 //! - [`sync`]: the engine: context, remote shops, plan, guard, apply, follow-up, run, report.
 //! - [`alipay`]: the client: keys, signing, envelope, gateway, error classes, rate limit,
 //!   retries, and the Koubei shop methods.
-//! - [`audit`]: the SQLite audit store and the `shopsync audit` views.
+//! - [`audit`]: the SQLite audit store, the `shopsync audit` views, and the HTML run
+//!   report (`audit::html`).
+//! - [`alert`]: alert destinations (DingTalk, WeCom, Feishu/Lark, JSON webhook) and the
+//!   dispatcher that sends events to them.
 //! - [`daemon`]: unattended operation: schedule, lock, shutdown, systemd, listeners.
 //! - [`sim`]: the built-in Alipay simulator (its own statement of Alipay's rules).
 //! - Plumbing: [`exit`] codes, [`clock`], [`logging`], [`secret`], [`allocator`].
