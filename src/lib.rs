@@ -18,7 +18,10 @@
 //! - [`sync`]: the engine: context, remote shops, plan, guard, apply, follow-up, run, report.
 //! - [`alipay`]: the client: keys, signing, envelope, gateway, error classes, rate limit,
 //!   retries, and the Koubei shop methods.
-//! - [`audit`]: the SQLite audit store and the `shopsync audit` views.
+//! - [`audit`]: the SQLite audit store, the `shopsync audit` views, and the HTML run
+//!   report (`audit::html`).
+//! - [`alert`]: alert destinations (DingTalk, WeCom, Feishu/Lark, JSON webhook) and the
+//!   dispatcher that sends events to them.
 //! - [`daemon`]: unattended operation: schedule, lock, shutdown, systemd, listeners.
 //! - [`sim`]: the built-in Alipay simulator (its own statement of Alipay's rules).
 //! - Plumbing: [`exit`] codes, [`clock`], [`logging`], [`output`] (stdout/stderr that never
@@ -27,6 +30,7 @@
 // `AlipayError` carries what an operator needs (method, class, code, sub_code, message);
 // it is returned at most once per network call, where its size does not matter.
 #![allow(clippy::result_large_err)]
+pub mod alert;
 pub mod alipay;
 pub mod audit;
 pub mod cli;

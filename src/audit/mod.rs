@@ -19,6 +19,7 @@
 mod actions;
 mod applications;
 mod history;
+pub mod html;
 mod notifications;
 mod rejects;
 mod runs;

@@ -1,5 +1,7 @@
 //! Integration tests: one binary, a module per area. `support/` holds what the areas share
-//! (keys, the simulator start, export rows, polling); `harness.rs` builds a run context on it.
+//! (keys, the simulator start, export rows, polling, Chromium, an HTTP receiver);
+//! `harness.rs` builds a run context on it.
+mod alerts;
 mod audit;
 mod cli;
 mod client;
@@ -11,6 +13,7 @@ mod harness;
 mod hostile;
 mod operator;
 mod props;
+mod report_html;
 mod sim;
 mod source;
 mod sources_e2e;

@@ -8,8 +8,12 @@
 //!   the tests' start time and manual clock.
 //! - [`export`]: the CSV header and rows of the test chain.
 //! - [`poll`]: wait for a condition, failing after a deadline (never a bare sleep).
+//! - [`chromium`]: a headless Chromium (installed through apt when missing).
+//! - [`http_receiver`]: a loopback HTTP receiver that records what it was sent.
 
+pub mod chromium;
 pub mod export;
+pub mod http_receiver;
 pub mod keys;
 pub mod poll;
 pub mod sim;
