@@ -1,17 +1,16 @@
 //! `shopsync follow-up`: ask Alipay once about every pending application.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use crate::cli::FollowUpArgs;
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 use crate::exit::Exit;
 use crate::sync::context::open_locked;
 use crate::sync::{followup, Context, RunError};
 
 pub async fn run(config: &Path, args: FollowUpArgs) -> Result<Exit, RunError> {
     let cfg = super::load_config(config)?;
-    let clock: SharedClock = Arc::new(SystemClock);
+    let clock: SharedClock = crate::clock::command_clock();
     let attempts = cfg.sync.max_attempts;
     let (_lock, db) = open_locked(&cfg, args.lock.lock_timeout).await?;
     let (ctx, sim) = Context::connect(cfg, db, clock, None).await?;

@@ -4,11 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::PlanFormat;
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 use crate::exit::Exit;
 use crate::sync::context::open_locked;
 use crate::sync::{report, Context, RunError, RunOptions};
@@ -31,7 +30,7 @@ pub async fn execute(
 ) -> Result<Exit, RunError> {
     let cfg = super::load_config(config)?;
     let simulator = cfg.is_simulator();
-    let clock: SharedClock = Arc::new(SystemClock);
+    let clock: SharedClock = crate::clock::command_clock();
     let (_lock, db) = open_locked(&cfg, lock_timeout).await?;
     let (ctx, sim) = Context::connect(cfg, db, clock, None).await?;
     // Test knob (tests/it/operator.rs): a panic whose message carries the app_auth_token,

@@ -18,7 +18,7 @@ use super::ticker::Ticker;
 use crate::alipay::gateway::CallObserver;
 use crate::alipay::ErrorClass;
 use crate::audit::{AuditDb, RunStatus};
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::daemon::lock::InstanceLock;
 use crate::sync::context::load_keys;
@@ -92,7 +92,7 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
         what: "install signal handlers",
         source,
     })?;
-    let clock: SharedClock = Arc::new(SystemClock);
+    let clock: SharedClock = crate::clock::command_clock();
     let metrics = Arc::new(Metrics::new());
     // One daemon per audit database (held for the daemon's life); the run lock only while
     // a job runs, so a manual `plan`/`sync` works while the daemon idles.

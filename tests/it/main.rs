@@ -5,6 +5,7 @@ mod alerts;
 mod audit;
 mod cli;
 mod client;
+mod convergence;
 mod crash;
 mod daemon;
 mod daemon_e2e;
