@@ -1,4 +1,5 @@
 //! Alipay Open Platform client for the Koubei shop methods.
+pub mod cert;
 pub mod envelope;
 pub mod error;
 pub mod gateway;
