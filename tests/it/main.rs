@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per area.
 mod audit;
+mod cert;
 mod cli;
 mod client;
 mod crash;
