@@ -17,8 +17,8 @@ mod common;
 use std::time::Instant;
 
 use futures::StreamExt;
-use shopsync::alipay::shop::SummaryQuery;
-use shopsync::ratelimit::RateLimiter;
+use shopsync::alipay::koubei::SummaryQuery;
+use shopsync::alipay::ratelimit::RateLimiter;
 
 /// Linux reports /proc/<pid>/stat times in USER_HZ ticks, 100 per second on every
 /// architecture Rust targets.
@@ -61,7 +61,7 @@ fn threads_cpu_ns(name: &str) -> u64 {
 
 /// The RSA-2048 part of a call: one request signature and one answer verification, alone.
 fn signing_alone() {
-    let (app, _, _, _) = common::keys();
+    let (app, _, _, _) = common::keys::test_keys();
     let public = app.verify_key();
     let content = "app_id=2021000000000001&biz_content={\"page_no\":1,\"page_size\":100}&charset=utf-8&format=json&method=alipay.offline.market.shop.summary.batchquery&sign_type=RSA2&timestamp=2026-12-02 03:20:42&version=1.0";
     let n = 2000;
@@ -95,7 +95,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let sim = sim_rt.block_on(common::start_sim(|_| {}));
+    let sim = sim_rt.block_on(common::sim::start_sim(common::sim::system_clock(), |_| {}));
     for i in 0..10 {
         let fields = [("main_shop_name".to_string(), format!("鲜果坊{i}"))].into();
         sim.seed_shop(&format!("S{i}"), fields);

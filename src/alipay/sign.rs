@@ -1,12 +1,12 @@
 //! RSA keys and the RSA2 (SHA256withRSA, PKCS#1 v1.5) signatures of the classic gateway.
 //!
-//! Reference §2.4 (string to sign), §2.7 (key formats) and §5 (notification "V1" rule).
+//! docs/protocol.md §2.4 (string to sign), §2.7 (key formats), §5 (notification "V1" rule).
 //!
 //! Two crates share the work. `rsa` reads and writes key files (PKCS#1/PKCS#8 PEM and
 //! DER, SubjectPublicKeyInfo, `RSA PUBLIC KEY`), so the accepted forms and their errors
 //! stay what they have always been. `aws-lc-rs` does every signature, verification and
-//! key generation: about 7× cheaper than `rsa` for an RSA-2048 signature, which is most of
-//! a call's CPU on both the client and the simulator.
+//! key generation: several times cheaper than `rsa` for an RSA-2048 signature, which is
+//! most of a call's CPU on both the client and the simulator (BENCHMARKS.md §4).
 
 use std::fmt;
 use std::path::Path;
@@ -321,8 +321,8 @@ pub fn ensure_distinct(app_key: &SignKey, alipay_public: &VerifyKey) -> Result<(
     Ok(())
 }
 
-/// The classic request string to sign (§2.4): every non-empty parameter except `sign`,
-/// sorted by key in byte order, joined as raw `k=v` pairs with `&`.
+/// The classic request string to sign (docs/protocol.md §2.4): every non-empty parameter
+/// except `sign`, sorted by key in byte order, joined as raw `k=v` pairs with `&`.
 pub fn request_sign_content<'a, I>(params: I) -> String
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
@@ -330,8 +330,8 @@ where
     sorted_content(params, &["sign"])
 }
 
-/// The notification string to sign, "V1" rule (§5): like requests, but `sign_type` is
-/// excluded too.
+/// The notification string to sign, "V1" rule (docs/protocol.md §5): like requests, but
+/// `sign_type` is excluded too.
 pub fn notify_sign_content<'a, I>(params: I) -> String
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
@@ -361,8 +361,8 @@ where
 }
 
 /// Verify a form-encoded notification by the V1 rule. Only `RSA2` is accepted: legacy
-/// `RSA` (SHA1) is refused, as the reference allows only when configured and we never
-/// configure it.
+/// `RSA` (SHA1) is refused: docs/protocol.md §5 accepts it only when configured, and we
+/// never configure it.
 pub fn verify_notification<'a, I>(key: &VerifyKey, params: I) -> bool
 where
     I: IntoIterator<Item = (&'a str, &'a str)> + Clone,

@@ -1,4 +1,4 @@
-//! Certificate mode (§2.9): every vector of ../shared/protocol-vectors/cert/, rotation,
+//! Certificate mode (docs/protocol.md §2.9): every vector of ../shared/protocol-vectors/cert/, rotation,
 //! and the files, dates and chains a certificate set refuses.
 
 mod chain;
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, TimeZone, Utc};
 use shopsync::alipay::cert::{Cert, CertFiles, CertSet};
 
-use crate::helpers::shared_dir;
+use crate::support::keys::shared_dir;
 
 pub fn cert_file(name: &str) -> PathBuf {
     shared_dir().join("protocol-vectors/cert").join(name)

@@ -1,4 +1,4 @@
-//! One parsed X.509 certificate: its SN (§2.9), names, validity, RSA public key, and the
+//! One parsed X.509 certificate: its SN (docs/protocol.md §2.9), names, validity, RSA public key, and the
 //! signature check of a certificate by its issuer's key.
 
 use std::ops::Range;

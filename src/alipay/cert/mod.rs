@@ -1,4 +1,4 @@
-//! Public-key-certificate mode (公钥证书模式, reference §2.9).
+//! Public-key-certificate mode (公钥证书模式, docs/protocol.md §2.9).
 //!
 //! - [`Cert`]: one X.509 certificate (read with `x509-cert`), its SN, dates, RSA key, and
 //!   the signature check by an issuer's key (aws-lc-rs).

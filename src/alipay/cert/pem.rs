@@ -1,4 +1,4 @@
-//! Split a certificate file into its DER certificates (reference §2.9: split on the PEM
+//! Split a certificate file into its DER certificates (docs/protocol.md §2.9: split on the PEM
 //! markers, not on blank lines; files arrive with LF or CRLF).
 
 use base64::engine::general_purpose::STANDARD as B64;

@@ -1,4 +1,4 @@
-//! What certificate mode adds to the wire (§2.9, §3): the two SNs a request carries, the
+//! What certificate mode adds to the wire (docs/protocol.md §2.9, §3): the two SNs a request carries, the
 //! v3 auth string with `app_cert_sn`, the answer's certificate SN, and which key verifies
 //! an answer.
 

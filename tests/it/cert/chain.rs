@@ -9,7 +9,7 @@ use rcgen::{
 use shopsync::alipay::cert::{self, Cert, CertError, CertSet};
 
 use super::{certs, vector_time, ALIPAY_CERT, ALIPAY_CERT_ROTATED, APP_CERT, ROOT_CERT};
-use crate::helpers::key_file;
+use crate::support::keys::key_file;
 
 fn new_set(alipay: Vec<Cert>, roots: Vec<Cert>) -> Result<CertSet, CertError> {
     CertSet::new(certs(APP_CERT), alipay, roots, "roots.crt", vector_time())

@@ -8,7 +8,7 @@ use shopsync::alipay::cert::{Cert, CertError, CertFiles, CertSet, CertWarning};
 use shopsync::alipay::sign::SignKey;
 
 use super::{cert_file, load, load_at, vector_time, ALIPAY_CERT, APP_CERT, ROOT_CERT};
-use crate::helpers::key_file;
+use crate::support::keys::key_file;
 
 fn read(name: &str) -> String {
     std::fs::read_to_string(cert_file(name)).unwrap()

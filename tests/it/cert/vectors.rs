@@ -6,7 +6,7 @@ use shopsync::alipay::sign::{self, SignKey};
 use shopsync::alipay::v3;
 
 use super::{cert_vectors, certs, load, ALIPAY_CERT, ALIPAY_CERT_ROTATED, APP_CERT, ROOT_CERT};
-use crate::helpers::key_file;
+use crate::support::keys::key_file;
 
 fn app_key() -> SignKey {
     SignKey::from_file(&key_file("app_private_pkcs8.pem")).unwrap()
