@@ -3,6 +3,7 @@
 //! `harness.rs` builds a run context on it.
 mod alerts;
 mod audit;
+mod cert;
 mod cli;
 mod client;
 mod convergence;
