@@ -482,7 +482,9 @@ impl Config {
     }
 
     fn resolve_paths(&mut self) {
-        self.source.path = self.resolve(&self.source.path);
+        if !self.source.path.as_os_str().is_empty() {
+            self.source.path = self.resolve(&self.source.path);
+        }
         self.audit.database = self.resolve(&self.audit.database);
         self.simulator.snapshot = if self.simulator.keep_state {
             Some(match &self.simulator.snapshot {
@@ -501,6 +503,8 @@ impl Config {
             &self.alipay.alipay_public_key,
             &self.alipay.app_auth_token_file,
             &self.simulator.seed_csv,
+            &self.source.password_file,
+            &self.source.ca_file,
         ]
         .iter()
         .map(|p| {
@@ -514,6 +518,8 @@ impl Config {
             &mut self.alipay.alipay_public_key,
             &mut self.alipay.app_auth_token_file,
             &mut self.simulator.seed_csv,
+            &mut self.source.password_file,
+            &mut self.source.ca_file,
         ] {
             *slot = it.next().flatten();
         }

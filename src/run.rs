@@ -88,6 +88,9 @@ fn kind_of(k: ActionKind) -> WriteKind {
 }
 
 fn exit_for_alipay_error(e: &anyhow::Error) -> Exit {
+    if let Some(source_error) = e.downcast_ref::<source::SourceError>() {
+        return source_error.exit();
+    }
     match e.downcast_ref::<crate::alipay::AlipayError>() {
         Some(a) if a.class == ErrorClass::Config => Exit::Config,
         _ => Exit::Failed,
@@ -161,14 +164,11 @@ impl Context {
         let db = &self.db;
         let gw = &self.gateway;
 
-        // The export is read (on a blocking thread) while the pending applications and the
-        // summary pages are fetched: the page reads are paced by the quota, so the local
-        // work costs no wall time. An unreadable export ends both at once.
-        let source_cfg = cfg.source.clone();
-        let load = async {
-            let loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
-            Ok::<_, anyhow::Error>(loaded)
-        };
+        // The export is read (files on a blocking thread, database servers on this runtime)
+        // while the pending applications and the summary pages are fetched: the page reads
+        // are paced by the quota, so the local work costs no wall time. An unreadable
+        // export ends both at once.
+        let load = async { Ok::<_, anyhow::Error>(source::load_async(&cfg.source).await?) };
         let fetch = async {
             let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
             if refreshed != Default::default() {
