@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::actions::{ActionId, ActionKind};
+use super::actions::ActionId;
 use super::sql::{fields_from_json, fields_to_json, opt_ts, ser, text_enum, ts, Ts};
 use super::{scrub_fields, AuditDb, AuditError};
+use crate::ids::{ApplyId, RequestId, ShopId, StoreId};
+use crate::record::WriteKind;
 
 /// Where an application stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -26,12 +28,12 @@ text_enum!(AppStatus { Pending => "pending", Success => "success", Failed => "fa
 /// An application Alipay accepted.
 #[derive(Debug, Clone)]
 pub struct NewApplication<'a> {
-    pub apply_id: &'a str,
-    pub store_id: &'a str,
+    pub apply_id: &'a ApplyId,
+    pub store_id: &'a StoreId,
     /// The shop of a modify; `None` for a create.
-    pub shop_id: Option<&'a str>,
-    pub kind: ActionKind,
-    pub request_id: &'a str,
+    pub shop_id: Option<&'a ShopId>,
+    pub kind: WriteKind,
+    pub request_id: &'a RequestId,
     /// The action that sent it, when known.
     pub action_id: Option<ActionId>,
     pub fields: &'a BTreeMap<String, String>,
@@ -40,12 +42,12 @@ pub struct NewApplication<'a> {
 /// An application as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Application {
-    pub apply_id: String,
-    pub store_id: String,
+    pub apply_id: ApplyId,
+    pub store_id: StoreId,
     /// For a create: set once the audit succeeded.
-    pub shop_id: Option<String>,
-    pub kind: ActionKind,
-    pub request_id: String,
+    pub shop_id: Option<ShopId>,
+    pub kind: WriteKind,
+    pub request_id: RequestId,
     pub action_id: Option<ActionId>,
     pub fields: BTreeMap<String, String>,
     pub status: AppStatus,
@@ -103,7 +105,9 @@ impl AuditDb {
                 )
                 .optional()?;
             match existing {
-                Some((s, r)) if s == app.store_id && r == app.request_id => return Ok(()),
+                Some((s, r)) if s == *app.store_id.as_str() && r == *app.request_id.as_str() => {
+                    return Ok(())
+                }
                 Some((s, r)) => {
                     return Err(AuditError::Conflict {
                         what: "application",
@@ -143,9 +147,9 @@ impl AuditDb {
     /// already ended with the other status.
     pub fn finish_application(
         &self,
-        apply_id: &str,
+        apply_id: &ApplyId,
         status: AppStatus,
-        shop_id: Option<&str>,
+        shop_id: Option<&ShopId>,
         result_code: Option<&str>,
         result_desc: Option<&str>,
         at: DateTime<Utc>,
@@ -199,8 +203,45 @@ impl AuditDb {
         })
     }
 
+    /// Give a placeholder application ([`ApplyId::unidentified`]) its real apply id, in
+    /// the application and in the action that opened it. `false` if the placeholder is not
+    /// pending (identified before, or finished).
+    pub fn identify_application(
+        &self,
+        placeholder: &ApplyId,
+        apply_id: &ApplyId,
+    ) -> Result<bool, AuditError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE applications SET apply_id = ?2 WHERE apply_id = ?1 AND status = 'pending'",
+                params![placeholder, apply_id],
+            )?;
+            if n == 1 {
+                tx.execute(
+                    "UPDATE actions SET apply_id = ?2 WHERE apply_id = ?1",
+                    params![placeholder, apply_id],
+                )?;
+            }
+            Ok(n == 1)
+        })
+    }
+
+    /// Every apply id our writes opened (placeholders included): an application in a
+    /// listing that is not among them is not claimed by any write we know of.
+    pub fn known_apply_ids(&self) -> Result<std::collections::HashSet<ApplyId>, AuditError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT apply_id FROM applications")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, ApplyId>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// A store's applications, newest first.
-    pub fn applications_for_store(&self, store_id: &str) -> Result<Vec<Application>, AuditError> {
+    pub fn applications_for_store(
+        &self,
+        store_id: &StoreId,
+    ) -> Result<Vec<Application>, AuditError> {
         self.apps_where(
             "store_id = ?1 ORDER BY submitted_at DESC, rowid DESC",
             [store_id],
@@ -220,7 +261,7 @@ impl AuditDb {
     /// The application opened by this `request_id`.
     pub fn application_by_request_id(
         &self,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> Result<Option<Application>, AuditError> {
         Ok(self
             .apps_where("request_id = ?1 ORDER BY rowid DESC", [request_id])?
@@ -229,7 +270,7 @@ impl AuditDb {
     }
 
     /// One application.
-    pub fn application(&self, apply_id: &str) -> Result<Option<Application>, AuditError> {
+    pub fn application(&self, apply_id: &ApplyId) -> Result<Option<Application>, AuditError> {
         Ok(self
             .apps_where("apply_id = ?1", [apply_id])?
             .into_iter()

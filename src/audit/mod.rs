@@ -19,13 +19,15 @@
 mod actions;
 mod applications;
 mod history;
+pub mod html;
 mod notifications;
-pub mod report;
+mod rejects;
 mod runs;
 mod shopmap;
 mod sql;
 mod table;
 mod values;
+pub mod views;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,17 +36,21 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use actions::{ActionId, ActionKind, ActionRow, NewAction, Outcome};
+pub use actions::{ActionId, ActionRow, NewAction, Outcome};
 pub use applications::{AppStatus, Application, NewApplication};
 pub use history::StoreHistory;
 pub use notifications::{NotificationRecord, NotificationRow};
+pub use rejects::{NewReject, RejectRow, MAX_VALUE_CHARS};
 
-pub use report::{run_command, run_command_at, AuditCommand, OutputFormat};
 pub use runs::{RunId, RunKind, RunRow, RunStatus, RunSummary};
 pub use shopmap::{Mapping, PreviousMapping};
+pub use views::{run_command, run_command_at, AuditCommand, OutputFormat};
 
 /// The migrations this build knows, in order. The number is the file's prefix.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (2, "rejects", include_str!("migrations/0002_rejects.sql")),
+];
 
 /// How long a statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -176,6 +176,8 @@ impl AuditDb {
             column: "runs.summary_json",
             source,
         })?;
+        // Free text from errors: never a secret in the store (docs/design.md invariant 6).
+        let error = error.map(|e| crate::secret::redact(e).into_owned());
         self.write(|tx| {
             let n = tx.execute(
                 "UPDATE runs SET status = ?2, summary_json = ?3, error = ?4, finished_at = ?5

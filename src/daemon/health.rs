@@ -16,7 +16,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use tracing::info;
 
-/// How a run ended (the `result` label; maps to the DESIGN exit codes 0, 3, 1, 4).
+/// How a run ended (the `result` label; maps to the exit codes 0, 3, 1, 4 of docs/design.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RunResult {
     Success,

@@ -73,6 +73,33 @@ impl InstanceLock {
         Ok(InstanceLock { file, path })
     }
 
+    /// Take the lock, waiting up to `timeout` while another process holds it (saying so
+    /// once on stderr). A zero timeout fails at once, like [`InstanceLock::acquire`].
+    pub async fn acquire_waiting(
+        db_path: &Path,
+        timeout: std::time::Duration,
+    ) -> Result<InstanceLock, LockError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut told = false;
+        loop {
+            match Self::acquire(db_path) {
+                Err(LockError::Held { path, pid }) if tokio::time::Instant::now() < deadline => {
+                    if !told {
+                        crate::output::note_line(&format!(
+                            "Waiting up to {} for another shopsync ({}) to finish its run (lock file {}).",
+                            humantime::format_duration(timeout),
+                            pid.map_or("pid unknown".to_string(), |p| format!("pid {p}")),
+                            path.display()
+                        ));
+                        told = true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The lock file's path.
     pub fn path(&self) -> &Path {
         &self.path

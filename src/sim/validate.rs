@@ -9,7 +9,7 @@ use super::fixtures::{category, AREAS};
 use super::state::State;
 use super::{SimConfig, Stage};
 use crate::alipay::timestamp::china;
-use crate::store::Field;
+use crate::record::Field;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

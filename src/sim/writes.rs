@@ -12,7 +12,7 @@ use super::validate::{self, audit_rejection, string_params, Ctx, Kind, EMPTY};
 use super::{ForcedOutcome, SimConfig};
 use crate::alipay::sign::notify_sign_content;
 use crate::alipay::timestamp;
-use crate::store::Field;
+use crate::record::Field;
 
 /// A business answer: the fields of a `10000` node, or the `sub_code` of a `40004`.
 pub type Outcome = Result<Map<String, Value>, String>;

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::store::{expires_before, Field, Store};
+use crate::record::{expires_before, Field, Store};
 
 /// Largest record (bytes of cell content) read from a source; a longer one is rejected
 /// without being held in memory.
@@ -171,6 +171,8 @@ pub struct Reject {
     /// Alipay field name, `store_id`, or None for the row as a whole.
     pub field: Option<String>,
     pub reason: String,
+    /// The value as the export gave it (cell or default), when the problem is one field's.
+    pub value: Option<String>,
 }
 
 impl fmt::Display for Reject {
@@ -340,11 +342,12 @@ pub fn reject_expired(cfg: &SourceConfig, loaded: &mut Loaded, today: chrono::Na
             expired.push(Reject {
                 file: file.clone(),
                 line: store.line,
-                store_id: Some(store.store_id.clone()),
+                store_id: Some(store.store_id.to_string()),
                 field: Some(field.name().to_string()),
                 reason: format!(
                     "expired on {value} (today is {today}); Alipay refuses an expired licence"
                 ),
+                value: Some(value.to_string()),
             });
         }
         late.is_empty()

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use shopsync::exit::Exit;
+use shopsync::record::Field;
 use shopsync::source::{self, DbError, Loaded, SourceConfig, SourceError};
-use shopsync::store::Field;
 
-use crate::db_servers::{self, Kind, TestDb, TLS_ONLY_USER};
+use crate::support::db_servers::{self, Kind, TestDb, TLS_ONLY_USER};
 
 pub const BOTH: [Kind; 2] = [Kind::Postgres, Kind::MariaDb];
 
@@ -100,11 +100,11 @@ fn by_id(loaded: &Loaded) -> BTreeMap<String, BTreeMap<Field, String>> {
     loaded
         .stores
         .iter()
-        .map(|s| (s.store_id.clone(), s.fields.to_map()))
+        .map(|s| (s.store_id.to_string(), s.fields.to_map()))
         .collect()
 }
 
-fn store<'a>(loaded: &'a Loaded, id: &str) -> &'a shopsync::store::Store {
+fn store<'a>(loaded: &'a Loaded, id: &str) -> &'a shopsync::record::Store {
     loaded
         .stores
         .iter()

@@ -10,11 +10,11 @@ use assert_cmd::prelude::*;
 use shopsync::clock::{ManualClock, SharedClock};
 use shopsync::config::Config;
 use shopsync::exit::Exit;
-use shopsync::sim::{self, SimConfig};
 
-use crate::db_servers::{self, TestDb};
-use crate::harness::{test_keys, Harness};
+use crate::harness::Harness;
 use crate::source_db::{sample_database, sample_source_text, BOTH, DEFAULTS};
+use crate::support::db_servers::{self, TestDb};
+use crate::support::sim::start_sim;
 
 const QUERY: &str = "SELECT id AS store_id, phone AS contact_number FROM t";
 
@@ -232,12 +232,7 @@ fn an_unreachable_server_is_retried_for_connect_retry_then_the_run_fails_with_ex
 async fn a_database_source_that_shrank_trips_the_shrink_guard() {
     let clock = ManualClock::new(chrono::Utc::now());
     let shared: SharedClock = Arc::new(clock.clone());
-    let (_, app_pub, alipay, _) = test_keys();
-    let mut sim_cfg = SimConfig::new(app_pub, alipay);
-    sim_cfg.clock = shared.clone();
-    let sim = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = start_sim(shared.clone(), |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
     let kind = db_servers::Kind::Postgres;
     let db = sample_database(kind);
@@ -245,7 +240,7 @@ async fn a_database_source_that_shrank_trips_the_shrink_guard() {
     let path = full_config(dir.path(), &sim.gateway_url(), &source);
     let cfg = Config::load_with_env(&path, std::iter::empty()).unwrap();
     let ctx = Harness::context(cfg, shared.clone()).await;
-    let sync = shopsync::run::RunOptions {
+    let sync = shopsync::sync::run::RunOptions {
         apply: true,
         ..Default::default()
     };

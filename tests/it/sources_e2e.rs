@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use shopsync::clock::{ManualClock, SharedClock};
 use shopsync::config::Config;
-use shopsync::plan::Plan;
-use shopsync::sim::{self, SimConfig};
+use shopsync::sync::plan::Plan;
 
-use crate::db_servers::Kind;
-use crate::harness::{test_keys, Harness};
-use crate::helpers::key_file;
+use crate::harness::Harness;
 use crate::source_db::{sample_database, sample_source_text};
+use crate::support::db_servers::Kind;
+use crate::support::keys::key_file;
+use crate::support::sim::start_sim;
 
 fn config_for(sample: &str, gateway: &str, dir: &std::path::Path) -> Config {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -56,12 +56,7 @@ fn comparable(plan: &Plan) -> Vec<String> {
 async fn gbk_sqlite_postgres_and_mysql_exports_give_the_same_plan_as_utf8() {
     let clock = ManualClock::new(chrono::Utc::now());
     let shared: SharedClock = Arc::new(clock.clone());
-    let (_, app_pub, alipay, _) = test_keys();
-    let mut cfg = SimConfig::new(app_pub, alipay);
-    cfg.clock = shared.clone();
-    let sim = sim::start(cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = start_sim(shared.clone(), |_| {}).await;
     let dir = tempfile::tempdir().unwrap();
 
     // First bring Alipay in line with the UTF-8 export, then change two shops on Alipay's
@@ -71,7 +66,7 @@ async fn gbk_sqlite_postgres_and_mysql_exports_give_the_same_plan_as_utf8() {
         shared.clone(),
     )
     .await;
-    let opts = shopsync::run::RunOptions {
+    let opts = shopsync::sync::run::RunOptions {
         apply: true,
         ..Default::default()
     };
@@ -88,8 +83,8 @@ async fn gbk_sqlite_postgres_and_mysql_exports_give_the_same_plan_as_utf8() {
         Some("周一-周五 10:00-18:00"),
     );
 
-    let plan_of = |ctx: shopsync::run::Context| async move {
-        ctx.run(&shopsync::run::RunOptions::default())
+    let plan_of = |ctx: shopsync::sync::Context| async move {
+        ctx.run(&shopsync::sync::run::RunOptions::default())
             .await
             .unwrap()
             .plan

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shopsync::alipay::shop::SummaryQuery;
+use shopsync::alipay::koubei::SummaryQuery;
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::{Gateway, GatewayConfig};
 use shopsync::clock::SystemClock;
-use shopsync::ratelimit::RateLimiter;
 use shopsync::sim::{self, SimConfig};
 
 use crate::harness::test_keys;
@@ -87,11 +87,11 @@ async fn summary_pages_are_read_concurrently() {
     )
     .unwrap();
     let started = Instant::now();
-    let shops = shopsync::remote::read_shops(&gw, &SummaryQuery::default(), 3, 8)
+    let shops = shopsync::sync::remote::read_shops(&gw, &SummaryQuery::default(), 3, 8)
         .await
         .unwrap();
     let took = started.elapsed();
-    let mut got: Vec<String> = shops.iter().map(|s| s.shop_id.clone()).collect();
+    let mut got: Vec<String> = shops.iter().map(|s| s.shop_id.to_string()).collect();
     assert_eq!(got.len(), 950);
     got.sort();
     got.dedup();
