@@ -187,28 +187,19 @@ impl Config {
     }
 
     fn resolve_paths(&mut self) {
-        if let Some(path) = self.source.as_ref().map(|s| s.path.clone()) {
-            let resolved = self.resolve(&path);
-            if let Some(source) = self.source.as_mut() {
-                source.path = resolved;
-            }
+        if let Some(mut source) = self.source.take() {
+            self.resolve_source(&mut source);
+            self.source = Some(source);
         }
-        let merchant_paths: Vec<(PathBuf, Option<PathBuf>)> = self
-            .merchant
-            .iter()
-            .map(|m| {
-                (
-                    self.resolve(&m.source.path),
-                    m.app_auth_token_file
-                        .as_ref()
-                        .map(|p| credential_or_path(p, |q| self.resolve(q))),
-                )
-            })
-            .collect();
-        for (m, (source, token)) in self.merchant.iter_mut().zip(merchant_paths) {
-            m.source.path = source;
-            m.app_auth_token_file = token;
+        let mut merchants = std::mem::take(&mut self.merchant);
+        for m in &mut merchants {
+            self.resolve_source(&mut m.source);
+            m.app_auth_token_file = m
+                .app_auth_token_file
+                .as_ref()
+                .map(|p| credential_or_path(p, |q| self.resolve(q)));
         }
+        self.merchant = merchants;
         self.audit.database = self.resolve(&self.audit.database);
         self.rate_limit.quota_file = Some(match &self.rate_limit.quota_file {
             Some(p) => self.resolve(p),
@@ -250,6 +241,20 @@ impl Config {
             &mut self.simulator.seed_csv,
         ] {
             *slot = it.next().flatten();
+        }
+    }
+
+    /// A source's paths, relative to the config: the export (an empty path stays empty:
+    /// database sources have none), the password file and the CA file (or
+    /// `credential:NAME`).
+    fn resolve_source(&self, source: &mut SourceConfig) {
+        if !source.path.as_os_str().is_empty() {
+            source.path = self.resolve(&source.path);
+        }
+        for slot in [&mut source.password_file, &mut source.ca_file] {
+            *slot = slot
+                .as_ref()
+                .map(|p| credential_or_path(p, |q| self.resolve(q)));
         }
     }
 

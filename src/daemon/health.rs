@@ -51,7 +51,12 @@ struct LastRun {
 }
 
 /// A per-merchant series: name, kind, help, and its value for one merchant.
-type MerchantSeries = (&'static str, &'static str, &'static str, fn(&MerchantStats) -> String);
+type MerchantSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&MerchantStats) -> String,
+);
 
 /// One named merchant's numbers (ISV mode, `[[merchant]]`).
 #[derive(Debug, Clone, Default)]

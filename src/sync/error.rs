@@ -62,9 +62,10 @@ impl RunError {
             RunError::Config(_) | RunError::Connect(_) | RunError::Listen { .. } => Exit::Config,
             RunError::UnknownMerchant { .. } => Exit::Usage,
             RunError::Alipay(e) if e.class == ErrorClass::Config => Exit::Config,
+            // A database source that refuses the login, the database or the query: 78.
+            RunError::Source(e) => e.exit(),
             RunError::Lock(_)
             | RunError::Audit(_)
-            | RunError::Source(_)
             | RunError::Alipay(_)
             | RunError::Io { .. }
             | RunError::Task(_) => Exit::Failed,

@@ -128,14 +128,11 @@ impl Context {
         let db = &self.db;
         let gw = &self.gateway;
 
-        // The export is read (on a blocking thread) while the pending applications and the
-        // summary pages are fetched: the page reads are paced by the quota, so the local
-        // work costs no wall time. An unreadable export ends both at once.
-        let source_cfg = cfg.source().clone();
-        let load = async {
-            let loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
-            Ok::<_, RunError>(loaded)
-        };
+        // The export is read (files on a blocking thread, database servers on this runtime)
+        // while the pending applications and the summary pages are fetched: the page reads
+        // are paced by the quota, so the local work costs no wall time. An unreadable
+        // export ends both at once.
+        let load = async { Ok::<_, RunError>(source::load_async(cfg.source()).await?) };
         let fetch = async {
             let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
             if refreshed != Default::default() {
