@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::{start, FaultRule, RateSpec, SimConfig};
+use super::config::{RateSpec, SimConfig};
+use super::faults::FaultRule;
+use super::handle::start;
 use crate::alipay::sign::{SignKey, VerifyKey};
 
 /// Run a local Alipay gateway simulator (classic `gateway.do`) with the Koubei shop methods.

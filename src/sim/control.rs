@@ -14,9 +14,10 @@ use std::sync::Arc;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use super::config::ForcedOutcome;
 use super::faults::FaultRule;
-use super::handle::{Shared, SimHandle};
-use super::ForcedOutcome;
+use super::ops;
+use super::shared::Shared;
 
 fn ok(v: Value) -> (StatusCode, String) {
     (StatusCode::OK, v.to_string())
@@ -26,13 +27,16 @@ fn bad(msg: &str) -> (StatusCode, String) {
     (StatusCode::BAD_REQUEST, json!({ "error": msg }).to_string())
 }
 
+fn not_found(msg: &str) -> (StatusCode, String) {
+    (StatusCode::NOT_FOUND, json!({ "error": msg }).to_string())
+}
+
 pub fn handle(
     shared: &Arc<Shared>,
     method: &Method,
     path: &str,
     body: &[u8],
 ) -> (StatusCode, String) {
-    let h = SimHandle::from_shared(shared.clone());
     let input: Value = if body.is_empty() {
         Value::Null
     } else {
@@ -43,25 +47,28 @@ pub fn handle(
     };
     let s = |k: &str| input.get(k).and_then(Value::as_str);
     match (method.as_str(), path) {
-        ("GET", "state") => ok(serde_json::to_value(h.state()).unwrap_or(Value::Null)),
-        ("GET", "stats") => ok(json!({
-            "call_counts": h.call_counts(),
-            "max_calls_in_one_second": h.max_calls_in_one_second(),
-            "throttled": h.throttled_count(),
-        })),
+        ("GET", "state") => ok(serde_json::to_value(ops::state(shared)).unwrap_or(Value::Null)),
+        ("GET", "stats") => {
+            let stats = shared.stats.lock().expect("stats lock");
+            ok(json!({
+                "call_counts": stats.counts,
+                "max_calls_in_one_second": stats.max_per_second,
+                "throttled": stats.throttled,
+            }))
+        }
         ("GET", "notifications") => {
-            ok(serde_json::to_value(h.notifications()).unwrap_or(Value::Null))
+            ok(serde_json::to_value(ops::notifications(shared)).unwrap_or(Value::Null))
         }
         ("POST", "clock/advance") => {
             let Some(secs) = input.get("seconds").and_then(Value::as_i64) else {
                 return bad("need {\"seconds\": N}");
             };
-            h.advance_clock(chrono::Duration::seconds(secs));
-            ok(json!({ "now": crate::alipay::timestamp::format(h.now()) }))
+            ops::advance_clock(shared, chrono::Duration::seconds(secs));
+            ok(json!({ "now": crate::alipay::timestamp::format(shared.now()) }))
         }
         ("POST", "process") => {
-            h.process_due();
-            ok(json!({ "now": crate::alipay::timestamp::format(h.now()) }))
+            ops::process_due(shared);
+            ok(json!({ "now": crate::alipay::timestamp::format(shared.now()) }))
         }
         ("POST", "force") => {
             let outcome = match s("outcome") {
@@ -74,26 +81,32 @@ pub fn handle(
             let Some(key) = s("key") else {
                 return bad("need key");
             };
-            h.force_outcome(key, outcome);
+            ops::force_outcome(shared, key, outcome);
             ok(json!({}))
         }
         ("POST", "shop-status") => match (s("shop_id"), s("status")) {
             (Some(id), Some(st @ ("OPEN" | "PAUSE" | "FREEZE" | "CLOSE"))) => {
-                h.set_shop_status(id, st);
-                ok(json!({}))
+                if ops::set_shop_status(shared, id, st) {
+                    ok(json!({}))
+                } else {
+                    not_found("unknown shop_id")
+                }
             }
             _ => bad("need shop_id and status OPEN/PAUSE/FREEZE/CLOSE"),
         },
         ("POST", "edit") => match (s("shop_id"), s("field")) {
             (Some(id), Some(field)) => {
-                h.edit_shop(id, field, s("value"));
-                ok(json!({}))
+                if ops::edit_shop(shared, id, field, s("value")) {
+                    ok(json!({}))
+                } else {
+                    not_found("unknown shop_id")
+                }
             }
             _ => bad("need shop_id, field and value"),
         },
         ("POST", "faults") => {
             if input.get("clear").and_then(Value::as_bool) == Some(true) {
-                h.clear_faults();
+                ops::clear_faults(shared);
                 return ok(json!({}));
             }
             let rule = if let Some(spec) = s("spec") {
@@ -109,12 +122,9 @@ pub fn handle(
             } else {
                 return bad("need spec, rule or clear");
             };
-            h.add_fault(rule);
+            ops::add_fault(shared, rule);
             ok(json!({}))
         }
-        _ => (
-            StatusCode::NOT_FOUND,
-            json!({ "error": "unknown control endpoint" }).to_string(),
-        ),
+        _ => not_found("unknown control endpoint"),
     }
 }

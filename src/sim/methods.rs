@@ -4,10 +4,10 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
+use super::api::{Outcome, Refusal};
 use super::fixtures::{self, category_path, CATEGORIES};
 use super::ids;
 use super::state::{SimShop, State};
-use super::writes::Outcome;
 use crate::alipay::timestamp::{self, china};
 
 fn text(biz: &Map<String, Value>, key: &str) -> Option<String> {
@@ -59,7 +59,7 @@ fn status_filter(s: &str) -> Option<&'static str> {
 }
 
 pub fn summary(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outcome {
-    let bad = || "INVALID_PARAMETER".to_string();
+    let bad = || Refusal::new("INVALID_PARAMETER");
     let page_no = number(biz, "page_no", 1).map_err(|_| bad())?;
     let page_size = number(biz, "page_size", 20).map_err(|_| bad())?;
     if !(1..=100).contains(&page_size) || page_no < 1 {
@@ -218,7 +218,7 @@ pub fn applyorder(
     now: DateTime<Utc>,
     biz: &Map<String, Value>,
 ) -> Outcome {
-    let bad = || "INVALID_PARAMETER".to_string();
+    let bad = || Refusal::new("INVALID_PARAMETER");
     let biz_type = text(biz, "biz_type").ok_or_else(bad)?;
     if biz_type != "SHOP" && biz_type != "ITEM" {
         return Err(bad());
@@ -237,7 +237,7 @@ pub fn applyorder(
         return Err(bad());
     }
     let horizon = now - Duration::days(90);
-    let parse_time = |k: &str| -> Result<Option<DateTime<Utc>>, String> {
+    let parse_time = |k: &str| -> Result<Option<DateTime<Utc>>, Refusal> {
         match text(biz, k) {
             None => Ok(None),
             Some(s) => timestamp::parse(&s).map(Some).ok_or_else(bad),

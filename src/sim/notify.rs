@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::handle::Shared;
-use super::writes;
+use super::audit;
+use super::shared::Shared;
 
 /// A notification to send: its index in the log, the URL and the form.
 type Due = (usize, String, Vec<(String, String)>);
@@ -33,8 +33,10 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         }
         let now = shared.now();
         let due: Vec<Due> = {
-            let mut st = shared.state.lock().expect("state lock");
-            writes::process_due(&shared.cfg, &mut st, now);
+            let mut st = shared.state();
+            if audit::process_due(&shared.cfg, &mut st, now) {
+                shared.log_changed();
+            }
             st.notifications
                 .iter_mut()
                 .enumerate()
@@ -91,7 +93,7 @@ async fn deliver(
         Err(e) => Err(e.to_string()),
     };
     let now = shared.now();
-    let mut st = shared.state.lock().expect("state lock");
+    let mut st = shared.state();
     let Some(n) = st.notifications.get_mut(index) else {
         return;
     };
@@ -118,4 +120,6 @@ async fn deliver(
             }
         }
     }
+    drop(st);
+    shared.log_changed();
 }

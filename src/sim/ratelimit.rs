@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::RateSpec;
+use super::config::RateSpec;
 
 #[derive(Debug)]
 struct Bucket {

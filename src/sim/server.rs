@@ -13,8 +13,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::control;
-use super::gateway::{self, Incoming, Reply};
-use super::handle::Shared;
+use super::gateway::{self, Incoming};
+use super::reply::{self, Reply};
+use super::shared::Shared;
 use super::v3;
 
 /// The largest request body read (image.upload answers `isv.exceed-max-size` above 5 MB).
@@ -90,7 +91,7 @@ async fn route(
             .await
             .unwrap_or_default();
         let (status, body) = control::handle(shared, &method, rest, &body);
-        return Ok(json_response(status, body, gateway::JSON));
+        return Ok(json_response(status, body, reply::JSON));
     }
     if let Some(latency) = shared.cfg.latency {
         let mut sd = shared.shutdown.subscribe();
@@ -123,6 +124,18 @@ async fn route(
     respond(shared, reply).await
 }
 
+fn with_headers(mut r: Response<Body>, headers: Vec<(String, String)>) -> Response<Body> {
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            hyper::header::HeaderValue::from_str(&v),
+        ) {
+            r.headers_mut().insert(k, v);
+        }
+    }
+    r
+}
+
 fn truncated(status: StatusCode, body: String, keep: usize) -> Response<Body> {
     let len = body.len();
     let head = Bytes::copy_from_slice(&body.as_bytes()[..keep.min(len)]);
@@ -133,44 +146,40 @@ fn truncated(status: StatusCode, body: String, keep: usize) -> Response<Body> {
     let mut r = Response::new(Body::from_stream(futures::stream::iter(chunks)));
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_LENGTH, len.into());
-    if let Ok(v) = gateway::JSON.parse() {
+    if let Ok(v) = reply::JSON.parse() {
         r.headers_mut().insert(CONTENT_TYPE, v);
     }
     r
 }
 
+fn status_of(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
+}
+
 async fn respond(shared: &Arc<Shared>, reply: Reply) -> Result<Response<Body>, DropConnection> {
     match reply {
-        Reply::Headers {
+        Reply::Body {
+            status,
+            content_type,
+            headers,
+            body,
+        } => Ok(with_headers(
+            json_response(status_of(status), body, content_type),
+            headers,
+        )),
+        Reply::Truncated {
             status,
             headers,
             body,
             keep,
         } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut r = match keep {
-                Some(k) if k < body.len() => truncated(status, body, k),
-                _ => json_response(status, body, gateway::JSON),
+            let r = if keep >= body.len() {
+                json_response(status_of(status), body, reply::JSON)
+            } else {
+                truncated(status_of(status), body, keep)
             };
-            for (k, v) in headers {
-                if let (Ok(k), Ok(v)) = (
-                    hyper::header::HeaderName::from_bytes(k.as_bytes()),
-                    hyper::header::HeaderValue::from_str(&v),
-                ) {
-                    r.headers_mut().insert(k, v);
-                }
-            }
-            Ok(r)
+            Ok(with_headers(r, headers))
         }
-        Reply::Body {
-            status,
-            content_type,
-            body,
-        } => Ok(json_response(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            body,
-            content_type,
-        )),
         Reply::Drop => Err(DropConnection),
         Reply::Hold => {
             let mut sd = shared.shutdown.subscribe();
@@ -179,12 +188,6 @@ async fn respond(shared: &Arc<Shared>, reply: Reply) -> Result<Response<Body>, D
                 _ = sd.changed() => {}
             }
             Err(DropConnection)
-        }
-        Reply::Truncated { body, keep } => {
-            if keep >= body.len() {
-                return Ok(json_response(StatusCode::OK, body, gateway::JSON));
-            }
-            Ok(truncated(StatusCode::OK, body, keep))
         }
     }
 }

@@ -20,9 +20,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::config::{ForcedOutcome, SimConfig, SimError};
+use super::signing::notification_content;
 use super::state::{SentNotification, SimOrder, SimShop, State};
-use super::{ForcedOutcome, SimConfig, SimError};
-use crate::alipay::sign::notify_sign_content;
 
 /// The snapshot format version written and accepted.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -231,7 +231,7 @@ pub(super) fn from_json(
 /// Replace `sign`/`sign_type` with a signature by this simulator's key.
 fn resign(n: &mut SentNotification, cfg: &SimConfig) {
     n.form.retain(|(k, _)| k != "sign" && k != "sign_type");
-    let content = notify_sign_content(n.form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let content = notification_content(&n.form);
     n.form.push(("sign_type".into(), "RSA2".into()));
     n.form.push(("sign".into(), cfg.alipay_key.sign(&content)));
 }

@@ -8,9 +8,9 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::Serialize;
 
+use super::config::ForcedOutcome;
 use super::fixtures::PRELOADED_IMAGES;
 use super::ids;
-use super::ForcedOutcome;
 use crate::alipay::timestamp::china;
 
 /// The merchant acting when the request has no `app_auth_token`.

@@ -5,5 +5,8 @@ mod client;
 mod faults;
 mod gateway;
 mod latency;
+mod layout;
 mod notify;
+mod rules;
+mod signing;
 mod v3;

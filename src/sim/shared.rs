@@ -1,0 +1,67 @@
+//! The state every simulator task shares (the listener, the gateways, the notification
+//! worker, the control endpoints and the handle). A leaf: it imports none of its users, so
+//! the simulator's modules form a tree (the mini-redis `db.rs` pattern).
+
+use std::net::SocketAddr;
+use std::sync::{Mutex, OnceLock};
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::{watch, Notify};
+
+use super::config::SimConfig;
+use super::faults::Faults;
+use super::ratelimit::{Limiter, Stats};
+use super::state::State;
+use crate::alipay::sign::SignKey;
+
+/// Everything the server tasks share.
+pub struct Shared {
+    pub cfg: SimConfig,
+    pub state: Mutex<State>,
+    pub stats: Mutex<Stats>,
+    pub limiter: Mutex<Limiter>,
+    pub faults: Mutex<Faults>,
+    /// Wakes the notification worker.
+    pub wake: Notify,
+    /// Bumped whenever the notification log changes (queued, delivered, retried, given
+    /// up), so a waiter can await a change instead of polling.
+    pub log_changed: watch::Sender<u64>,
+    pub shutdown: watch::Sender<bool>,
+    /// The key of the `wrong_key` fault, generated on first use.
+    pub wrong_key: OnceLock<SignKey>,
+    /// Added to the configured clock by `/__sim/clock/advance`.
+    pub offset: Mutex<Duration>,
+    pub addr: SocketAddr,
+}
+
+impl Shared {
+    pub fn new(cfg: SimConfig, state: State, offset: Duration, addr: SocketAddr) -> Self {
+        Self {
+            stats: Mutex::new(Stats::default()),
+            limiter: Mutex::new(Limiter::new(cfg.rate, &cfg.method_rates)),
+            faults: Mutex::new(Faults::new(cfg.seed)),
+            state: Mutex::new(state),
+            wake: Notify::new(),
+            log_changed: watch::channel(0).0,
+            shutdown: watch::channel(false).0,
+            wrong_key: OnceLock::new(),
+            offset: Mutex::new(offset),
+            addr,
+            cfg,
+        }
+    }
+
+    /// The simulator's "now": the configured clock plus any advance made through `/__sim/`.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.cfg.clock.now() + *self.offset.lock().expect("offset lock")
+    }
+
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("state lock")
+    }
+
+    /// Tell waiters the notification log changed.
+    pub fn log_changed(&self) {
+        self.log_changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
