@@ -314,6 +314,10 @@ pub struct SimulatorSection {
     pub snapshot: Option<PathBuf>,
     #[serde(default = "yes")]
     pub keep_state: bool,
+    /// Apply orders also carry `store_id` and the caller's `request_id` in
+    /// `biz_context_info` (a test opt-in; Alipay's hold only category and name).
+    #[serde(default)]
+    pub rich_biz_context: bool,
 }
 
 fn default_audit_delay() -> Duration {
@@ -330,6 +334,7 @@ impl Default for SimulatorSection {
             latency: None,
             snapshot: None,
             keep_state: true,
+            rich_biz_context: false,
         }
     }
 }

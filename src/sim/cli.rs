@@ -58,6 +58,11 @@ pub struct SimulateArgs {
     /// CSV of pre-existing approved shops: a header row of field names including store_id.
     #[arg(long)]
     pub seed_csv: Option<PathBuf>,
+    /// Apply orders' biz_context_info also carries store_id and the caller's request_id
+    /// (Alipay's holds only category_id and main_shop_name). For testing a client's
+    /// optional narrowing; a client must not rely on it.
+    #[arg(long)]
+    pub rich_biz_context: bool,
     /// A fault rule KIND:METHOD|*:PROBABILITY|next=N (repeatable), e.g.
     /// `drop_before:alipay.offline.market.shop.create:0.1` or `unknown_error_applied:*:next=3`.
     /// Kinds: drop_before, drop_after, timeout_before, timeout_after, unknown_error_applied,
@@ -129,6 +134,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     });
     cfg.seed = args.seed;
     cfg.min_audit_images = args.min_audit_images;
+    cfg.rich_biz_context = args.rich_biz_context;
     let rules: Vec<FaultRule> = args
         .faults
         .iter()

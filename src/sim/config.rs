@@ -107,6 +107,10 @@ pub struct SimConfig {
     pub suppress_notifications: bool,
     /// §8.6 fault switch: send every notification twice (same `notify_id`).
     pub duplicate_notifications: bool,
+    /// Apply orders' `biz_context_info` also holds `store_id` and the caller's
+    /// `request_id` (default off: only `category_id` and `main_shop_name`, as the official
+    /// model). For tests of a client's optional narrowing only.
+    pub rich_biz_context: bool,
     /// State file (§8.1): loaded at start when it exists; written by
     /// [`SimHandle::save_snapshot`] / [`SimHandle::save_configured_snapshot`].
     pub snapshot: Option<PathBuf>,
@@ -140,6 +144,7 @@ impl SimConfig {
             reserve_pending_store_ids: true,
             suppress_notifications: false,
             duplicate_notifications: false,
+            rich_biz_context: false,
             snapshot: None,
         }
     }

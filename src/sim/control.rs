@@ -1,13 +1,5 @@
-//! `/__sim/` control endpoints: JSON in, JSON out, never signed.
-//!
-//! - `GET state`, `GET stats`, `GET notifications`
-//! - `POST clock/advance` `{"seconds": 60}`
-//! - `POST process` (run due audits now)
-//! - `POST force` `{"key": "<apply_id|store_id>", "outcome": "success"}` or
-//!   `{"key": "…", "outcome": "fail", "reason": "…"}`
-//! - `POST shop-status` `{"shop_id": "…", "status": "PAUSE"}`
-//! - `POST edit` `{"shop_id": "…", "field": "address", "value": "…" | null}`
-//! - `POST faults` `{"spec": "drop_before:*:next=1"}`, `{"rule": {…FaultRule…}}` or `{"clear": true}`
+//! `/__sim/` control endpoints: JSON in, JSON out, never signed. The list is in the
+//! module docs of `sim` (and `shopsync simulate --help`).
 
 use std::sync::Arc;
 
@@ -48,13 +40,10 @@ pub fn handle(
     let s = |k: &str| input.get(k).and_then(Value::as_str);
     match (method.as_str(), path) {
         ("GET", "state") => ok(serde_json::to_value(ops::state(shared)).unwrap_or(Value::Null)),
-        ("GET", "stats") => {
-            let stats = shared.stats.lock().expect("stats lock");
-            ok(json!({
-                "call_counts": stats.counts,
-                "max_calls_in_one_second": stats.max_per_second,
-                "throttled": stats.throttled,
-            }))
+        ("GET", "stats") => ok(ops::stats_json(shared)),
+        ("POST", "stats/reset") => {
+            ops::reset_stats(shared);
+            ok(json!({}))
         }
         ("GET", "notifications") => {
             ok(serde_json::to_value(ops::notifications(shared)).unwrap_or(Value::Null))

@@ -43,7 +43,9 @@ pub fn run(
                 Api::Modify => writes::modify(cfg, &mut st, merchant, now, biz),
                 Api::QueryDetail => methods::querydetail(&st, merchant, biz),
                 Api::ShopBatchQuery => methods::shop_batchquery(&st, merchant, biz),
-                Api::ApplyOrder => methods::applyorder(&st, merchant, now, biz),
+                Api::ApplyOrder => {
+                    methods::applyorder(&st, merchant, now, biz, cfg.rich_biz_context)
+                }
                 Api::Category => methods::category(biz),
                 Api::ImageUpload => {
                     let (t, file) =

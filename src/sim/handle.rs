@@ -13,6 +13,7 @@ use super::config::{ForcedOutcome, SimConfig, SimError};
 use super::faults::FaultRule;
 use super::shared::Shared;
 use super::state::{SentNotification, SimOrder, SimShop, SimState, State};
+use super::stats::WindowSummary;
 use super::{notify, ops, server, snapshot};
 use crate::alipay::sign::VerifyKey;
 
@@ -98,7 +99,23 @@ impl SimHandle {
 
     /// The most calls received within any sliding second (monotonic time).
     pub fn max_calls_in_one_second(&self) -> u64 {
-        self.shared.stats.lock().expect("stats lock").max_per_second
+        self.shared
+            .stats
+            .lock()
+            .expect("stats lock")
+            .app
+            .max_in_one_second
+    }
+
+    /// Every call the app made (all merchants): the busiest sliding second and the count of
+    /// each wall-clock second.
+    pub fn app_calls(&self) -> WindowSummary {
+        self.shared.stats.lock().expect("stats lock").app.summary()
+    }
+
+    /// Forget every count (calls per method, throttled, per-second windows).
+    pub fn reset_stats(&self) {
+        ops::reset_stats(&self.shared);
     }
 
     pub fn throttled_count(&self) -> u64 {

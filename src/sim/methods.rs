@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::api::{Outcome, Refusal};
 use super::fixtures::{self, category_path, CATEGORIES};
 use super::ids;
-use super::state::{SimShop, State};
+use super::state::{SimOrder, SimShop, State};
 use crate::alipay::timestamp::{self, china};
 
 fn text(biz: &Map<String, Value>, key: &str) -> Option<String> {
@@ -212,11 +212,30 @@ pub fn querydetail(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outc
     Ok(m)
 }
 
+/// `biz_context_info` (§4.6, §8.5): a JSON string of a few submitted parameters, as in
+/// the official `BizOrderQueryResponse` example: `category_id` and `main_shop_name` when
+/// the write sent them. `rich` (a test opt-in) adds `store_id` and the caller's
+/// `request_id`, which Alipay is not known to return.
+fn biz_context_info(o: &SimOrder, rich: bool) -> String {
+    let mut m = Map::new();
+    for key in ["category_id", "main_shop_name"] {
+        if let Some(v) = o.params.get(key).filter(|v| !v.is_null()) {
+            m.insert(key.into(), v.clone());
+        }
+    }
+    if rich {
+        m.insert("store_id".into(), json!(o.store_id));
+        m.insert("request_id".into(), json!(o.request_id));
+    }
+    Value::Object(m).to_string()
+}
+
 pub fn applyorder(
     st: &State,
     merchant: &str,
     now: DateTime<Utc>,
     biz: &Map<String, Value>,
+    rich: bool,
 ) -> Outcome {
     let bad = || Refusal::new("INVALID_PARAMETER");
     let biz_type = text(biz, "biz_type").ok_or_else(bad)?;
@@ -292,10 +311,7 @@ pub fn applyorder(
                 m.insert("result_desc".into(), json!(d));
             }
             m.insert("request_id".into(), json!(o.internal_request_id));
-            m.insert(
-                "biz_context_info".into(),
-                json!(Value::Object(o.params.clone()).to_string()),
-            );
+            m.insert("biz_context_info".into(), json!(biz_context_info(o, rich)));
             m.insert("create_time".into(), json!(timestamp::format(o.created)));
             m.insert("update_time".into(), json!(timestamp::format(o.modified)));
             Value::Object(m)

@@ -6,7 +6,8 @@
 //!
 //! Modules, leaves first (imports form a tree; `shared` is the state every task shares):
 //! - `config` (what it is told), `api` (methods and outcomes), `rules` (Alipay's field
-//!   rules and §8.4 codes), `signing`, `ids`, `fixtures`, `faults`, `ratelimit`, `reply`
+//!   rules and §8.4 codes), `signing`, `ids`, `fixtures`, `faults`, `ratelimit`, `stats`,
+//!   `reply`
 //! - `state` (shops, orders, images, notifications), `shared` (the tasks' common state)
 //! - `validate` + `audit_rules` (§8.4/§8.5 checks), `writes` (create/modify), `audit`
 //!   (settling applications, queuing notifications), `methods` (the reads, image.upload)
@@ -17,8 +18,11 @@
 //!
 //! # Control endpoints (`/__sim/`, JSON in and out, never signed)
 //! - `GET state`: shops, apply orders, issued images, the simulator's now.
-//! - `GET stats`: `call_counts` per method, `max_calls_in_one_second` (sliding window),
-//!   `throttled`.
+//! - `GET stats`: `call_counts` per method, `throttled`, `max_calls_in_one_second` (the
+//!   busiest sliding second, exact over arrival times), and `app`: `{calls,
+//!   max_calls_in_one_second, max_calls_in_a_calendar_second, per_second: [{unix_second,
+//!   calls}]}` for every wall-clock second that saw a call.
+//! - `POST stats/reset`: forget the counts (e.g. between the phases of a test).
 //! - `GET notifications`: the notification log with delivery state.
 //! - `POST clock/advance` `{"seconds": 60}`: move the clock and run due audits.
 //! - `POST process`: run due audits now.
@@ -55,6 +59,7 @@ mod shared;
 pub mod signing;
 mod snapshot;
 mod state;
+mod stats;
 mod v3;
 mod validate;
 mod writes;
@@ -64,6 +69,7 @@ pub use faults::{FaultKind, FaultRule, FaultSpecError, Trigger};
 pub use handle::{start, SimHandle};
 pub use snapshot::SNAPSHOT_VERSION;
 pub use state::{SentNotification, SimOrder, SimShop, SimState};
+pub use stats::{SecondCount, WindowSummary};
 
 /// The classic methods the simulator serves.
 pub const METHODS: [&str; 8] = [

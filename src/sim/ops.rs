@@ -96,6 +96,22 @@ pub fn seed_shop(shared: &Shared, store_id: &str, fields: BTreeMap<String, Strin
     shop_id
 }
 
+/// `/__sim/stats` as JSON.
+pub fn stats_json(shared: &Shared) -> serde_json::Value {
+    let stats = shared.stats.lock().expect("stats lock");
+    serde_json::json!({
+        "call_counts": stats.counts,
+        "throttled": stats.throttled,
+        "max_calls_in_one_second": stats.app.max_in_one_second,
+        "app": stats.app.summary(),
+    })
+}
+
+/// Forget every count (calls, throttled, per-second windows).
+pub fn reset_stats(shared: &Shared) {
+    *shared.stats.lock().expect("stats lock") = Default::default();
+}
+
 pub fn add_fault(shared: &Shared, rule: FaultRule) {
     shared.faults.lock().expect("faults lock").rules.push(rule);
 }

@@ -10,8 +10,9 @@ use tokio::sync::{watch, Notify};
 
 use super::config::SimConfig;
 use super::faults::Faults;
-use super::ratelimit::{Limiter, Stats};
+use super::ratelimit::Limiter;
 use super::state::State;
+use super::stats::Stats;
 use crate::alipay::sign::SignKey;
 
 /// Everything the server tasks share.

@@ -127,6 +127,7 @@ async fn start(s: &Scenario, n: usize) -> Harness {
     sim_cfg.clock = shared.clone();
     sim_cfg.seed = s.seed;
     sim_cfg.latency = s.latency;
+    sim_cfg.rich_biz_context = true; // issue 10: until followup stops relying on it
     let client_qps = if s.throttle { THROTTLED_QPS } else { FAST_QPS };
     if s.throttle {
         // Half the client's rate, and a small bucket so the client's own burst overruns it.

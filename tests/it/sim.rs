@@ -7,6 +7,8 @@ mod gateway;
 mod latency;
 mod layout;
 mod notify;
+mod orders;
 mod rules;
 mod signing;
+mod stats;
 mod v3;
