@@ -53,11 +53,13 @@ pub enum Api {
     ApplyOrder,
     Category,
     ImageUpload,
+    /// `alipay.open.app.alipaycert.download` (certificate mode, §2.9).
+    CertDownload,
 }
 
 impl Api {
     /// Every method, in §1 order.
-    pub const ALL: [Api; 8] = [
+    pub const ALL: [Api; 9] = [
         Api::Summary,
         Api::Create,
         Api::Modify,
@@ -66,6 +68,7 @@ impl Api {
         Api::ApplyOrder,
         Api::Category,
         Api::ImageUpload,
+        Api::CertDownload,
     ];
 
     /// The classic `method` name.
@@ -79,6 +82,7 @@ impl Api {
             Api::ApplyOrder => "alipay.offline.market.applyorder.batchquery",
             Api::Category => "alipay.offline.market.shop.category.query",
             Api::ImageUpload => "alipay.offline.material.image.upload",
+            Api::CertDownload => "alipay.open.app.alipaycert.download",
         }
     }
 

@@ -12,10 +12,12 @@ use super::ids;
 use super::signing::notification_content;
 use super::state::{SentNotification, SimShop, State};
 use super::writes::apply_changes;
+use crate::alipay::sign::SignKey;
 use crate::alipay::timestamp;
 
 /// Run every audit due at `now`, in due order. `true` when a notification was queued.
-pub fn process_due(cfg: &SimConfig, st: &mut State, now: DateTime<Utc>) -> bool {
+/// Notifications are signed with `key`.
+pub fn process_due(cfg: &SimConfig, key: &SignKey, st: &mut State, now: DateTime<Utc>) -> bool {
     let mut due: Vec<(DateTime<Utc>, String)> = st
         .orders
         .values()
@@ -29,12 +31,12 @@ pub fn process_due(cfg: &SimConfig, st: &mut State, now: DateTime<Utc>) -> bool 
     due.sort();
     let queued = st.notifications.len();
     for (_, apply_id) in due {
-        settle(cfg, st, &apply_id, now);
+        settle(cfg, key, st, &apply_id, now);
     }
     st.notifications.len() > queued
 }
 
-fn settle(cfg: &SimConfig, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
+fn settle(cfg: &SimConfig, key: &SignKey, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
     let Some(order) = st.orders.get(apply_id).cloned() else {
         return;
     };
@@ -161,7 +163,7 @@ fn settle(cfg: &SimConfig, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
     }
     let content = notification_content(&form);
     form.push(("sign_type".into(), "RSA2".into()));
-    form.push(("sign".into(), cfg.alipay_key.sign(&content)));
+    form.push(("sign".into(), key.sign(&content)));
     let suppressed = cfg.suppress_notifications;
     let n = SentNotification {
         notify_id: form[0].1.clone(),

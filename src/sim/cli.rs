@@ -6,13 +6,30 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::cli_cert::{self, CertArgs};
 use super::config::{RateSpec, SimConfig};
 use super::faults::FaultRule;
 use super::handle::start;
 use crate::alipay::sign::{SignKey, VerifyKey};
 
-/// Run a local Alipay gateway simulator (classic `gateway.do`) with the Koubei shop methods.
+/// The `/__sim/` control endpoints, for `--help`.
+const CONTROL_HELP: &str = "Control endpoints (JSON, never signed), under http://LISTEN/__sim/:
+  GET  state                 shops, apply orders, issued images, the simulator's now
+  GET  stats                 calls per method, throttled, calls per second (app-wide)
+  POST stats/reset           forget the counts
+  GET  notifications         the notification log with delivery state
+  POST clock/advance         {\"seconds\": 60}: move the clock, run due audits
+  POST process               run due audits now
+  POST force                 {\"key\": APPLY_ID|STORE_ID, \"outcome\": \"success\"|\"fail\", \"reason\": ..}
+  POST shop-status           {\"shop_id\": .., \"status\": \"OPEN\"|\"PAUSE\"|\"FREEZE\"|\"CLOSE\"}
+  POST edit                  {\"shop_id\": .., \"field\": .., \"value\": ..|null}: an edit on Alipay's side
+  POST faults                {\"spec\": \"KIND:METHOD:TRIGGER\"} | {\"rule\": {..}} | {\"clear\": true}
+  POST cert/rotate           certificate mode: rotate to the next certificate now";
+
+/// Run a local Alipay gateway simulator (classic `gateway.do` and v3 REST) with the Koubei
+/// shop methods.
 #[derive(clap::Args, Debug)]
+#[command(after_long_help = CONTROL_HELP)]
 pub struct SimulateArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8090")]
@@ -70,6 +87,8 @@ pub struct SimulateArgs {
     /// unsigned_success, truncated_body[=BYTES], escaped_slashes, gateway_5xx, wrong_key.
     #[arg(long = "fault")]
     pub faults: Vec<String>,
+    #[command(flatten)]
+    pub cert: CertArgs,
 }
 
 fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -102,9 +121,13 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.keys_dir)
         .with_context(|| format!("cannot create {}", args.keys_dir.display()))?;
     let mut key_files = Vec::new();
-    let app_public = match &args.app_public_key {
-        Some(p) => VerifyKey::from_file(p)?,
-        None => {
+    let app_public = match (&args.app_public_key, &args.cert.app_cert) {
+        (Some(p), _) => VerifyKey::from_file(p)?,
+        (None, Some(cert)) => {
+            let (_, certs) = super::cert::read_pem(cert)?;
+            super::cert::public_key(&certs[0], &cert.display().to_string())?
+        }
+        (None, None) => {
             let k = SignKey::generate()?;
             let private = args.keys_dir.join("app_private_key.pem");
             let public = args.keys_dir.join("app_public_key.pem");
@@ -119,9 +142,12 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         Some(p) => SignKey::from_file(p)?,
         None => SignKey::generate()?,
     };
-    let alipay_public = args.keys_dir.join("alipay_public_key.pem");
-    write_file(&alipay_public, &alipay_key.verify_key().to_pem())?;
-    key_files.push(("Alipay public key (verifies responses)", alipay_public));
+    let cert_mode = args.cert.cert_mode || args.cert.app_cert.is_some();
+    if !cert_mode {
+        let alipay_public = args.keys_dir.join("alipay_public_key.pem");
+        write_file(&alipay_public, &alipay_key.verify_key().to_pem())?;
+        key_files.push(("Alipay public key (verifies responses)", alipay_public));
+    }
 
     let mut cfg = SimConfig::new(app_public, alipay_key);
     cfg.app_id = args.app_id.clone();
@@ -135,6 +161,13 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     cfg.seed = args.seed;
     cfg.min_audit_images = args.min_audit_images;
     cfg.rich_biz_context = args.rich_biz_context;
+    cfg.cert = cli_cert::cert_mode(
+        &args.cert,
+        &args.app_id,
+        &cfg,
+        &args.keys_dir,
+        &mut key_files,
+    )?;
     let rules: Vec<FaultRule> = args
         .faults
         .iter()
@@ -156,6 +189,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     println!("app_id: {}", args.app_id);
     for (what, path) in &key_files {
         println!("{what}: {}", path.display());
+    }
+    if let Some(sn) = handle.alipay_cert_sn() {
+        println!("Certificate mode: answers are signed under alipay_cert_sn {sn}");
     }
     println!("Control endpoints: http://{}/__sim/state", handle.addr());
 

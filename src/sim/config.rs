@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::cert::CertMode;
 use crate::alipay::sign::{SignKey, VerifyKey};
 use crate::clock::{SharedClock, SystemClock};
 
@@ -107,6 +108,10 @@ pub struct SimConfig {
     pub suppress_notifications: bool,
     /// §8.6 fault switch: send every notification twice (same `notify_id`).
     pub duplicate_notifications: bool,
+    /// Certificate mode (§2.9): requests must carry the app and root SNs, answers name
+    /// Alipay's certificate and are signed under it (`alipay_key` and `app_public_key`
+    /// are then not used), `alipaycert.download` serves the certificates held.
+    pub cert: Option<CertMode>,
     /// Apply orders' `biz_context_info` also holds `store_id` and the caller's
     /// `request_id` (default off: only `category_id` and `main_shop_name`, as the official
     /// model). For tests of a client's optional narrowing only.
@@ -144,8 +149,26 @@ impl SimConfig {
             reserve_pending_store_ids: true,
             suppress_notifications: false,
             duplicate_notifications: false,
+            cert: None,
             rich_biz_context: false,
             snapshot: None,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The key that verifies requests: the app certificate's in certificate mode.
+    pub fn app_key(&self) -> &VerifyKey {
+        self.cert
+            .as_ref()
+            .map_or(&self.app_public_key, |c| &c.app_key)
+    }
+
+    /// The key answers are signed with before any rotation.
+    pub fn first_alipay_key(&self) -> &SignKey {
+        match &self.cert {
+            Some(c) => &c.alipay[0].key,
+            None => &self.alipay_key,
         }
     }
 }

@@ -41,6 +41,10 @@ pub fn handle(
     match (method.as_str(), path) {
         ("GET", "state") => ok(serde_json::to_value(ops::state(shared)).unwrap_or(Value::Null)),
         ("GET", "stats") => ok(ops::stats_json(shared)),
+        ("POST", "cert/rotate") => match shared.rotate() {
+            true => ok(json!({ "alipay_cert_sn": shared.alipay_cert_sn() })),
+            false => bad("no further certificate to rotate to (certificate mode with a rotation)"),
+        },
         ("POST", "stats/reset") => {
             ops::reset_stats(shared);
             ok(json!({}))

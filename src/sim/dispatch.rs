@@ -30,7 +30,7 @@ pub fn run(
     let now = shared.now();
     let outcome = {
         let mut st = shared.state();
-        let queued = audit::process_due(cfg, &mut st, now);
+        let queued = audit::process_due(cfg, shared.answer_key(), &mut st, now);
         if queued {
             shared.log_changed();
         }
@@ -47,6 +47,7 @@ pub fn run(
                     methods::applyorder(&st, merchant, now, biz, cfg.rich_biz_context)
                 }
                 Api::Category => methods::category(biz),
+                Api::CertDownload => methods::cert_download(cfg.cert.as_ref(), biz),
                 Api::ImageUpload => {
                     let (t, file) =
                         upload.map_or(("", None), |u| (u.image_type.as_str(), u.file.as_deref()));

@@ -128,6 +128,7 @@ pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
         .expect("stats lock")
         .record(method.unwrap_or("(missing)"));
     let api = method.and_then(Api::from_name);
+    shared.count_cert_call();
     let fault = api.and_then(|a| shared.faults.lock().expect("faults lock").pick(a.name()));
     match fault {
         Some(FaultKind::DropBefore) => return Reply::Drop,
@@ -176,9 +177,33 @@ pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
     if !fresh {
         return unsigned(Some(api), "40002", "isv.invalid-timestamp", None);
     }
+    // 5b. certificate mode: the app and root certificate SNs (§2.9)
+    if let Some(cm) = &cfg.cert {
+        let checks = [
+            (
+                "app_cert_sn",
+                &cm.app_cert_sn,
+                "isv.missing-app-cert-sn",
+                "isv.app-cert-not-exist",
+            ),
+            (
+                "alipay_root_cert_sn",
+                &cm.root_cert_sn,
+                "isv.missing-alipay-root-cert-sn",
+                "isv.invalid-alipay-root-cert-sn",
+            ),
+        ];
+        for (name, expected, missing, wrong) in checks {
+            match get(name) {
+                "" => return unsigned(Some(api), "40001", missing, None),
+                sn if sn != expected => return unsigned(Some(api), "40002", wrong, None),
+                _ => {}
+            }
+        }
+    }
     // 6. signature
     let content = classic_request_content(p);
-    if !cfg.app_public_key.verify(content.as_bytes(), get("sign")) {
+    if !cfg.app_key().verify(content.as_bytes(), get("sign")) {
         let msg = format!("验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为：{content}");
         return unsigned(Some(api), "40002", "isv.invalid-signature", Some(msg));
     }
@@ -261,9 +286,14 @@ async fn write(shared: &Arc<Shared>, node: Node, fault: Option<FaultKind>) -> Re
     } else {
         text
     };
-    let body = match sign {
-        Some(s) => format!("{{\"{}\":{},\"sign\":\"{}\"}}", node.name, shown, s),
-        None => format!("{{\"{}\":{}}}", node.name, shown),
+    // Certificate mode names the certificate beside `sign` (§2.9); the sign covers the node.
+    let body = match (sign, shared.alipay_cert_sn()) {
+        (Some(s), Some(sn)) => format!(
+            "{{\"{}\":{},\"alipay_cert_sn\":\"{sn}\",\"sign\":\"{s}\"}}",
+            node.name, shown
+        ),
+        (Some(s), None) => format!("{{\"{}\":{},\"sign\":\"{}\"}}", node.name, shown, s),
+        (None, _) => format!("{{\"{}\":{}}}", node.name, shown),
     };
     match fault {
         Some(FaultKind::DropAfter) => Reply::Drop,

@@ -62,7 +62,18 @@ impl SimHandle {
     }
 
     pub fn alipay_public_key(&self) -> VerifyKey {
-        self.shared.cfg.alipay_key.verify_key()
+        self.shared.answer_key().verify_key()
+    }
+
+    /// Certificate mode: the SN of Alipay's certificate answers are signed under now.
+    pub fn alipay_cert_sn(&self) -> Option<String> {
+        self.shared.alipay_cert_sn().map(str::to_string)
+    }
+
+    /// Certificate mode: rotate to the next certificate and key now. `false` when the
+    /// simulator holds no further certificate.
+    pub fn rotate_cert(&self) -> bool {
+        self.shared.rotate()
     }
 
     pub fn app_id(&self) -> &str {

@@ -1,5 +1,6 @@
-//! Which private key signs an answer: the simulator's Alipay key, or for the `wrong_key`
-//! fault a different one generated on first use.
+//! Which private key signs an answer: the simulator's Alipay key (in certificate mode the
+//! key of the certificate in use), or for the `wrong_key` fault a different one
+//! generated on first use.
 
 use std::sync::Arc;
 
@@ -12,9 +13,9 @@ pub async fn sign_answer(shared: &Arc<Shared>, fault: Option<&FaultKind>, conten
     let sign = match fault {
         Some(FaultKind::WrongKey) => match wrong_key(shared).await {
             Some(k) => k.sign(content),
-            None => shared.cfg.alipay_key.sign(content),
+            None => shared.answer_key().sign(content),
         },
-        _ => shared.cfg.alipay_key.sign(content),
+        _ => shared.answer_key().sign(content),
     };
     if fault == Some(&FaultKind::BadSignature) {
         tamper(&sign)

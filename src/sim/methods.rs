@@ -4,7 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
 use super::api::{Outcome, Refusal};
+use super::cert::CertMode;
 use super::fixtures::{self, category_path, CATEGORIES};
 use super::ids;
 use super::state::{SimOrder, SimShop, State};
@@ -348,6 +352,28 @@ pub fn category(biz: &Map<String, Value>) -> Outcome {
         .collect();
     let mut m = Map::new();
     m.insert("shop_category_config_infos".into(), Value::Array(infos));
+    Ok(m)
+}
+
+/// `alipay.open.app.alipaycert.download` (§2.9): `alipay_cert_content` is the base64 of
+/// the PEM chain of the certificate named by `alipay_cert_sn`. **The simulator answers**
+/// `ALIPAY_CERT_NOT_EXIST` for a certificate it does not hold (and in key mode, where it
+/// holds none); the live code is not documented.
+pub fn cert_download(cert: Option<&CertMode>, biz: &Map<String, Value>) -> Outcome {
+    let Some(sn) = text(biz, "alipay_cert_sn") else {
+        return Err("INVALID_PARAMETER".into());
+    };
+    let Some(c) = cert.and_then(|c| c.by_sn(&sn)) else {
+        return Err(Refusal::with_msg(
+            "ALIPAY_CERT_NOT_EXIST",
+            format!("支付宝公钥证书 {sn} 不存在"),
+        ));
+    };
+    let mut m = Map::new();
+    m.insert(
+        "alipay_cert_content".into(),
+        json!(B64.encode(&c.chain_pem)),
+    );
     Ok(m)
 }
 

@@ -34,11 +34,15 @@
 //!   on Alipay's side (404 for an unknown shop).
 //! - `POST faults` `{"spec": "drop_before:*:next=1"}`, `{"rule": {…FaultRule…}}` or
 //!   `{"clear": true}`.
+//! - `POST cert/rotate`: certificate mode: answers name the next certificate now
+//!   (400 when there is none).
 
 mod api;
 mod audit;
 mod audit_rules;
+pub mod cert;
 pub mod cli;
+mod cli_cert;
 mod config;
 mod control;
 mod dispatch;
@@ -51,6 +55,7 @@ mod keys;
 mod methods;
 mod notify;
 mod ops;
+pub mod pki;
 mod ratelimit;
 mod reply;
 mod rules;
@@ -72,7 +77,7 @@ pub use state::{SentNotification, SimOrder, SimShop, SimState};
 pub use stats::{SecondCount, WindowSummary};
 
 /// The classic methods the simulator serves.
-pub const METHODS: [&str; 8] = [
+pub const METHODS: [&str; 9] = [
     api::Api::Summary.name(),
     api::Api::Create.name(),
     api::Api::Modify.name(),
@@ -81,4 +86,5 @@ pub const METHODS: [&str; 8] = [
     api::Api::ApplyOrder.name(),
     api::Api::Category.name(),
     api::Api::ImageUpload.name(),
+    api::Api::CertDownload.name(),
 ];

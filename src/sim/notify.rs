@@ -34,7 +34,7 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         let now = shared.now();
         let due: Vec<Due> = {
             let mut st = shared.state();
-            if audit::process_due(&shared.cfg, &mut st, now) {
+            if audit::process_due(&shared.cfg, shared.answer_key(), &mut st, now) {
                 shared.log_changed();
             }
             st.notifications

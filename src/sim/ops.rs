@@ -16,7 +16,7 @@ use super::writes;
 /// Run the audits due at the simulator's now and wake the notification sender.
 pub fn process_due(shared: &Shared) {
     let now = shared.now();
-    let queued = audit::process_due(&shared.cfg, &mut shared.state(), now);
+    let queued = audit::process_due(&shared.cfg, shared.answer_key(), &mut shared.state(), now);
     if queued {
         shared.log_changed();
     }

@@ -203,6 +203,7 @@ async fn read_v3(req: Request<HyperBody>) -> v3::V3Request {
     };
     let authorization = header("authorization");
     let app_auth_token = header("alipay-app-auth-token");
+    let root_cert_sn = header("alipay-root-cert-sn");
     let content_type = header("content-type").unwrap_or_default();
     let http_method = parts.method.as_str().to_string();
     let uri = parts
@@ -219,6 +220,7 @@ async fn read_v3(req: Request<HyperBody>) -> v3::V3Request {
         uri,
         authorization,
         app_auth_token,
+        root_cert_sn,
         content_type,
         body,
     }

@@ -3,6 +3,7 @@
 //! the simulator's modules form a tree (the mini-redis `db.rs` pattern).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -33,6 +34,9 @@ pub struct Shared {
     /// Added to the configured clock by `/__sim/clock/advance`.
     pub offset: Mutex<Duration>,
     pub addr: SocketAddr,
+    /// Certificate mode: calls answered so far, and the index of the certificate in use.
+    cert_calls: AtomicU64,
+    cert_index: AtomicUsize,
 }
 
 impl Shared {
@@ -48,6 +52,8 @@ impl Shared {
             wrong_key: OnceLock::new(),
             offset: Mutex::new(offset),
             addr,
+            cert_calls: AtomicU64::new(0),
+            cert_index: AtomicUsize::new(0),
             cfg,
         }
     }
@@ -59,6 +65,58 @@ impl Shared {
 
     pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("state lock")
+    }
+
+    /// The key answers and notifications are signed with now: in certificate mode the
+    /// certificate in use's.
+    pub fn answer_key(&self) -> &SignKey {
+        match &self.cfg.cert {
+            Some(c) => {
+                &c.alipay[self
+                    .cert_index
+                    .load(Ordering::SeqCst)
+                    .min(c.alipay.len() - 1)]
+                .key
+            }
+            None => &self.cfg.alipay_key,
+        }
+    }
+
+    /// Certificate mode: the SN of Alipay's certificate in use.
+    pub fn alipay_cert_sn(&self) -> Option<&str> {
+        let c = self.cfg.cert.as_ref()?;
+        Some(
+            &c.alipay[self
+                .cert_index
+                .load(Ordering::SeqCst)
+                .min(c.alipay.len() - 1)]
+            .sn,
+        )
+    }
+
+    /// Count a call in certificate mode; after `rotate_after` calls, rotate once.
+    pub fn count_cert_call(&self) {
+        let Some(c) = &self.cfg.cert else { return };
+        let n = self.cert_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if c.rotate_after.is_some_and(|after| n > after)
+            && self.cert_index.load(Ordering::SeqCst) == 0
+        {
+            self.rotate();
+        }
+    }
+
+    /// Move to the next certificate (if any). `false` when there is none.
+    pub fn rotate(&self) -> bool {
+        let Some(c) = &self.cfg.cert else {
+            return false;
+        };
+        let i = self.cert_index.load(Ordering::SeqCst);
+        if i + 1 >= c.alipay.len() {
+            return false;
+        }
+        self.cert_index.store(i + 1, Ordering::SeqCst);
+        tracing::info!(alipay_cert_sn = %c.alipay[i + 1].sn, "Simulated Alipay rotated its certificate.");
+        true
     }
 
     /// Tell waiters the notification log changed.

@@ -233,7 +233,8 @@ fn resign(n: &mut SentNotification, cfg: &SimConfig) {
     n.form.retain(|(k, _)| k != "sign" && k != "sign_type");
     let content = notification_content(&n.form);
     n.form.push(("sign_type".into(), "RSA2".into()));
-    n.form.push(("sign".into(), cfg.alipay_key.sign(&content)));
+    n.form
+        .push(("sign".into(), cfg.first_alipay_key().sign(&content)));
 }
 
 /// Write `text` to `path` atomically: a temporary file in the same directory, flushed to

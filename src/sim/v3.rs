@@ -25,6 +25,8 @@ pub struct V3Request {
     pub uri: String,
     pub authorization: Option<String>,
     pub app_auth_token: Option<String>,
+    /// `alipay-root-cert-sn` (certificate mode).
+    pub root_cert_sn: Option<String>,
     pub content_type: String,
     pub body: Vec<u8>,
 }
@@ -92,6 +94,7 @@ pub async fn handle(shared: &Arc<Shared>, req: V3Request) -> Reply {
         return unsigned(shared, 404, "invalid-method", sub_msg_of("invalid-method"));
     };
     shared.stats.lock().expect("stats lock").record(api.name());
+    shared.count_cert_call();
     let fault = shared.faults.lock().expect("faults lock").pick(api.name());
     match fault {
         Some(FaultKind::DropBefore) => return Reply::Drop,
@@ -145,6 +148,31 @@ pub async fn handle(shared: &Arc<Shared>, req: V3Request) -> Reply {
             sub_msg_of("invalid-timestamp"),
         );
     }
+    if let Some(cm) = &cfg.cert {
+        let app_sn = auth.item("app_cert_sn").unwrap_or("");
+        let root_sn = req.root_cert_sn.as_deref().unwrap_or("");
+        for (sent, expected, missing, wrong) in [
+            (
+                app_sn,
+                &cm.app_cert_sn,
+                "missing-app-cert-sn",
+                "app-cert-not-exist",
+            ),
+            (
+                root_sn,
+                &cm.root_cert_sn,
+                "missing-alipay-root-cert-sn",
+                "invalid-alipay-root-cert-sn",
+            ),
+        ] {
+            if sent.is_empty() {
+                return unsigned(shared, 400, missing, sub_msg_of(missing));
+            }
+            if sent != expected {
+                return unsigned(shared, 400, wrong, sub_msg_of(wrong));
+            }
+        }
+    }
     let body_line = if req.http_method == "GET" {
         ""
     } else {
@@ -157,7 +185,7 @@ pub async fn handle(shared: &Arc<Shared>, req: V3Request) -> Reply {
         body_line,
         req.app_auth_token.as_deref(),
     );
-    if !cfg.app_public_key.verify(content.as_bytes(), &auth.sign) {
+    if !cfg.app_key().verify(content.as_bytes(), &auth.sign) {
         let msg = format!("验签出错，验签字符串为：{content}");
         return unsigned(shared, 400, "invalid-signature", &msg);
     }
@@ -247,6 +275,9 @@ async fn signed(
         headers.push(("alipay-timestamp".into(), ts));
         headers.push(("alipay-nonce".into(), nonce));
         headers.push(("alipay-signature".into(), sign));
+        if let Some(sn) = shared.alipay_cert_sn() {
+            headers.push(("alipay-sn".into(), sn.to_string()));
+        }
     }
     match fault {
         Some(FaultKind::DropAfter) => Reply::Drop,

@@ -1,6 +1,7 @@
 //! The simulator over real HTTP: signed requests built here, responses verified with the
 //! Alipay test key, the clock driven by hand.
 mod audit;
+mod cert;
 mod client;
 mod faults;
 mod gateway;
