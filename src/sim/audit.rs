@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use super::audit_rules::audit_rejection;
 use super::config::{ForcedOutcome, SimConfig};
 use super::ids;
+use super::records::{SentNotification, SimShop};
 use super::signing::notification_content;
-use super::state::{SentNotification, SimShop, State};
+use super::state::State;
 use super::writes::apply_changes;
 use crate::alipay::sign::SignKey;
 use crate::alipay::timestamp;
@@ -18,26 +19,16 @@ use crate::alipay::timestamp;
 /// Run every audit due at `now`, in due order. `true` when a notification was queued.
 /// Notifications are signed with `key`.
 pub fn process_due(cfg: &SimConfig, key: &SignKey, st: &mut State, now: DateTime<Utc>) -> bool {
-    let mut due: Vec<(DateTime<Utc>, String)> = st
-        .orders
-        .values()
-        .filter(|o| o.status == "PROCESS")
-        .filter_map(|o| {
-            o.audit_due
-                .filter(|d| *d <= now)
-                .map(|d| (d, o.apply_id.clone()))
-        })
-        .collect();
-    due.sort();
-    let queued = st.notifications.len();
-    for (_, apply_id) in due {
+    let due = st.due_at(now);
+    let queued = st.notifications().len();
+    for apply_id in due {
         settle(cfg, key, st, &apply_id, now);
     }
-    st.notifications.len() > queued
+    st.notifications().len() > queued
 }
 
 fn settle(cfg: &SimConfig, key: &SignKey, st: &mut State, apply_id: &str, now: DateTime<Utc>) {
-    let Some(order) = st.orders.get(apply_id).cloned() else {
+    let Some(order) = st.order(apply_id).cloned() else {
         return;
     };
     let create = order.action == "CREATE_SHOP";
@@ -53,7 +44,7 @@ fn settle(cfg: &SimConfig, key: &SignKey, st: &mut State, apply_id: &str, now: D
             .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
             .collect()
     } else {
-        let mut shop = match shop_id.as_ref().and_then(|id| st.shops.get(id)) {
+        let mut shop = match shop_id.as_ref().and_then(|id| st.shop(id)) {
             Some(s) => s.clone(),
             None => return,
         };
@@ -88,44 +79,54 @@ fn settle(cfg: &SimConfig, key: &SignKey, st: &mut State, apply_id: &str, now: D
             (is_online, is_show) = ("T".into(), "T".into());
         }
         _ => {
-            if let Some(shop) = shop_id.as_ref().and_then(|id| st.shops.get_mut(id)) {
-                shop.pending_modify = None;
-                match &failure {
-                    None => {
-                        apply_changes(shop, &order.changes, now);
-                        shop.audit_status = "AUDIT_SUCCESS".into();
-                        shop.audit_desc = None;
+            let updated = shop_id.as_ref().and_then(|id| {
+                st.update_shop(id, |shop| {
+                    shop.pending_modify = None;
+                    match &failure {
+                        None => {
+                            apply_changes(shop, &order.changes, now);
+                            shop.audit_status = "AUDIT_SUCCESS".into();
+                            shop.audit_desc = None;
+                        }
+                        Some(reason) => {
+                            shop.audit_status = "AUDIT_FAILED".into();
+                            shop.audit_desc = Some(reason.clone());
+                        }
                     }
-                    Some(reason) => {
-                        shop.audit_status = "AUDIT_FAILED".into();
-                        shop.audit_desc = Some(reason.clone());
-                    }
+                    (
+                        shop.shop_id.clone(),
+                        shop.is_online.clone(),
+                        shop.is_show.clone(),
+                    )
+                })
+            });
+            if let Some((id, online, show)) = updated {
+                notify_shop_id = Some(id);
+                (is_online, is_show) = (online, show);
+            }
+        }
+    }
+    let settled = st.update_order(apply_id, |o| {
+        o.sub_status = "FINISH".into();
+        o.modified = now;
+        o.audit_due = None;
+        match &failure {
+            None => {
+                o.status = "SUCCESS".into();
+                if create {
+                    o.biz_id = notify_shop_id.clone();
                 }
-                notify_shop_id = Some(shop.shop_id.clone());
-                (is_online, is_show) = (shop.is_online.clone(), shop.is_show.clone());
+            }
+            Some(reason) => {
+                o.status = "FAIL".into();
+                o.result_code = Some("RISK_AUDIT_FAIL".into());
+                o.result_desc = Some(reason.clone());
             }
         }
-    }
-    let Some(o) = st.orders.get_mut(apply_id) else {
-        return;
-    };
-    o.sub_status = "FINISH".into();
-    o.modified = now;
-    o.audit_due = None;
-    match &failure {
-        None => {
-            o.status = "SUCCESS".into();
-            if create {
-                o.biz_id = notify_shop_id.clone();
-            }
-        }
-        Some(reason) => {
-            o.status = "FAIL".into();
-            o.result_code = Some("RISK_AUDIT_FAIL".into());
-            o.result_desc = Some(reason.clone());
-        }
-    }
-    tracing::debug!(apply_id = %apply_id, status = %o.status, "Simulated audit settled.");
+        o.status.clone()
+    });
+    let Some(status) = settled else { return };
+    tracing::debug!(apply_id = %apply_id, status = %status, "Simulated audit settled.");
     let Some(url) = order.notify_url.clone() else {
         return;
     };
@@ -178,7 +179,7 @@ fn settle(cfg: &SimConfig, key: &SignKey, st: &mut State, apply_id: &str, now: D
         in_flight: false,
     };
     if cfg.duplicate_notifications && !suppressed {
-        st.notifications.push(n.clone());
+        st.queue_notification(n.clone());
     }
-    st.notifications.push(n);
+    st.queue_notification(n);
 }

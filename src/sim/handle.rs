@@ -11,8 +11,9 @@ use tokio::task::JoinHandle;
 
 use super::config::{ForcedOutcome, SimConfig, SimError};
 use super::faults::FaultRule;
+use super::records::{SentNotification, SimOrder, SimShop, SimState};
 use super::shared::Shared;
-use super::state::{SentNotification, SimOrder, SimShop, SimState, State};
+use super::state::State;
 use super::stats::WindowSummary;
 use super::{notify, ops, server, snapshot};
 use crate::alipay::sign::VerifyKey;
@@ -29,7 +30,7 @@ pub async fn start(cfg: SimConfig, addr: SocketAddr) -> Result<SimHandle, SimErr
     let (state, offset) = match &cfg.snapshot {
         Some(path) if path.exists() => {
             let loaded = snapshot::read(path, &cfg, cfg.clock.now())?;
-            tracing::info!(path = %path.display(), shops = loaded.0.shops.len(), "Simulator state loaded from the snapshot.");
+            tracing::info!(path = %path.display(), shops = loaded.0.shop_count(), "Simulator state loaded from the snapshot.");
             loaded
         }
         _ => (State::new(cfg.seed), Duration::zero()),

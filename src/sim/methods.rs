@@ -11,7 +11,8 @@ use super::api::{Outcome, Refusal};
 use super::cert::CertMode;
 use super::fixtures::{self, category_path, CATEGORIES};
 use super::ids;
-use super::state::{SimOrder, SimShop, State};
+use super::records::{SimOrder, SimShop};
+use super::state::State;
 use crate::alipay::timestamp::{self, china};
 
 fn text(biz: &Map<String, Value>, key: &str) -> Option<String> {
@@ -187,7 +188,7 @@ pub fn querydetail(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outc
     let Some(id) = text(biz, "shop_id") else {
         return Err("INVALID_PARAM".into());
     };
-    let Some(s) = st.shops.get(&id).filter(|s| s.merchant_id == merchant) else {
+    let Some(s) = st.shop(&id).filter(|s| s.merchant_id == merchant) else {
         return Err("INVALID_SHOPID".into());
     };
     let mut m = Map::new();
@@ -279,14 +280,25 @@ pub fn applyorder(
     let orders: Vec<_> = if biz_type == "ITEM" {
         Vec::new()
     } else {
-        let mut v: Vec<_> = st
-            .orders
-            .values()
+        let (biz_id, action, status) = (
+            text(biz, "biz_id"),
+            text(biz, "action"),
+            text(biz, "status"),
+        );
+        // Named applications are looked up, not searched for.
+        let candidates: Vec<&SimOrder> = match &apply_ids {
+            Some(ids) => {
+                let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+                unique.into_iter().filter_map(|id| st.order(id)).collect()
+            }
+            None => st.orders().collect(),
+        };
+        let mut v: Vec<_> = candidates
+            .into_iter()
             .filter(|o| o.merchant_id == merchant && o.created >= horizon)
-            .filter(|o| apply_ids.as_ref().is_none_or(|a| a.contains(&o.apply_id)))
-            .filter(|o| text(biz, "biz_id").is_none_or(|b| o.biz_id.as_ref() == Some(&b)))
-            .filter(|o| text(biz, "action").is_none_or(|a| a == o.action))
-            .filter(|o| text(biz, "status").is_none_or(|s| s == o.status))
+            .filter(|o| biz_id.as_ref().is_none_or(|b| o.biz_id.as_ref() == Some(b)))
+            .filter(|o| action.as_ref().is_none_or(|a| *a == o.action))
+            .filter(|o| status.as_ref().is_none_or(|s| *s == o.status))
             .filter(|o| start.is_none_or(|s| o.created >= s) && end.is_none_or(|e| o.created <= e))
             .collect();
         v.sort_by(|a, b| a.created.cmp(&b.created).then(a.apply_id.cmp(&b.apply_id)));

@@ -8,7 +8,8 @@
 //! - `config` (what it is told), `api` (methods and outcomes), `rules` (Alipay's field
 //!   rules and §8.4 codes), `signing`, `ids`, `fixtures`, `faults`, `ratelimit`, `stats`,
 //!   `reply`
-//! - `state` (shops, orders, images, notifications), `shared` (the tasks' common state)
+//! - `records` (shops, orders, notifications as shown), `state` (the world and its
+//!   indexes), `shared` (the tasks' common state)
 //! - `validate` + `audit_rules` (§8.4/§8.5 checks), `writes` (create/modify), `audit`
 //!   (settling applications, queuing notifications), `methods` (the reads, image.upload)
 //! - `dispatch` (the business step of both protocols), `keys` (which key signs),
@@ -57,6 +58,7 @@ mod notify;
 mod ops;
 pub mod pki;
 mod ratelimit;
+mod records;
 mod reply;
 mod rules;
 mod server;
@@ -72,8 +74,8 @@ mod writes;
 pub use config::{ForcedOutcome, RateSpec, RuleStages, SimConfig, SimError, Stage};
 pub use faults::{FaultKind, FaultRule, FaultSpecError, Trigger};
 pub use handle::{start, SimHandle};
+pub use records::{SentNotification, SimOrder, SimShop, SimState};
 pub use snapshot::SNAPSHOT_VERSION;
-pub use state::{SentNotification, SimOrder, SimShop, SimState};
 pub use stats::{SecondCount, WindowSummary};
 
 /// The classic methods the simulator serves.

@@ -9,8 +9,9 @@ use chrono::Duration;
 use super::audit;
 use super::config::ForcedOutcome;
 use super::faults::FaultRule;
+use super::records::{SentNotification, SimShop, SimState};
 use super::shared::Shared;
-use super::state::{SentNotification, SimShop, SimState, OWN_MERCHANT, TOKEN_MERCHANT};
+use super::state::{OWN_MERCHANT, TOKEN_MERCHANT};
 use super::writes;
 
 /// Run the audits due at the simulator's now and wake the notification sender.
@@ -43,29 +44,21 @@ pub fn force_outcome(shared: &Shared, key: &str, outcome: ForcedOutcome) {
 pub fn set_shop_status(shared: &Shared, shop_id: &str, status: &str) -> bool {
     let now = shared.now();
     let mut st = shared.state();
-    match st.shops.get_mut(shop_id) {
-        Some(s) => {
-            s.status = status.to_string();
-            s.gmt_modified = now;
-            true
-        }
-        None => false,
-    }
+    st.update_shop(shop_id, |s| {
+        s.status = status.to_string();
+        s.gmt_modified = now;
+    })
+    .is_some()
 }
 
 /// An edit made on Alipay's side, applied at once (`None` removes the value). `false`
 /// when the shop id is unknown.
 pub fn edit_shop(shared: &Shared, shop_id: &str, field: &str, value: Option<&str>) -> bool {
     let now = shared.now();
+    let changes = BTreeMap::from([(field.to_string(), value.map(str::to_string))]);
     let mut st = shared.state();
-    match st.shops.get_mut(shop_id) {
-        Some(s) => {
-            let changes = BTreeMap::from([(field.to_string(), value.map(str::to_string))]);
-            writes::apply_changes(s, &changes, now);
-            true
-        }
-        None => false,
-    }
+    st.update_shop(shop_id, |s| writes::apply_changes(s, &changes, now))
+        .is_some()
 }
 
 /// A shop that already exists (approved, `OPEN`), owned by the merchant the tokens act
@@ -121,7 +114,7 @@ pub fn clear_faults(shared: &Shared) {
 }
 
 pub fn notifications(shared: &Shared) -> Vec<SentNotification> {
-    shared.state().notifications.clone()
+    shared.state().notifications().to_vec()
 }
 
 /// Wait until `done` holds for the notification log, re-checking whenever it changes.
@@ -134,7 +127,7 @@ pub async fn wait_for_notifications(
     let mut changes = shared.log_changed.subscribe();
     let wait = async {
         loop {
-            if done(&shared.state().notifications) {
+            if done(shared.state().notifications()) {
                 return;
             }
             if changes.changed().await.is_err() {
@@ -142,5 +135,5 @@ pub async fn wait_for_notifications(
             }
         }
     };
-    tokio::time::timeout(timeout, wait).await.is_ok() && done(&shared.state().notifications)
+    tokio::time::timeout(timeout, wait).await.is_ok() && done(shared.state().notifications())
 }

@@ -21,8 +21,9 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::config::{ForcedOutcome, SimConfig, SimError};
+use super::records::{SentNotification, SimOrder, SimShop};
 use super::signing::notification_content;
-use super::state::{SentNotification, SimOrder, SimShop, State};
+use super::state::State;
 
 /// The snapshot format version written and accepted.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -170,8 +171,8 @@ pub(super) fn to_json(
         serial_shop: st.serial_shop,
         serial_apply: st.serial_apply,
         serial_internal: st.serial_internal,
-        shops: st.shops.values().cloned().map(Shop).collect(),
-        orders: st.orders.values().cloned().map(Order).collect(),
+        shops: st.shops().cloned().map(Shop).collect(),
+        orders: st.orders().cloned().map(Order).collect(),
         request_ids,
         images: st.images.iter().cloned().collect(),
         forced: st
@@ -179,7 +180,12 @@ pub(super) fn to_json(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        notifications: st.notifications.iter().cloned().map(Notification).collect(),
+        notifications: st
+            .notifications()
+            .iter()
+            .cloned()
+            .map(Notification)
+            .collect(),
     };
     serde_json::to_string_pretty(&snap).map_err(|e| e.to_string())
 }
@@ -205,15 +211,11 @@ pub(super) fn from_json(
     st.serial_apply = snap.serial_apply;
     st.serial_internal = snap.serial_internal;
     st.replace_shops(snap.shops.into_iter().map(|Shop(s)| s));
-    st.orders = snap
-        .orders
-        .into_iter()
-        .map(|Order(o)| (o.apply_id.clone(), o))
-        .collect();
+    st.replace_orders(snap.orders.into_iter().map(|Order(o)| o));
     st.request_ids = snap.request_ids.into_iter().collect();
     st.images = snap.images.into_iter().collect();
     st.forced = snap.forced.into_iter().collect();
-    st.notifications = snap
+    let log = snap
         .notifications
         .into_iter()
         .map(|Notification(mut n)| {
@@ -225,6 +227,7 @@ pub(super) fn from_json(
             n
         })
         .collect();
+    st.replace_notifications(log);
     Ok((st, Duration::nanoseconds(snap.clock_offset_ns)))
 }
 

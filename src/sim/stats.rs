@@ -90,7 +90,12 @@ pub struct Stats {
 
 impl Stats {
     pub fn record(&mut self, method: &str) {
-        *self.counts.entry(method.to_string()).or_default() += 1;
+        match self.counts.get_mut(method) {
+            Some(n) => *n += 1,
+            None => {
+                self.counts.insert(method.to_string(), 1);
+            }
+        }
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())

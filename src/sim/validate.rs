@@ -9,8 +9,9 @@ use super::api::Refusal;
 use super::audit_rules::{self, has_licence};
 use super::config::{SimConfig, Stage};
 use super::fixtures::{category, AREAS};
+use super::records::SimShop;
 use super::rules::{self, get, list, Check, Format, Kind, OnCreate, OnModify, EMPTY};
-use super::state::{SimShop, State};
+use super::state::State;
 use crate::alipay::timestamp::china;
 
 /// The string business parameters of a `biz_content`: strings as they are, numbers as
@@ -137,12 +138,9 @@ pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Resu
     if let Some(v) = get(p, "implement_id") {
         let own = shop.map(|s| s.shop_id.as_str());
         let mine: BTreeSet<&str> = list(v).collect();
-        let used = ctx.state.shops.values().any(|s| {
-            Some(s.shop_id.as_str()) != own
-                && s.fields
-                    .get("implement_id")
-                    .is_some_and(|o| list(o).any(|x| mine.contains(x)))
-        });
+        let used = mine
+            .iter()
+            .any(|d| ctx.state.shops_with_device(d).any(|id| Some(id) != own));
         if used {
             return fail(Check::ImplementIdTaken);
         }
@@ -166,12 +164,7 @@ pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Resu
 fn modify_target<'a>(p: &BTreeMap<String, String>, ctx: &Ctx<'a>) -> Result<&'a SimShop, Refusal> {
     let id = p.get("shop_id").map(String::as_str).unwrap_or("");
     let kind = Kind::Modify;
-    let Some(shop) = ctx
-        .state
-        .shops
-        .get(id)
-        .filter(|s| s.merchant_id == ctx.merchant)
-    else {
+    let Some(shop) = ctx.state.shop(id).filter(|s| s.merchant_id == ctx.merchant) else {
         return Err(refuse(Check::ShopUnknown, kind));
     };
     if shop.status == "FREEZE" || shop.status == "CLOSE" {
@@ -198,16 +191,12 @@ fn modify_target<'a>(p: &BTreeMap<String, String>, ctx: &Ctx<'a>) -> Result<&'a 
 
 fn store_id_taken(sid: &str, shop: Option<&SimShop>, ctx: &Ctx<'_>) -> bool {
     let own = shop.map(|s| s.shop_id.as_str());
-    let by_shop = ctx.state.shops.values().any(|s| {
-        s.merchant_id == ctx.merchant && s.store_id == sid && Some(s.shop_id.as_str()) != own
-    });
-    let by_pending = ctx.cfg.reserve_pending_store_ids
-        && ctx.state.orders.values().any(|o| {
-            o.merchant_id == ctx.merchant
-                && o.action == "CREATE_SHOP"
-                && o.status == "PROCESS"
-                && o.store_id == sid
-        });
+    let by_shop = ctx
+        .state
+        .shops_with_store_id(ctx.merchant, sid)
+        .any(|id| Some(id) != own);
+    let by_pending =
+        ctx.cfg.reserve_pending_store_ids && ctx.state.create_pending(ctx.merchant, sid);
     by_shop || by_pending
 }
 

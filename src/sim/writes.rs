@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 
 use super::api::Outcome;
 use super::config::SimConfig;
+use super::records::{SimOrder, SimShop};
 use super::rules::{self, Format, Kind, OnModify, EMPTY};
-use super::state::{SimOrder, SimShop, State};
+use super::state::State;
 use super::validate::{self, string_params, Ctx};
 
 fn accepted(apply_id: &str) -> Map<String, Value> {
@@ -50,28 +51,25 @@ pub fn create(
         .collect();
     let request_id = p.get("request_id").cloned().unwrap_or_default();
     st.request_ids.insert(request_id.clone());
-    st.orders.insert(
-        apply_id.clone(),
-        SimOrder {
-            apply_id: apply_id.clone(),
-            action: "CREATE_SHOP".into(),
-            merchant_id: merchant.to_string(),
-            status: "PROCESS".into(),
-            sub_status: "RISK_AUDITING".into(),
-            biz_id: None,
-            request_id,
-            internal_request_id: internal,
-            store_id: p.get("store_id").cloned().unwrap_or_default(),
-            params: biz.clone(),
-            changes,
-            notify_url: notify_url(&p),
-            result_code: None,
-            result_desc: None,
-            created: now,
-            modified: now,
-            audit_due: Some(now + cfg.audit_delay),
-        },
-    );
+    st.insert_order(SimOrder {
+        apply_id: apply_id.clone(),
+        action: "CREATE_SHOP".into(),
+        merchant_id: merchant.to_string(),
+        status: "PROCESS".into(),
+        sub_status: "RISK_AUDITING".into(),
+        biz_id: None,
+        request_id,
+        internal_request_id: internal,
+        store_id: p.get("store_id").cloned().unwrap_or_default(),
+        params: biz.clone(),
+        changes,
+        notify_url: notify_url(&p),
+        result_code: None,
+        result_desc: None,
+        created: now,
+        modified: now,
+        audit_due: Some(now + cfg.audit_delay),
+    });
     tracing::debug!(apply_id = %apply_id, "Simulated shop create accepted.");
     Ok(accepted(&apply_id))
 }
@@ -95,7 +93,7 @@ pub fn modify(
         },
     )?;
     let shop_id = p.get("shop_id").cloned().unwrap_or_default();
-    let Some(shop) = st.shops.get(&shop_id) else {
+    let Some(shop) = st.shop(&shop_id) else {
         return Err(rules::Check::ShopUnknown.code(Kind::Modify).into());
     };
     // Sent fields change (the store code included); immutable ones were checked equal and
@@ -138,7 +136,7 @@ pub fn modify(
         modified: now,
         audit_due: Some(now + cfg.audit_delay),
     };
-    if let Some(shop) = st.shops.get_mut(&shop_id) {
+    st.update_shop(&shop_id, |shop| {
         if review {
             shop.pending_modify = Some(apply_id.clone());
             shop.audit_status = "AUDITING".into();
@@ -149,8 +147,8 @@ pub fn modify(
             order.sub_status = "FINISH".into();
             order.audit_due = None;
         }
-    }
-    st.orders.insert(apply_id.clone(), order);
+    });
+    st.insert_order(order);
     Ok(accepted(&apply_id))
 }
 
