@@ -318,6 +318,12 @@ pub struct SimulatorSection {
     /// `biz_context_info` (a test opt-in; Alipay's hold only category and name).
     #[serde(default)]
     pub rich_biz_context: bool,
+    /// Accept any well-formed image id, not only ids the simulator's upload issued.
+    #[serde(default)]
+    pub accept_image_ids: bool,
+    /// Accept the two official example image ids as if uploaded.
+    #[serde(default)]
+    pub preload_example_images: bool,
 }
 
 fn default_audit_delay() -> Duration {
@@ -335,6 +341,8 @@ impl Default for SimulatorSection {
             snapshot: None,
             keep_state: true,
             rich_biz_context: false,
+            accept_image_ids: false,
+            preload_example_images: false,
         }
     }
 }

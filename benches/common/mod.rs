@@ -123,6 +123,8 @@ database = "audit.db"
 pub async fn start_sim(configure: impl FnOnce(&mut SimConfig)) -> SimHandle {
     let (_, app_pub, alipay, _) = keys();
     let mut cfg = SimConfig::new(app_pub, alipay);
+    // issue 13: the benchmark stores use the two example image ids (`defaults()`).
+    cfg.preload_example_images = true;
     configure(&mut cfg);
     sim::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await

@@ -80,6 +80,15 @@ pub struct SimulateArgs {
     /// optional narrowing; a client must not rely on it.
     #[arg(long)]
     pub rich_biz_context: bool,
+    /// Accept any well-formed image id (32 chars of [A-Za-z0-9_-]) in creates and modifies,
+    /// to rehearse an export that already holds real Alipay image ids. Without it only
+    /// ids this simulator's image.upload issued to the merchant are accepted.
+    #[arg(long)]
+    pub accept_image_ids: bool,
+    /// Also accept the two image ids of the official examples
+    /// (1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC, 4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUYT).
+    #[arg(long)]
+    pub preload_example_images: bool,
     /// A fault rule KIND:METHOD|*:PROBABILITY|next=N (repeatable), e.g.
     /// `drop_before:alipay.offline.market.shop.create:0.1` or `unknown_error_applied:*:next=3`.
     /// Kinds: drop_before, drop_after, timeout_before, timeout_after, unknown_error_applied,
@@ -161,6 +170,8 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     cfg.seed = args.seed;
     cfg.min_audit_images = args.min_audit_images;
     cfg.rich_biz_context = args.rich_biz_context;
+    cfg.accept_image_ids = args.accept_image_ids;
+    cfg.preload_example_images = args.preload_example_images;
     cfg.cert = cli_cert::cert_mode(
         &args.cert,
         &args.app_id,

@@ -108,6 +108,13 @@ pub struct SimConfig {
     pub suppress_notifications: bool,
     /// §8.6 fault switch: send every notification twice (same `notify_id`).
     pub duplicate_notifications: bool,
+    /// Accept any well-formed image id (32 chars of `[A-Za-z0-9_-]`) in a create or modify,
+    /// for rehearsing an export that already holds real Alipay ids. Default off: only ids
+    /// this simulator's image.upload issued to the merchant.
+    pub accept_image_ids: bool,
+    /// Accept the two official example image ids (§8.4) as if uploaded, for tests whose
+    /// stores use them. Default off.
+    pub preload_example_images: bool,
     /// Certificate mode (§2.9): requests must carry the app and root SNs, answers name
     /// Alipay's certificate and are signed under it (`alipay_key` and `app_public_key`
     /// are then not used), `alipaycert.download` serves the certificates held.
@@ -149,6 +156,8 @@ impl SimConfig {
             reserve_pending_store_ids: true,
             suppress_notifications: false,
             duplicate_notifications: false,
+            accept_image_ids: false,
+            preload_example_images: false,
             cert: None,
             rich_biz_context: false,
             snapshot: None,

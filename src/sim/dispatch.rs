@@ -51,7 +51,7 @@ pub fn run(
                 Api::ImageUpload => {
                     let (t, file) =
                         upload.map_or(("", None), |u| (u.image_type.as_str(), u.file.as_deref()));
-                    methods::image_upload(&mut st, t, file)
+                    methods::image_upload(&mut st, merchant, t, file)
                 }
             }
         }

@@ -88,18 +88,25 @@ impl Node {
 
     /// `code`, `msg`, `sub_code`, `sub_msg`, then the fields, serialised once (§8.8).
     fn text(&self) -> String {
-        let mut m = Map::new();
-        m.insert("code".into(), json!(self.code));
-        m.insert("msg".into(), json!(msg_of(self.code)));
+        let mut head = Map::new();
+        head.insert("code".into(), json!(self.code));
+        head.insert("msg".into(), json!(msg_of(self.code)));
         if let Some(sub) = &self.sub_code {
-            m.insert("sub_code".into(), json!(sub));
+            head.insert("sub_code".into(), json!(sub));
             let msg = self.sub_msg.as_deref().unwrap_or_else(|| sub_msg_of(sub));
-            m.insert("sub_msg".into(), json!(msg));
+            head.insert("sub_msg".into(), json!(msg));
         }
+        // The fields are appended as they serialise (a summary page is not copied).
+        let mut out = Value::Object(head).to_string();
+        out.pop();
         for (k, v) in &self.fields {
-            m.insert(k.clone(), v.clone());
+            out.push(',');
+            out.push_str(&Value::String(k.clone()).to_string());
+            out.push(':');
+            out.push_str(&v.to_string());
         }
-        Value::Object(m).to_string()
+        out.push('}');
+        out
     }
 }
 

@@ -13,7 +13,8 @@ use super::fixtures::{self, category_path, CATEGORIES};
 use super::ids;
 use super::records::{SimOrder, SimShop};
 use super::state::State;
-use crate::alipay::timestamp::{self, china};
+use super::times;
+use crate::alipay::timestamp;
 
 fn text(biz: &Map<String, Value>, key: &str) -> Option<String> {
     match biz.get(key)? {
@@ -33,12 +34,6 @@ fn number(biz: &Map<String, Value>, key: &str, default: i64) -> Result<i64, ()> 
 
 fn pages(total: usize, size: usize) -> usize {
     total.div_ceil(size)
-}
-
-fn millis(t: DateTime<Utc>) -> String {
-    t.with_timezone(&china())
-        .format("%Y-%m-%d %H:%M:%S%.3f")
-        .to_string()
 }
 
 fn pic_coll(shop: &SimShop) -> String {
@@ -158,7 +153,7 @@ fn summary_info(s: &SimShop) -> Value {
             .collect();
         m.insert("category_infos".into(), Value::Array(infos));
     }
-    m.insert("gmt_create".into(), json!(millis(s.gmt_create)));
+    m.insert("gmt_create".into(), json!(times::millis(s.gmt_create)));
     Value::Object(m)
 }
 
@@ -202,11 +197,11 @@ pub fn querydetail(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outc
     m.insert("is_show".into(), json!(s.is_show));
     m.insert(
         "gmt_shop_create".into(),
-        json!(timestamp::format(s.gmt_create)),
+        json!(times::seconds(s.gmt_create)),
     );
     m.insert(
         "gmt_shop_modified".into(),
-        json!(timestamp::format(s.gmt_modified)),
+        json!(times::seconds(s.gmt_modified)),
     );
     m.insert("partner_id".into(), json!(s.merchant_id));
     m.insert("create_channel".into(), json!("OPEN_API"));
@@ -328,8 +323,8 @@ pub fn applyorder(
             }
             m.insert("request_id".into(), json!(o.internal_request_id));
             m.insert("biz_context_info".into(), json!(biz_context_info(o, rich)));
-            m.insert("create_time".into(), json!(timestamp::format(o.created)));
-            m.insert("update_time".into(), json!(timestamp::format(o.modified)));
+            m.insert("create_time".into(), json!(times::seconds(o.created)));
+            m.insert("update_time".into(), json!(times::seconds(o.modified)));
             Value::Object(m)
         })
         .collect();
@@ -392,7 +387,12 @@ pub fn cert_download(cert: Option<&CertMode>, biz: &Map<String, Value>) -> Outco
 /// The largest accepted image.
 pub const MAX_IMAGE: usize = 5 * 1024 * 1024;
 
-pub fn image_upload(st: &mut State, image_type: &str, file: Option<&[u8]>) -> Outcome {
+pub fn image_upload(
+    st: &mut State,
+    merchant: &str,
+    image_type: &str,
+    file: Option<&[u8]>,
+) -> Outcome {
     let Some(bytes) = file.filter(|b| !b.is_empty()) else {
         return Err("isv.invalid-arguments".into());
     };
@@ -404,7 +404,7 @@ pub fn image_upload(st: &mut State, image_type: &str, file: Option<&[u8]>) -> Ou
         return Err("isv.unknown-fomat".into());
     }
     let id = ids::image_id(&mut st.rng);
-    st.images.insert(id.clone());
+    st.issue_image(merchant, id.clone());
     let mut m = Map::new();
     m.insert("image_id".into(), json!(id));
     m.insert("image_url".into(), json!(fixtures::image_url(&id)));

@@ -67,6 +67,7 @@ pub mod signing;
 mod snapshot;
 mod state;
 mod stats;
+mod times;
 mod v3;
 mod validate;
 mod writes;

@@ -116,5 +116,6 @@ pub struct SimState {
     /// Approved shops, ordered by `gmt_create` then `shop_id`.
     pub shops: Vec<SimShop>,
     pub orders: Vec<SimOrder>,
-    pub images: Vec<String>,
+    /// Image ids issued by image.upload, per merchant.
+    pub images: BTreeMap<String, Vec<String>>,
 }

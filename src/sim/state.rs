@@ -11,7 +11,6 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::config::ForcedOutcome;
-use super::fixtures::PRELOADED_IMAGES;
 use super::ids;
 use super::records::{SentNotification, SimOrder, SimShop, SimState};
 use super::rules::list;
@@ -30,6 +29,8 @@ pub struct State {
     /// `(merchant_id, gmt_create, shop_id)` of every shop, in listing order, so a summary
     /// page does not sort the whole account (a 20k-shop account is paged 200 times).
     listing: BTreeSet<(String, DateTime<Utc>, String)>,
+    /// Shops per merchant (a page's total without counting the listing).
+    per_merchant: HashMap<String, usize>,
     /// Shop ids per `(merchant, store_id)`.
     store_ids: HashMap<StoreKey, BTreeSet<String>>,
     /// Shop ids per device (`implement_id` item).
@@ -40,7 +41,8 @@ pub struct State {
     /// Apply ids of the creates under audit per `(merchant, store_id)`.
     pending_creates: HashMap<StoreKey, BTreeSet<String>>,
     pub request_ids: HashSet<String>,
-    pub images: BTreeSet<String>,
+    /// Image ids issued by image.upload, per merchant.
+    images: BTreeMap<String, BTreeSet<String>>,
     pub forced: HashMap<String, ForcedOutcome>,
     notifications: Vec<SentNotification>,
     /// Indices of the notifications neither delivered nor given up.
@@ -60,13 +62,14 @@ impl State {
         Self {
             shops: BTreeMap::new(),
             listing: BTreeSet::new(),
+            per_merchant: HashMap::new(),
             store_ids: HashMap::new(),
             devices: HashMap::new(),
             orders: BTreeMap::new(),
             due: BTreeSet::new(),
             pending_creates: HashMap::new(),
             request_ids: HashSet::new(),
-            images: PRELOADED_IMAGES.iter().map(|s| s.to_string()).collect(),
+            images: BTreeMap::new(),
             forced: HashMap::new(),
             notifications: Vec::new(),
             outbox: BTreeSet::new(),
@@ -112,7 +115,9 @@ impl State {
             .get("implement_id")
             .map(|v| list(v).map(str::to_string).collect())
             .unwrap_or_default();
+        let count = self.per_merchant.entry(s.merchant_id.clone()).or_default();
         if add {
+            *count += 1;
             self.listing.insert(listed);
             self.store_ids
                 .entry(store)
@@ -122,6 +127,7 @@ impl State {
                 self.devices.entry(d).or_default().insert(s.shop_id.clone());
             }
         } else {
+            *count -= 1;
             self.listing.remove(&listed);
             if let Some(set) = self.store_ids.get_mut(&store) {
                 set.remove(&s.shop_id);
@@ -167,6 +173,7 @@ impl State {
     pub fn replace_shops(&mut self, shops: impl IntoIterator<Item = SimShop>) {
         self.shops.clear();
         self.listing.clear();
+        self.per_merchant.clear();
         self.store_ids.clear();
         self.devices.clear();
         for shop in shops {
@@ -217,14 +224,13 @@ impl State {
         skip: usize,
         take: usize,
     ) -> (usize, Vec<&SimShop>) {
-        let mut total = 0;
-        let mut page = Vec::new();
-        for id in self.listed_ids(merchant) {
-            if total >= skip && page.len() < take {
-                page.extend(self.shops.get(id));
-            }
-            total += 1;
-        }
+        let total = self.per_merchant.get(merchant).copied().unwrap_or(0);
+        let page = self
+            .listed_ids(merchant)
+            .skip(skip)
+            .take(take)
+            .filter_map(|id| self.shops.get(id))
+            .collect();
         (total, page)
     }
 
@@ -323,6 +329,26 @@ impl State {
             .collect()
     }
 
+    /// Remember an image id issued to `merchant`.
+    pub fn issue_image(&mut self, merchant: &str, id: String) {
+        self.images
+            .entry(merchant.to_string())
+            .or_default()
+            .insert(id);
+    }
+
+    /// Whether image.upload issued `id` to `merchant`.
+    pub fn image_issued(&self, merchant: &str, id: &str) -> bool {
+        self.images
+            .get(merchant)
+            .is_some_and(|ids| ids.contains(id))
+    }
+
+    /// Issued image ids per merchant.
+    pub fn images(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        &self.images
+    }
+
     /// The notification log, in queuing order.
     pub fn notifications(&self) -> &[SentNotification] {
         &self.notifications
@@ -374,7 +400,11 @@ impl State {
             now,
             shops,
             orders: self.orders.values().cloned().collect(),
-            images: self.images.iter().cloned().collect(),
+            images: self
+                .images
+                .iter()
+                .map(|(m, ids)| (m.clone(), ids.iter().cloned().collect()))
+                .collect(),
         }
     }
 }

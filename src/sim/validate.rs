@@ -8,7 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::api::Refusal;
 use super::audit_rules::{self, has_licence};
 use super::config::{SimConfig, Stage};
-use super::fixtures::{category, AREAS};
+use super::fixtures::{category, AREAS, PRELOADED_IMAGES};
+use super::ids;
 use super::records::SimShop;
 use super::rules::{self, get, list, Check, Format, Kind, OnCreate, OnModify, EMPTY};
 use super::state::State;
@@ -128,7 +129,7 @@ pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Resu
         return fail(Check::LicenceRequired);
     }
     for (name, v) in values_of(p, |f| matches!(f, Format::Image | Format::Images)) {
-        if let Some(id) = list(v).find(|id| !ctx.state.images.contains(*id)) {
+        if let Some(id) = list(v).find(|id| !image_known(ctx, id)) {
             return Err(Refusal::with_msg(
                 Check::UnknownImage.code(kind),
                 format!("参数不合法：{name} 中的图片 {id} 不存在，请先调用图片上传接口"),
@@ -157,6 +158,14 @@ pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Resu
         }
     }
     Ok(())
+}
+
+/// An image id the merchant may name: issued to it by image.upload; any well-formed id
+/// with `accept_image_ids`; the two official example ids with `preload_example_images`.
+fn image_known(ctx: &Ctx<'_>, id: &str) -> bool {
+    ctx.state.image_issued(ctx.merchant, id)
+        || (ctx.cfg.accept_image_ids && ids::well_formed_image_id(id))
+        || (ctx.cfg.preload_example_images && PRELOADED_IMAGES.contains(&id))
 }
 
 /// The modify checks on the target shop: it exists for this merchant, its status allows a

@@ -26,6 +26,7 @@ async fn sim() -> sim::SimHandle {
     let (_, app_pub, alipay, _) = test_keys();
     let mut cfg = SimConfig::new(app_pub, alipay);
     cfg.audit_delay = chrono::Duration::zero();
+    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
     sim::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()

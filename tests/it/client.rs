@@ -102,6 +102,7 @@ impl Env {
         let mut cfg = SimConfig::new(app_public(), alipay_key());
         cfg.clock = Arc::new(clock.clone());
         cfg.audit_delay = Duration::seconds(AUDIT_DELAY_SECS);
+        cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
         tweak(&mut cfg);
         let sim = sim::start(cfg, "127.0.0.1:0".parse().unwrap())
             .await

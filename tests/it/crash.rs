@@ -61,6 +61,7 @@ async fn sigkill_at_random_points_never_duplicates_a_shop() {
     // The system clock (the default): audits finish at the first request after the create.
     sim_cfg.audit_delay = chrono::Duration::zero();
     sim_cfg.seed = 7;
+    sim_cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
     let sim = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();

@@ -128,6 +128,7 @@ async fn start(s: &Scenario, n: usize) -> Harness {
     sim_cfg.seed = s.seed;
     sim_cfg.latency = s.latency;
     sim_cfg.rich_biz_context = true; // issue 10: until followup stops relying on it
+    sim_cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
     let client_qps = if s.throttle { THROTTLED_QPS } else { FAST_QPS };
     if s.throttle {
         // Half the client's rate, and a small bucket so the client's own burst overruns it.

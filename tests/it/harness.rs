@@ -81,6 +81,7 @@ impl Harness {
         let (_, app_pub, alipay, _) = test_keys();
         let mut sim_cfg = SimConfig::new(app_pub, alipay);
         sim_cfg.clock = shared.clone();
+        sim_cfg.preload_example_images = true; // issue 13: these stores use the two example image ids (config_text)
         (opts.sim)(&mut sim_cfg);
         let sim = sim::start(sim_cfg, "127.0.0.1:0".parse().unwrap())
             .await

@@ -264,11 +264,10 @@ fn raw_store() -> impl Strategy<Value = Vec<(Field, String)>> {
 fn what_passes_validation_passes_the_simulators_checks() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (app, app_pub, alipay, alipay_pub) = test_keys();
+    let mut cfg = SimConfig::new(app_pub, alipay);
+    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
     let sim = rt
-        .block_on(sim::start(
-            SimConfig::new(app_pub, alipay),
-            "127.0.0.1:0".parse().unwrap(),
-        ))
+        .block_on(sim::start(cfg, "127.0.0.1:0".parse().unwrap()))
         .unwrap();
     let gw = Gateway::new(
         GatewayConfig {

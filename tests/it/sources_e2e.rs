@@ -48,6 +48,7 @@ async fn gbk_and_sqlite_exports_give_the_same_plan_as_utf8() {
     let (_, app_pub, alipay, _) = test_keys();
     let mut cfg = SimConfig::new(app_pub, alipay);
     cfg.clock = shared.clone();
+    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
     let sim = sim::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();

@@ -25,6 +25,7 @@ pub async fn real_time_sim(tune: impl FnOnce(&mut SimConfig)) -> SimHandle {
     let mut cfg = SimConfig::new(app_pub, alipay);
     cfg.clock = Arc::new(SystemClock);
     cfg.audit_delay = chrono::Duration::milliseconds(200);
+    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
     tune(&mut cfg);
     sim::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await

@@ -48,6 +48,7 @@ async fn restored(h: &Harness, path: &std::path::Path) -> SimHandle {
     let (_, app_pub, alipay, _) = test_keys();
     let mut cfg = SimConfig::new(app_pub, alipay);
     cfg.clock = Arc::new(h.clock.clone());
+    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
     cfg.snapshot = Some(path.to_path_buf());
     sim::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await

@@ -188,6 +188,8 @@ pub(super) async fn setup_at(
     );
     cfg.clock = Arc::new(clock.clone());
     cfg.notify_retry = vec![StdDuration::from_secs(2), StdDuration::from_secs(10)];
+    // issue 13: create_biz uses the two example image ids.
+    cfg.preload_example_images = true;
     tweak(&mut cfg);
     let h = sim::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await
