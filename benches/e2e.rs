@@ -13,9 +13,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use shopsync::run::RunOptions;
+use shopsync::record::{normalise, Field};
 use shopsync::sim::{RateSpec, SimHandle};
-use shopsync::store::{normalise, Field};
+use shopsync::sync::run::RunOptions;
 
 const QPS: u32 = 100;
 const LATENCY: Duration = Duration::from_millis(20);
@@ -34,7 +34,7 @@ fn shop_fields(i: usize) -> BTreeMap<String, String> {
 }
 
 async fn sim() -> SimHandle {
-    common::start_sim(|c| {
+    common::sim::start_sim(common::sim::system_clock(), |c| {
         c.latency = Some(LATENCY);
         c.rate = Some(RateSpec {
             qps: QPS,
@@ -78,10 +78,10 @@ async fn plan_run(n: usize) {
         let shop = sim.seed_shop(&format!("S{i}"), fields.clone());
         let now = chrono::Utc::now();
         ctx.db
-            .set_mapping(&format!("S{i}"), &shop, "adopted", now)
+            .set_mapping(&format!("S{i}").into(), &shop.into(), "adopted", now)
             .unwrap();
         ctx.db
-            .set_accepted_values(&format!("S{i}"), &fields, now)
+            .set_accepted_values(&format!("S{i}").into(), &fields, now)
             .unwrap();
     }
     println!(
@@ -91,9 +91,9 @@ async fn plan_run(n: usize) {
     // The summary read alone, then the whole plan run.
     let before = total_calls(&sim);
     let started = Instant::now();
-    let shops = shopsync::remote::read_shops(
+    let shops = shopsync::sync::remote::read_shops(
         &ctx.gateway,
-        &shopsync::alipay::shop::SummaryQuery::default(),
+        &shopsync::alipay::koubei::SummaryQuery::default(),
         3,
         8,
     )
@@ -144,7 +144,12 @@ async fn sync_run(creates: usize, modifies: usize) {
         fields.insert("business_time".into(), "周一-周日 10:00-21:00".into());
         let shop = sim.seed_shop(&format!("S{i}"), fields);
         ctx.db
-            .set_mapping(&format!("S{i}"), &shop, "adopted", chrono::Utc::now())
+            .set_mapping(
+                &format!("S{i}").into(),
+                &shop.into(),
+                "adopted",
+                chrono::Utc::now(),
+            )
             .unwrap();
     }
     let before = total_calls(&sim);

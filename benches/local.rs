@@ -9,13 +9,14 @@
 
 mod common;
 
+use shopsync::ids::{ShopId, StoreId};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use shopsync::alipay::shop::ShopSummary;
-use shopsync::plan::{self, PlanInput, PlanSettings, RemoteShop};
+use shopsync::alipay::koubei::ShopSummary;
+use shopsync::record::{Field, FieldValues};
 use shopsync::source::{self, SourceConfig};
-use shopsync::store::{Field, FieldValues};
+use shopsync::sync::plan::{self, PlanInput, PlanSettings, RemoteShop};
 
 use common::{mib, status_kib, write_export, CATEGORY, IMG1};
 
@@ -109,11 +110,11 @@ fn one_run(n: usize) {
             .unwrap()
         })
         .collect();
-    let mapping: HashMap<String, String> = (1..=n)
-        .map(|i| (format!("S{i}"), format!("2015{i:012}")))
+    let mapping: HashMap<StoreId, ShopId> = (1..=n)
+        .map(|i| (format!("S{i}").into(), format!("2015{i:012}").into()))
         .collect();
     // The values Alipay last accepted (recorded by earlier syncs): the export's, normalised.
-    let accepted: HashMap<String, FieldValues> = (1..=n)
+    let accepted: HashMap<StoreId, FieldValues> = (1..=n)
         .map(|i| {
             let values = common::row_values(i)
                 .into_iter()
@@ -121,12 +122,12 @@ fn one_run(n: usize) {
                 .chain(common::defaults())
                 .map(|(k, v)| {
                     let f = Field::from_name(k).unwrap();
-                    (f, shopsync::store::normalise(f, &v).unwrap().unwrap())
+                    (f, shopsync::record::normalise(f, &v).unwrap().unwrap())
                 })
                 // As the sync loads them: only the fields the plan compares with them.
                 .filter(|(f, _)| f.compared_with_accepted())
                 .collect();
-            (format!("S{i}"), values)
+            (format!("S{i}").into(), values)
         })
         .collect();
     let mut cfg: SourceConfig =
@@ -143,7 +144,7 @@ fn one_run(n: usize) {
     let t_load = t0.elapsed();
     let rss_load = status_kib("VmRSS");
     let t1 = Instant::now();
-    let remote: Vec<RemoteShop> = shopsync::remote::to_remote(summaries);
+    let remote: Vec<RemoteShop> = shopsync::sync::remote::to_remote(summaries);
     let t_remote = t1.elapsed();
     let rss_remote = status_kib("VmRSS");
     let t2 = Instant::now();

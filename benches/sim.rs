@@ -84,7 +84,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let sim = sim_rt.block_on(common::start_sim(|c| {
+    let sim = sim_rt.block_on(common::sim::start_sim(common::sim::system_clock(), |c| {
         c.audit_delay = chrono::Duration::hours(1);
     }));
     let mut shop_ids = Vec::new();
@@ -96,7 +96,7 @@ fn main() {
             .collect();
         shop_ids.push(sim.seed_shop(&format!("S{i}"), fields));
     }
-    let (app, ..) = common::keys();
+    let (app, ..) = common::keys::test_keys();
     let url = sim.gateway_url();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()

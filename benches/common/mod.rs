@@ -1,20 +1,26 @@
-//! Shared pieces of the benchmarks: test keys, the simulator, a gateway, a run context,
-//! generated exports, and memory/CPU readings from /proc.
+//! Shared pieces of the benchmarks: test keys and the simulator start (the integration
+//! tests' own `tests/it/support/{keys,sim}.rs`, included by path), a gateway, a run
+//! context, generated exports, and memory/CPU readings from /proc.
 #![allow(dead_code)]
 
+#[path = "../../tests/it/support/keys.rs"]
+pub mod keys;
+#[path = "../../tests/it/support/sim.rs"]
+pub mod sim;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shopsync::alipay::sign::{SignKey, VerifyKey};
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::{Gateway, GatewayConfig};
 use shopsync::audit::AuditDb;
 use shopsync::clock::{SharedClock, SystemClock};
 use shopsync::config::Config;
-use shopsync::ratelimit::RateLimiter;
-use shopsync::run::Context;
-use shopsync::sim::{self, SimConfig, SimHandle};
+use shopsync::sync::Context;
+
+use keys::{key_file, test_keys};
 
 /// Export header: Alipay field names, so no column mapping is needed.
 pub const HEADER: &str = "store_id,branch_shop_name,province_code,city_code,district_code,address,longitude,latitude,contact_number,business_time,avg_price";
@@ -22,22 +28,6 @@ pub const HEADER: &str = "store_id,branch_shop_name,province_code,city_code,dist
 pub const CATEGORY: &str = "2015050700000018";
 pub const IMG1: &str = "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC";
 pub const IMG2: &str = "4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUYT";
-
-pub fn key_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/protocol-vectors/keys")
-        .join(name)
-}
-
-/// `(app private, app public, alipay private, alipay public)`.
-pub fn keys() -> (SignKey, VerifyKey, SignKey, VerifyKey) {
-    (
-        SignKey::from_file(&key_file("app_private_pkcs8.pem")).unwrap(),
-        VerifyKey::from_file(&key_file("app_public.pem")).unwrap(),
-        SignKey::from_file(&key_file("alipay_private_pkcs8.pem")).unwrap(),
-        VerifyKey::from_file(&key_file("alipay_public.pem")).unwrap(),
-    )
-}
 
 /// The values of store `i` (store_id `S<i>`), as an export row and as Alipay holds them.
 pub fn row_values(i: usize) -> Vec<(&'static str, String)> {
@@ -120,19 +110,8 @@ database = "audit.db"
     )
 }
 
-pub async fn start_sim(configure: impl FnOnce(&mut SimConfig)) -> SimHandle {
-    let (_, app_pub, alipay, _) = keys();
-    let mut cfg = SimConfig::new(app_pub, alipay);
-    // issue 13: the benchmark stores use the two example image ids (`defaults()`).
-    cfg.preload_example_images = true;
-    configure(&mut cfg);
-    sim::start(cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
 pub fn gateway(url: &str, limiter: RateLimiter) -> Gateway {
-    let (app, _, _, alipay_pub) = keys();
+    let (app, _, _, alipay_pub) = test_keys();
     Gateway::new(
         GatewayConfig {
             url: url.to_string(),
@@ -156,7 +135,7 @@ pub async fn context(dir: &Path, gateway: &str, qps: u32, concurrency: usize) ->
     let cfg = Config::load_with_env(&path, std::iter::empty()).unwrap();
     let clock: SharedClock = Arc::new(SystemClock);
     let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
-    Context::connect(cfg, db, clock).await.unwrap().0
+    Context::connect(cfg, db, clock, None).await.unwrap().0
 }
 
 /// A field of /proc/self/status in KiB (`VmHWM`, `VmRSS`).

@@ -1,5 +1,6 @@
-//! The classic response envelope: find the `<method>_response` node in the raw body text,
-//! verify its signature, and only then hand it out for parsing (reference §2.5, §2.6).
+//! The classic response envelope (docs/protocol.md §2.5, §2.6): find the
+//! `<method>_response` node in the raw body text, verify its signature, and only then hand
+//! it out for parsing.
 
 use super::sign::VerifyKey;
 
@@ -92,7 +93,7 @@ fn find_sign(body: &str, after: usize) -> Option<String> {
     Some(rest[..end].to_string())
 }
 
-/// Extract the node of `method` (or `error_response`) exactly as §2.6 describes.
+/// Extract the node of `method` (or `error_response`) as docs/protocol.md §2.6 describes.
 pub fn extract<'a>(body: &'a str, method: &str) -> Result<Extracted<'a>, EnvelopeError> {
     let wanted = node_name(method);
     let (node, colon) = match find_key(body, &wanted, 0) {

@@ -1,10 +1,19 @@
-//! Alipay's answers classified once into what the caller must do (reference §6.4).
+//! Alipay's answers classified once into what the caller must do (docs/protocol.md §6.4).
+
+use crate::secret::redact;
 
 /// What the caller must do about a failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorClass {
     /// Permanent for this input (`40004` business codes): report it.
     Business,
+    /// A modify refused because another modify of the shop is under audit
+    /// (`NOT_ALLOWED_CONCURRENT_MODIFY`): not applied; send it after that audit ends.
+    Deferred,
+    /// A create answered `SHOP_CREATE_REPEAT_REQUEST`: Alipay has already seen this
+    /// request id, so an earlier attempt of this very create arrived and was accepted.
+    /// Never send it again; follow it as an application (docs/protocol.md §6.4).
+    AlreadyAccepted,
     /// `40005`: the call was not executed; slow down and retry.
     Throttled,
     /// A write whose effect is unknown (`20000`, `SYSTEM_ERROR`, timeout or dropped
@@ -25,6 +34,8 @@ impl ErrorClass {
     pub fn label(self) -> &'static str {
         match self {
             ErrorClass::Business => "business",
+            ErrorClass::Deferred => "deferred",
+            ErrorClass::AlreadyAccepted => "already_accepted",
             ErrorClass::Throttled => "throttled",
             ErrorClass::OutcomeUnknown => "outcome_unknown",
             ErrorClass::Config => "config",
@@ -53,7 +64,7 @@ pub struct AlipayError {
 }
 
 /// Compare sub codes leniently: strip an `isv.`/`isp.`/`aop.` prefix, ignore case, and
-/// treat `-` and `_` alike (reference §6.3).
+/// treat `-` and `_` alike (docs/protocol.md §6.3).
 pub fn normalise_sub_code(sub_code: &str) -> String {
     let s = sub_code.trim();
     let s = ["isv.", "isp.", "aop.", "ISV.", "ISP.", "AOP."]
@@ -87,10 +98,11 @@ pub fn classify(code: &str, sub_code: Option<&str>, write: bool) -> ErrorClass {
                 } else {
                     ErrorClass::Transport
                 }
+            } else if write && sub == "NOT_ALLOWED_CONCURRENT_MODIFY" {
+                ErrorClass::Deferred
             } else if write && sub == "SHOP_CREATE_REPEAT_REQUEST" {
-                // The request id was already seen: an earlier attempt arrived. Resolve it
-                // like an unknown outcome.
-                ErrorClass::OutcomeUnknown
+                // The request id was already seen: an earlier attempt arrived.
+                ErrorClass::AlreadyAccepted
             } else {
                 ErrorClass::Business
             }
@@ -112,6 +124,11 @@ impl AlipayError {
     ) -> Self {
         let class = classify(code, sub_code, write);
         let trust = if signed { "" } else { " (unsigned answer)" };
+        // A gateway may echo the string it verified (with the app_auth_token) in sub_msg.
+        let sub_msg = sub_msg.map(|m| redact(m).into_owned());
+        let msg = msg.map(|m| redact(m).into_owned());
+        let sub_msg = sub_msg.as_deref();
+        let msg = msg.as_deref();
         let detail = format!(
             "{} {} {}: {}{}",
             class_word(class),
@@ -133,6 +150,7 @@ impl AlipayError {
 
     /// A failure without a gateway answer (transport, verification, parse).
     pub fn local(method: &str, class: ErrorClass, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
         Self {
             method: method.to_string(),
             class,
@@ -140,8 +158,14 @@ impl AlipayError {
             sub_code: None,
             sub_msg: None,
             signed: false,
-            detail: detail.into(),
+            detail: redact(&detail).into_owned(),
         }
+    }
+
+    /// True when the answer's signature did not verify (as opposed to unsigned, truncated
+    /// or unparseable answers).
+    pub fn bad_signature(&self) -> bool {
+        self.code.is_none() && self.detail.contains(crate::alipay::gateway::BAD_SIGNATURE)
     }
 
     /// True when the sub code names `wanted` (lenient comparison).
@@ -153,6 +177,8 @@ impl AlipayError {
 fn class_word(class: ErrorClass) -> &'static str {
     match class {
         ErrorClass::Business => "business error",
+        ErrorClass::Deferred => "deferred (another modification is under audit)",
+        ErrorClass::AlreadyAccepted => "already accepted (this request id arrived before)",
         ErrorClass::Throttled => "throttled",
         ErrorClass::OutcomeUnknown => "outcome unknown",
         ErrorClass::Config => "configuration or credential error",
@@ -185,7 +211,7 @@ mod tests {
         );
         assert_eq!(
             classify("40004", Some("isv.NOT-ALLOWED-CONCURRENT-MODIFY"), true),
-            ErrorClass::Business
+            ErrorClass::Deferred
         );
         assert_eq!(
             classify("40002", Some("isv.invalid-signature"), false),

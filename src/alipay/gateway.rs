@@ -1,4 +1,4 @@
-//! The classic `gateway.do` protocol (reference §2): common parameters, RSA2 request
+//! The classic `gateway.do` protocol (docs/protocol.md §2): common parameters, RSA2 request
 //! signing, transport, and verification of every answer before anything reads it.
 
 use std::sync::Arc;
@@ -11,19 +11,22 @@ use super::envelope::{self, Verification};
 use super::error::{AlipayError, ErrorClass};
 use super::sign::{self, KeyError, SignKey, VerifyKey};
 use super::timestamp;
+use crate::alipay::ratelimit::{Permit, RateLimiter};
 use crate::clock::SharedClock;
-use crate::ratelimit::{Permit, RateLimiter};
 use crate::secret::Secret;
+
+/// The words of an answer whose signature does not verify.
+pub const BAD_SIGNATURE: &str =
+    "the answer's signature does not verify with the configured Alipay public key";
 
 /// Production gateway.
 pub const PRODUCTION_URL: &str = "https://openapi.alipay.com/gateway.do";
 /// Sandbox gateway.
 pub const SANDBOX_URL: &str = "https://openapi-sandbox.dl.alipaydev.com/gateway.do";
 
-/// Observes every call's outcome (metrics); `class` is `"success"` or an
-/// [`ErrorClass::label`].
+/// Observes every call's outcome (metrics): `Ok(())` or the failure's class.
 pub trait CallObserver: Send + Sync {
-    fn observe(&self, method: &str, class: &str);
+    fn observe(&self, method: &str, outcome: Result<(), ErrorClass>);
 }
 
 /// Connection settings of the client.
@@ -50,7 +53,14 @@ struct Inner {
     clock: SharedClock,
     limiter: Arc<RateLimiter>,
     observer: Option<Arc<dyn CallObserver>>,
+    /// Some answer verified since start (then bad signatures are tampering, not a key).
+    verified_any: std::sync::atomic::AtomicBool,
+    bad_signature_streak: std::sync::atomic::AtomicU32,
 }
+
+/// Consecutive answers whose signature fails, with none verified before, that mean the
+/// configured Alipay public key is wrong.
+pub const WRONG_KEY_STREAK: u32 = 3;
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -117,8 +127,32 @@ impl Gateway {
                 clock,
                 limiter,
                 observer: None,
+                verified_any: Default::default(),
+                bad_signature_streak: Default::default(),
             }),
         })
+    }
+
+    /// The same app (HTTP client, keys, rate limiter, observer) acting for another
+    /// merchant: its `app_auth_token` (`None`: the app's own merchant). Used once per
+    /// merchant of an ISV config, so all of them share the app's one quota.
+    pub fn for_merchant(&self, app_auth_token: Option<Secret>) -> Gateway {
+        let arc = &self.inner;
+        let mut cfg = arc.cfg.clone();
+        cfg.app_auth_token = app_auth_token;
+        Gateway {
+            inner: Arc::new(Inner {
+                http: arc.http.clone(),
+                cfg,
+                sign_key: arc.sign_key.clone(),
+                alipay_key: arc.alipay_key.clone(),
+                clock: arc.clock.clone(),
+                limiter: arc.limiter.clone(),
+                observer: arc.observer.clone(),
+                verified_any: Default::default(),
+                bad_signature_streak: Default::default(),
+            }),
+        }
     }
 
     /// Attach a metrics observer.
@@ -131,6 +165,8 @@ impl Gateway {
             clock: arc.clock.clone(),
             limiter: arc.limiter.clone(),
             observer: arc.observer.clone(),
+            verified_any: Default::default(),
+            bad_signature_streak: Default::default(),
         });
         Self {
             inner: Arc::new(Inner {
@@ -270,11 +306,7 @@ impl Gateway {
             Err(_) => {}
         }
         if let Some(observer) = &self.inner.observer {
-            let class = match result {
-                Ok(_) => "success",
-                Err(e) => e.class.label(),
-            };
-            observer.observe(method, class);
+            observer.observe(method, result.as_ref().map(|_| ()).map_err(|e| e.class));
         }
     }
 
@@ -299,7 +331,7 @@ impl Gateway {
             AlipayError::local(
                 method,
                 class,
-                format!("request failed: {}", error_chain(&e)),
+                format!("request failed: {}", error_chain(&e.without_url())),
             )
         })?;
         let status = response.status();
@@ -309,7 +341,7 @@ impl Gateway {
                 after_send,
                 format!(
                     "reading the answer failed (truncated?): {}",
-                    error_chain(&e)
+                    error_chain(&e.without_url())
                 ),
             )
         })?;
@@ -320,10 +352,50 @@ impl Gateway {
                 format!("HTTP {status} from the gateway"),
             ));
         }
-        self.interpret(method, &bytes, write)
+        let result = self.interpret(method, &bytes, write);
+        self.track_verification(method, write, result)
     }
 
-    /// Apply §2.6 to a raw body: extract, verify, and only then hand out the node.
+    /// A wrong Alipay public key makes every signed answer fail. When no answer has
+    /// verified since this client started and [`WRONG_KEY_STREAK`] in a row did not, the
+    /// failure is a configuration error (exit 78), not a transient one.
+    /// A write's unverifiable answer stays an unknown outcome (it may have been applied).
+    fn track_verification(
+        &self,
+        method: &str,
+        write: bool,
+        result: Result<Verified, AlipayError>,
+    ) -> Result<Verified, AlipayError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        match &result {
+            Ok(_) => {
+                self.inner.verified_any.store(true, SeqCst);
+                self.inner.bad_signature_streak.store(0, SeqCst);
+            }
+            Err(e) if e.bad_signature() => {
+                let streak = self.inner.bad_signature_streak.fetch_add(1, SeqCst) + 1;
+                if !write && !self.inner.verified_any.load(SeqCst) && streak >= WRONG_KEY_STREAK {
+                    return Err(AlipayError::local(
+                        method,
+                        ErrorClass::Config,
+                        format!(
+                            "no answer verifies with the configured Alipay public key ({streak} in a row): \
+                             [alipay] alipay_public_key is not this app's Alipay public key \
+                             (sandbox and production keys differ; each app has its own)"
+                        ),
+                    ));
+                }
+            }
+            Err(e) if e.signed => {
+                self.inner.verified_any.store(true, SeqCst);
+                self.inner.bad_signature_streak.store(0, SeqCst);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Apply docs/protocol.md §2.6 to a raw body: extract, verify, then hand out the node.
     pub fn interpret(
         &self,
         method: &str,
@@ -334,7 +406,7 @@ impl Gateway {
     }
 }
 
-/// §2.6 on a raw body with `alipay_key`; public for tests and the fuzz targets.
+/// docs/protocol.md §2.6 on a raw body with `alipay_key`; public for tests and fuzz targets.
 pub fn interpret(
     method: &str,
     bytes: &[u8],
@@ -386,8 +458,7 @@ pub fn interpret(
             method,
             unusable,
             format!(
-                "the answer's signature does not verify with the configured Alipay public key \
-                 (code {code}); the answer was tampered with or the key is wrong"
+                "{BAD_SIGNATURE} (code {code}); the answer was tampered with or the key is wrong"
             ),
         )),
     }

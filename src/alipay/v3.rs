@@ -1,4 +1,4 @@
-//! v3 protocol signing helpers (reference §3): auth string, string to sign, the
+//! v3 protocol signing helpers (docs/protocol.md §3): auth string, string to sign, the
 //! `Authorization` header and the response signature check. The transport still uses the
 //! classic gateway; these are kept correct against the official SDK vectors.
 

@@ -1,5 +1,5 @@
 //! Actions: every write to Alipay, its intent recorded before the request and its outcome
-//! after (DESIGN.md invariant 3).
+//! after (docs/design.md invariant 3).
 
 use std::collections::BTreeMap;
 
@@ -8,8 +8,10 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::runs::RunId;
-use super::sql::{fields_from_json, fields_to_json, opt_ts, ser, text_enum, ts, Ts};
+use super::sql::{fields_from_json, fields_to_json, opt_ts, ser, ts, Ts};
 use super::{scrub_fields, AuditDb, AuditError};
+use crate::ids::{ApplyId, RequestId, ShopId, StoreId};
+use crate::record::WriteKind;
 
 /// An action's id (`actions.id`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -22,25 +24,34 @@ impl std::fmt::Display for ActionId {
     }
 }
 
-/// Which write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionKind {
-    Create,
-    Modify,
+impl rusqlite::ToSql for WriteKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
 }
-text_enum!(ActionKind { Create => "create", Modify => "modify" });
+
+impl rusqlite::types::FromSql for WriteKind {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match value.as_str()? {
+            "create" => Ok(WriteKind::Create),
+            "modify" => Ok(WriteKind::Modify),
+            other => Err(rusqlite::types::FromSqlError::Other(
+                format!("unknown write kind {other:?}").into(),
+            )),
+        }
+    }
+}
 
 /// A write about to be sent.
 #[derive(Debug, Clone)]
 pub struct NewAction<'a> {
     pub run: RunId,
-    pub store_id: &'a str,
-    pub kind: ActionKind,
+    pub store_id: &'a StoreId,
+    pub kind: WriteKind,
     /// The target shop of a modify; `None` for a create.
-    pub shop_id: Option<&'a str>,
+    pub shop_id: Option<&'a ShopId>,
     /// Unique per request (the store rejects a repeat).
-    pub request_id: &'a str,
+    pub request_id: &'a RequestId,
     /// The business fields sent (secret-looking keys are dropped, see `scrub_fields`).
     pub fields: &'a BTreeMap<String, String>,
 }
@@ -51,7 +62,7 @@ pub struct NewAction<'a> {
 pub enum Outcome {
     /// Alipay accepted it and opened an application.
     Accepted {
-        apply_id: String,
+        apply_id: ApplyId,
         audit_status: Option<String>,
     },
     /// Alipay answered with a business error.
@@ -83,11 +94,13 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionRow {
     pub id: ActionId,
+    /// The merchant (`""`: the implicit one).
+    pub merchant: String,
     pub run: RunId,
-    pub store_id: String,
-    pub kind: ActionKind,
-    pub shop_id: Option<String>,
-    pub request_id: String,
+    pub store_id: StoreId,
+    pub kind: WriteKind,
+    pub shop_id: Option<ShopId>,
+    pub request_id: RequestId,
     pub fields: BTreeMap<String, String>,
     #[serde(serialize_with = "ser::time")]
     pub intent_at: DateTime<Utc>,
@@ -121,7 +134,7 @@ struct Original {
 
 pub(crate) const ACTION_COLUMNS: &str = "id, run_id, store_id, kind, shop_id, request_id, \
      fields_json, intent_at, outcome, outcome_at, apply_id, audit_status, code, sub_code, msg, \
-     reason, original_outcome_json, resolved_at, resolution_note";
+     reason, original_outcome_json, resolved_at, resolution_note, merchant";
 
 /// Raw row: JSON columns are decoded after the statement (their errors are ours).
 pub(crate) struct RawAction {
@@ -138,7 +151,7 @@ pub(crate) fn action_from_row(r: &Row<'_>) -> rusqlite::Result<RawAction> {
     let outcome = match word.as_deref() {
         None => None,
         Some("accepted") => Some(Outcome::Accepted {
-            apply_id: text(10)?,
+            apply_id: ApplyId::new(text(10)?),
             audit_status: r.get(11)?,
         }),
         Some("business") => Some(Outcome::Business {
@@ -163,6 +176,7 @@ pub(crate) fn action_from_row(r: &Row<'_>) -> rusqlite::Result<RawAction> {
             outcome_at: opt_ts(r.get(9)?),
             resolved_at: opt_ts(r.get(17)?),
             resolution_note: r.get(18)?,
+            merchant: r.get(19)?,
             original_outcome: None,
             original_outcome_at: None,
         },
@@ -219,6 +233,9 @@ fn set_outcome(
             reason = Some(r.as_str());
         }
     }
+    // Free text from answers and errors: never a secret in the store.
+    let msg = msg.map(crate::secret::redact);
+    let reason = reason.map(crate::secret::redact);
     let n = tx.execute(
         &format!(
             "UPDATE actions SET outcome = ?2, outcome_at = ?3, apply_id = ?4, audit_status = ?5,
@@ -258,7 +275,7 @@ fn load(tx: &Transaction<'_>, id: ActionId) -> Result<ActionRow, AuditError> {
 impl AuditDb {
     /// Records a write before it is sent. Fails if the `request_id` was used before,
     /// except for the deliberate resend of a create: the same store and kind, every earlier
-    /// use resolved as not applied (reference §6.4: reuse the request_id so that a late
+    /// use resolved as not applied (docs/protocol.md §6.4: reuse the request_id so that a late
     /// arrival shows up as `SHOP_CREATE_REPEAT_REQUEST`, not as a second shop).
     pub fn record_intent(
         &self,
@@ -282,9 +299,9 @@ impl AuditDb {
                 });
             }
             tx.execute(
-                "INSERT INTO actions (run_id, store_id, kind, shop_id, request_id, fields_json, intent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![a.run.0, a.store_id, a.kind, a.shop_id, a.request_id, fields, ts(at)],
+                "INSERT INTO actions (run_id, store_id, kind, shop_id, request_id, fields_json, intent_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![a.run.0, a.store_id, a.kind, a.shop_id, a.request_id, fields, ts(at), self.merchant()],
             )?;
             Ok(ActionId(tx.last_insert_rowid()))
         })
@@ -320,7 +337,7 @@ impl AuditDb {
     pub fn unresolved_actions(&self) -> Result<Vec<ActionRow>, AuditError> {
         self.actions_where(
             "resolved_at IS NULL AND (outcome IS NULL OR outcome = 'unknown') ORDER BY id",
-            [],
+            &[],
         )
     }
 
@@ -371,34 +388,52 @@ impl AuditDb {
 
     /// The actions of one run, in the order they were recorded.
     pub fn actions_for_run(&self, run: RunId) -> Result<Vec<ActionRow>, AuditError> {
-        self.actions_where("run_id = ?1 ORDER BY id", [run.0])
+        self.actions_where("run_id = ?1 ORDER BY id", &[&run.0])
     }
 
     /// The action that sent this `request_id`.
-    pub fn action_by_request_id(&self, request_id: &str) -> Result<Option<ActionRow>, AuditError> {
+    pub fn action_by_request_id(
+        &self,
+        request_id: &RequestId,
+    ) -> Result<Option<ActionRow>, AuditError> {
         Ok(self
-            .actions_where("request_id = ?1 ORDER BY id DESC", [request_id])?
+            .actions_where("request_id = ?1 ORDER BY id DESC", &[request_id])?
             .into_iter()
             .next())
     }
 
-    /// The actions of one store, oldest first.
-    pub fn actions_for_store(&self, store_id: &str) -> Result<Vec<ActionRow>, AuditError> {
-        self.actions_where("store_id = ?1 ORDER BY id", [store_id])
+    /// Every action that sent this `request_id` (a first attempt and its resends), oldest
+    /// first.
+    pub fn actions_for_request(
+        &self,
+        request_id: &RequestId,
+    ) -> Result<Vec<ActionRow>, AuditError> {
+        self.actions_where("request_id = ?1 ORDER BY id", &[request_id])
     }
 
-    fn actions_where<P: rusqlite::Params>(
+    /// The actions of one store, oldest first.
+    pub fn actions_for_store(&self, store_id: &StoreId) -> Result<Vec<ActionRow>, AuditError> {
+        self.actions_where("store_id = ?1 ORDER BY id", &[store_id])
+    }
+
+    /// `SELECT … WHERE <this handle's merchant> AND <condition>`: the condition's own
+    /// parameters are `?1..?n`; the merchant filter is bound after them.
+    fn actions_where(
         &self,
         condition: &str,
-        params: P,
+        params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<ActionRow>, AuditError> {
+        let m = params.len() + 1;
+        let only = self.only();
+        let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
+        all.push(&only);
         let raws = {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(
-                "SELECT {ACTION_COLUMNS} FROM actions WHERE {condition}"
+                "SELECT {ACTION_COLUMNS} FROM actions WHERE (?{m} IS NULL OR merchant = ?{m}) AND {condition}"
             ))?;
             let rows = stmt
-                .query_map(params, action_from_row)?
+                .query_map(all.as_slice(), action_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };

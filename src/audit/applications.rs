@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::actions::{ActionId, ActionKind};
+use super::actions::ActionId;
 use super::sql::{fields_from_json, fields_to_json, opt_ts, ser, text_enum, ts, Ts};
 use super::{scrub_fields, AuditDb, AuditError};
+use crate::ids::{ApplyId, RequestId, ShopId, StoreId};
+use crate::record::WriteKind;
 
 /// Where an application stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -26,12 +28,12 @@ text_enum!(AppStatus { Pending => "pending", Success => "success", Failed => "fa
 /// An application Alipay accepted.
 #[derive(Debug, Clone)]
 pub struct NewApplication<'a> {
-    pub apply_id: &'a str,
-    pub store_id: &'a str,
+    pub apply_id: &'a ApplyId,
+    pub store_id: &'a StoreId,
     /// The shop of a modify; `None` for a create.
-    pub shop_id: Option<&'a str>,
-    pub kind: ActionKind,
-    pub request_id: &'a str,
+    pub shop_id: Option<&'a ShopId>,
+    pub kind: WriteKind,
+    pub request_id: &'a RequestId,
     /// The action that sent it, when known.
     pub action_id: Option<ActionId>,
     pub fields: &'a BTreeMap<String, String>,
@@ -40,12 +42,14 @@ pub struct NewApplication<'a> {
 /// An application as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Application {
-    pub apply_id: String,
-    pub store_id: String,
+    pub apply_id: ApplyId,
+    /// The merchant (`""`: the implicit one).
+    pub merchant: String,
+    pub store_id: StoreId,
     /// For a create: set once the audit succeeded.
-    pub shop_id: Option<String>,
-    pub kind: ActionKind,
-    pub request_id: String,
+    pub shop_id: Option<ShopId>,
+    pub kind: WriteKind,
+    pub request_id: RequestId,
     pub action_id: Option<ActionId>,
     pub fields: BTreeMap<String, String>,
     pub status: AppStatus,
@@ -58,7 +62,7 @@ pub struct Application {
 }
 
 const APP_COLUMNS: &str = "apply_id, store_id, shop_id, kind, request_id, action_id, fields_json, \
-     status, submitted_at, finished_at, result_code, result_desc";
+     status, submitted_at, finished_at, result_code, result_desc, merchant";
 
 fn app_from_row(r: &Row<'_>) -> rusqlite::Result<(Application, String)> {
     Ok((
@@ -75,6 +79,7 @@ fn app_from_row(r: &Row<'_>) -> rusqlite::Result<(Application, String)> {
             finished_at: opt_ts(r.get(9)?),
             result_code: r.get(10)?,
             result_desc: r.get(11)?,
+            merchant: r.get(12)?,
         },
         r.get(6)?,
     ))
@@ -103,7 +108,9 @@ impl AuditDb {
                 )
                 .optional()?;
             match existing {
-                Some((s, r)) if s == app.store_id && r == app.request_id => return Ok(()),
+                Some((s, r)) if s == *app.store_id.as_str() && r == *app.request_id.as_str() => {
+                    return Ok(())
+                }
                 Some((s, r)) => {
                     return Err(AuditError::Conflict {
                         what: "application",
@@ -115,8 +122,8 @@ impl AuditDb {
             }
             tx.execute(
                 "INSERT INTO applications (apply_id, store_id, shop_id, kind, request_id, action_id,
-                     fields_json, status, submitted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8)",
+                     fields_json, status, submitted_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9)",
                 params![
                     app.apply_id,
                     app.store_id,
@@ -125,7 +132,8 @@ impl AuditDb {
                     app.request_id,
                     app.action_id.map(|a| a.0),
                     fields,
-                    ts(at)
+                    ts(at),
+                    self.merchant()
                 ],
             )?;
             Ok(())
@@ -134,7 +142,7 @@ impl AuditDb {
 
     /// Applications still under audit, oldest first.
     pub fn pending_applications(&self) -> Result<Vec<Application>, AuditError> {
-        self.apps_where("status = 'pending' ORDER BY submitted_at, apply_id", [])
+        self.apps_where("status = 'pending' ORDER BY submitted_at, apply_id", &[])
     }
 
     /// Records the end of an application's audit. Idempotent: finishing it again with the
@@ -143,9 +151,9 @@ impl AuditDb {
     /// already ended with the other status.
     pub fn finish_application(
         &self,
-        apply_id: &str,
+        apply_id: &ApplyId,
         status: AppStatus,
-        shop_id: Option<&str>,
+        shop_id: Option<&ShopId>,
         result_code: Option<&str>,
         result_desc: Option<&str>,
         at: DateTime<Utc>,
@@ -199,55 +207,98 @@ impl AuditDb {
         })
     }
 
+    /// Give a placeholder application ([`ApplyId::unidentified`]) its real apply id, in
+    /// the application and in the action that opened it. `false` if the placeholder is not
+    /// pending (identified before, or finished).
+    pub fn identify_application(
+        &self,
+        placeholder: &ApplyId,
+        apply_id: &ApplyId,
+    ) -> Result<bool, AuditError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE applications SET apply_id = ?2 WHERE apply_id = ?1 AND status = 'pending'",
+                params![placeholder, apply_id],
+            )?;
+            if n == 1 {
+                tx.execute(
+                    "UPDATE actions SET apply_id = ?2 WHERE apply_id = ?1",
+                    params![placeholder, apply_id],
+                )?;
+            }
+            Ok(n == 1)
+        })
+    }
+
+    /// Every apply id our writes opened (placeholders included): an application in a
+    /// listing that is not among them is not claimed by any write we know of.
+    pub fn known_apply_ids(&self) -> Result<std::collections::HashSet<ApplyId>, AuditError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT apply_id FROM applications")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, ApplyId>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
     /// A store's applications, newest first.
-    pub fn applications_for_store(&self, store_id: &str) -> Result<Vec<Application>, AuditError> {
+    pub fn applications_for_store(
+        &self,
+        store_id: &StoreId,
+    ) -> Result<Vec<Application>, AuditError> {
         self.apps_where(
             "store_id = ?1 ORDER BY submitted_at DESC, rowid DESC",
-            [store_id],
+            &[store_id],
         )
     }
 
     /// The newest application of every store (one per store), for the planner.
     pub fn last_applications(&self) -> Result<Vec<Application>, AuditError> {
         self.apps_where(
-            "rowid IN (SELECT rowid FROM applications a WHERE a.rowid = \
-               (SELECT b.rowid FROM applications b WHERE b.store_id = a.store_id \
-                ORDER BY b.submitted_at DESC, b.rowid DESC LIMIT 1))",
-            [],
+            "a.rowid = (SELECT b.rowid FROM applications b \
+               WHERE b.store_id = a.store_id AND b.merchant = a.merchant \
+               ORDER BY b.submitted_at DESC, b.rowid DESC LIMIT 1)",
+            &[],
         )
     }
 
     /// The application opened by this `request_id`.
     pub fn application_by_request_id(
         &self,
-        request_id: &str,
+        request_id: &RequestId,
     ) -> Result<Option<Application>, AuditError> {
         Ok(self
-            .apps_where("request_id = ?1 ORDER BY rowid DESC", [request_id])?
+            .apps_where("request_id = ?1 ORDER BY rowid DESC", &[request_id])?
             .into_iter()
             .next())
     }
 
     /// One application.
-    pub fn application(&self, apply_id: &str) -> Result<Option<Application>, AuditError> {
+    pub fn application(&self, apply_id: &ApplyId) -> Result<Option<Application>, AuditError> {
         Ok(self
-            .apps_where("apply_id = ?1", [apply_id])?
+            .apps_where("apply_id = ?1", &[apply_id])?
             .into_iter()
             .next())
     }
 
-    fn apps_where<P: rusqlite::Params>(
+    /// `SELECT … WHERE <this handle's merchant> AND <condition>`: the condition's own
+    /// parameters are `?1..?n`; the merchant filter is bound after them.
+    fn apps_where(
         &self,
         condition: &str,
-        params: P,
+        params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<Application>, AuditError> {
+        let m = params.len() + 1;
+        let only = self.only();
+        let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
+        all.push(&only);
         let raws = {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(
-                "SELECT {APP_COLUMNS} FROM applications WHERE {condition}"
+                "SELECT {APP_COLUMNS} FROM applications a WHERE (?{m} IS NULL OR a.merchant = ?{m}) AND {condition}"
             ))?;
             let rows = stmt
-                .query_map(params, app_from_row)?
+                .query_map(all.as_slice(), app_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };

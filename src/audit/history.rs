@@ -7,13 +7,29 @@ use serde::Serialize;
 use super::actions::ActionRow;
 use super::applications::Application;
 use super::notifications::NotificationRow;
+use super::rejects::RejectRow;
 use super::shopmap::{Mapping, PreviousMapping};
 use super::{AuditDb, AuditError};
+use crate::ids::StoreId;
+
+impl StoreHistory {
+    /// Nothing at all is recorded about this store id.
+    pub fn is_empty(&self) -> bool {
+        self.mapping.is_none()
+            && self.previous_mappings.is_empty()
+            && self.detail_shops.is_empty()
+            && self.actions.is_empty()
+            && self.applications.is_empty()
+            && self.notifications.is_empty()
+            && self.accepted_values.is_empty()
+            && self.rejects.is_empty()
+    }
+}
 
 /// Everything the audit store knows about one store.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoreHistory {
-    pub store_id: String,
+    pub store_id: StoreId,
     /// The current store ↔ shop mapping.
     pub mapping: Option<Mapping>,
     /// Mappings replaced over time, oldest first.
@@ -28,22 +44,26 @@ pub struct StoreHistory {
     pub notifications: Vec<NotificationRow>,
     /// The values Alipay last accepted.
     pub accepted_values: BTreeMap<String, String>,
+    /// Export rows with this store id that were rejected, by run.
+    pub rejects: Vec<RejectRow>,
 }
 
 impl AuditDb {
     /// Everything about one store. Empty lists (not an error) for a store never seen.
-    pub fn store_history(&self, store_id: &str) -> Result<StoreHistory, AuditError> {
+    pub fn store_history(&self, store_id: &StoreId) -> Result<StoreHistory, AuditError> {
         let detail_shops = {
             let conn = self.lock();
-            let mut stmt = conn
-                .prepare("SELECT shop_id FROM detail_cache WHERE store_id = ?1 ORDER BY shop_id")?;
+            let mut stmt = conn.prepare(
+                "SELECT shop_id FROM detail_cache WHERE store_id = ?1
+                     AND (?2 IS NULL OR merchant = ?2) ORDER BY shop_id",
+            )?;
             let rows = stmt
-                .query_map([store_id], |r| r.get(0))?
+                .query_map(rusqlite::params![store_id, self.only()], |r| r.get(0))?
                 .collect::<Result<Vec<String>, _>>()?;
             rows
         };
         Ok(StoreHistory {
-            store_id: store_id.to_string(),
+            store_id: store_id.clone(),
             mapping: self.mapping(store_id)?,
             previous_mappings: self.previous_mappings(store_id)?,
             detail_shops,
@@ -51,6 +71,7 @@ impl AuditDb {
             applications: self.applications_for_store(store_id)?,
             notifications: self.notifications_for_store(store_id)?,
             accepted_values: self.accepted_values_for(store_id)?,
+            rejects: self.rejects_for_store(store_id)?,
         })
     }
 }

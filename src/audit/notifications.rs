@@ -1,4 +1,4 @@
-//! Audit-result notifications POSTed by Alipay (reference §5), recorded once each
+//! Audit-result notifications POSTed by Alipay (docs/protocol.md §5), recorded once each
 //! (deduplicated by `notify_id`). The receiver verifies the signature before recording.
 
 use std::collections::BTreeMap;
@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::sql::{fields_from_json, fields_to_json, ser, ts, Ts};
 use super::{scrub_fields, AuditDb, AuditError};
+use crate::ids::{ApplyId, RequestId, ShopId, StoreId};
 
 /// A verified notification, as received.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,10 +20,10 @@ pub struct NotificationRecord {
     pub notify_type: Option<String>,
     /// `CREATE_SHOP_AUDIT` / `MODIFY_SHOP_AUDIT`.
     pub biz_type: Option<String>,
-    pub apply_id: Option<String>,
+    pub apply_id: Option<ApplyId>,
     /// The caller's request_id from the create/modify.
-    pub request_id: Option<String>,
-    pub shop_id: Option<String>,
+    pub request_id: Option<RequestId>,
+    pub shop_id: Option<ShopId>,
     /// `AUDIT_SUCCESS` / `AUDIT_FAILED`.
     pub audit_status: Option<String>,
     pub result_code: Option<String>,
@@ -41,9 +42,9 @@ impl NotificationRecord {
             notify_time: get("notify_time"),
             notify_type: get("notify_type"),
             biz_type: get("biz_type"),
-            apply_id: get("apply_id"),
-            request_id: get("request_id"),
-            shop_id: get("shop_id"),
+            apply_id: get("apply_id").map(ApplyId::new),
+            request_id: get("request_id").map(RequestId::new),
+            shop_id: get("shop_id").map(ShopId::new),
             audit_status: get("audit_status"),
             result_code: get("result_code"),
             result_desc: get("result_desc"),
@@ -100,8 +101,8 @@ impl AuditDb {
             let inserted = tx.execute(
                 "INSERT INTO notifications (notify_id, notify_time, notify_type, biz_type, apply_id,
                      request_id, shop_id, audit_status, result_code, result_desc, fields_json,
-                     received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     received_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (notify_id) DO NOTHING",
                 params![
                     n.notify_id,
@@ -115,31 +116,60 @@ impl AuditDb {
                     n.result_code,
                     n.result_desc,
                     fields,
-                    ts(at)
+                    ts(at),
+                    self.merchant()
                 ],
             )?;
             Ok(inserted == 1)
         })
     }
 
+    /// The notifications that echo this `request_id` (the caller's), oldest first.
+    pub fn notifications_for_request(
+        &self,
+        request_id: &RequestId,
+    ) -> Result<Vec<NotificationRecord>, AuditError> {
+        let raws = {
+            let conn = self.lock();
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {NOTIFY_COLUMNS} FROM notifications WHERE request_id = ?1
+                 ORDER BY received_at, notify_id"
+            ))?;
+            let rows = stmt
+                .query_map([request_id], notification_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows
+        };
+        raws.into_iter()
+            .map(|(mut row, fields)| {
+                row.record.fields = fields_from_json(&fields, "notifications.fields_json")?;
+                Ok(row.record)
+            })
+            .collect()
+    }
+
     /// Notifications that concern a store: for one of its applications or requests, or
     /// for its mapped shop; oldest first.
     pub fn notifications_for_store(
         &self,
-        store_id: &str,
+        store_id: &StoreId,
     ) -> Result<Vec<NotificationRow>, AuditError> {
         let raws = {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(
                 "SELECT {NOTIFY_COLUMNS} FROM notifications
-                 WHERE apply_id IN (SELECT apply_id FROM applications WHERE store_id = ?1)
-                    OR request_id IN (SELECT request_id FROM actions WHERE store_id = ?1)
-                    OR request_id IN (SELECT request_id FROM applications WHERE store_id = ?1)
-                    OR shop_id IN (SELECT shop_id FROM shop_map WHERE store_id = ?1)
+                 WHERE apply_id IN (SELECT apply_id FROM applications
+                                    WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2))
+                    OR request_id IN (SELECT request_id FROM actions
+                                      WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2))
+                    OR request_id IN (SELECT request_id FROM applications
+                                      WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2))
+                    OR shop_id IN (SELECT shop_id FROM shop_map
+                                   WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2))
                  ORDER BY received_at, notify_id"
             ))?;
             let rows = stmt
-                .query_map([store_id], notification_from_row)?
+                .query_map(params![store_id, self.only()], notification_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::sql::{ser, ts, Ts};
 use super::{AuditDb, AuditError};
+use crate::ids::{ShopId, StoreId};
 
 /// The ways a mapping is learned.
 const HOWS: [&str; 3] = ["created", "adopted", "notified"];
@@ -21,8 +22,8 @@ const HOWS: [&str; 3] = ["created", "adopted", "notified"];
 /// A current mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mapping {
-    pub store_id: String,
-    pub shop_id: String,
+    pub store_id: StoreId,
+    pub shop_id: ShopId,
     /// `created` (our create succeeded), `adopted` (an existing shop carries the store_id),
     /// `notified` (learned from an audit notification).
     pub how: String,
@@ -33,8 +34,8 @@ pub struct Mapping {
 /// A mapping removed by [`AuditDb::replace_mapping`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PreviousMapping {
-    pub store_id: String,
-    pub shop_id: String,
+    pub store_id: StoreId,
+    pub shop_id: ShopId,
     pub how: String,
     #[serde(serialize_with = "ser::time")]
     pub mapped_at: DateTime<Utc>,
@@ -54,16 +55,21 @@ fn check_how(how: &str) -> Result<(), AuditError> {
     }
 }
 
-fn shop_of(tx: &Transaction<'_>, store_id: &str) -> rusqlite::Result<Option<String>> {
+fn shop_of(
+    tx: &Transaction<'_>,
+    merchant: &str,
+    store_id: &StoreId,
+) -> rusqlite::Result<Option<String>> {
     tx.query_row(
-        "SELECT shop_id FROM shop_map WHERE store_id = ?1",
-        [store_id],
+        "SELECT shop_id FROM shop_map WHERE merchant = ?1 AND store_id = ?2",
+        params![merchant, store_id],
         |r| r.get(0),
     )
     .optional()
 }
 
-fn store_of(tx: &Transaction<'_>, shop_id: &str) -> rusqlite::Result<Option<String>> {
+/// The store a shop is mapped to, in any merchant (shop ids are unique across the app).
+fn store_of(tx: &Transaction<'_>, shop_id: &ShopId) -> rusqlite::Result<Option<String>> {
     tx.query_row(
         "SELECT store_id FROM shop_map WHERE shop_id = ?1",
         [shop_id],
@@ -74,22 +80,25 @@ fn store_of(tx: &Transaction<'_>, shop_id: &str) -> rusqlite::Result<Option<Stri
 
 impl AuditDb {
     /// store_id → shop_id for every mapped store.
-    pub fn shop_map(&self) -> Result<HashMap<String, String>, AuditError> {
+    pub fn shop_map(&self) -> Result<HashMap<StoreId, ShopId>, AuditError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare("SELECT store_id, shop_id FROM shop_map")?;
+        let mut stmt = conn.prepare(
+            "SELECT store_id, shop_id FROM shop_map WHERE (?1 IS NULL OR merchant = ?1)",
+        )?;
         let map = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([self.only()], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<HashMap<_, _>, _>>()?;
         Ok(map)
     }
 
     /// The current mapping of one store.
-    pub fn mapping(&self, store_id: &str) -> Result<Option<Mapping>, AuditError> {
+    pub fn mapping(&self, store_id: &StoreId) -> Result<Option<Mapping>, AuditError> {
         let conn = self.lock();
         let m = conn
             .query_row(
-                "SELECT store_id, shop_id, how, mapped_at FROM shop_map WHERE store_id = ?1",
-                [store_id],
+                "SELECT store_id, shop_id, how, mapped_at FROM shop_map
+                 WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2)",
+                params![store_id, self.only()],
                 |r| {
                     Ok(Mapping {
                         store_id: r.get(0)?,
@@ -104,14 +113,17 @@ impl AuditDb {
     }
 
     /// Mappings of this store that were replaced, oldest first.
-    pub fn previous_mappings(&self, store_id: &str) -> Result<Vec<PreviousMapping>, AuditError> {
+    pub fn previous_mappings(
+        &self,
+        store_id: &StoreId,
+    ) -> Result<Vec<PreviousMapping>, AuditError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT store_id, shop_id, how, mapped_at, replaced_at FROM shop_map_history
-             WHERE store_id = ?1 ORDER BY id",
+             WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2) ORDER BY id",
         )?;
         let rows = stmt
-            .query_map([store_id], |r| {
+            .query_map(params![store_id, self.only()], |r| {
                 Ok(PreviousMapping {
                     store_id: r.get(0)?,
                     shop_id: r.get(1)?,
@@ -130,15 +142,15 @@ impl AuditDb {
     /// ([`AuditError::ShopMapped`]); use [`AuditDb::replace_mapping`] to change a mapping.
     pub fn set_mapping(
         &self,
-        store_id: &str,
-        shop_id: &str,
+        store_id: &StoreId,
+        shop_id: &ShopId,
         how: &str,
         at: DateTime<Utc>,
     ) -> Result<(), AuditError> {
         check_how(how)?;
         self.write(|tx| {
-            let existing_shop = shop_of(tx, store_id)?;
-            if existing_shop.as_deref() == Some(shop_id) {
+            let existing_shop = shop_of(tx, self.merchant(), store_id)?;
+            if existing_shop.as_deref() == Some(shop_id.as_str()) {
                 return Ok(());
             }
             if let Some(existing) = existing_shop {
@@ -156,10 +168,11 @@ impl AuditDb {
                 });
             }
             tx.execute(
-                "INSERT INTO shop_map (store_id, shop_id, how, mapped_at) VALUES (?1, ?2, ?3, ?4)",
-                params![store_id, shop_id, how, ts(at)],
+                "INSERT INTO shop_map (store_id, shop_id, how, mapped_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![store_id, shop_id, how, ts(at), self.merchant()],
             )?;
-            tracing::info!(store_id, shop_id, how, "Store mapped to shop.");
+            tracing::info!(store_id = %store_id, shop_id = %shop_id, how, "Store mapped to shop.");
             Ok(())
         })
     }
@@ -168,8 +181,8 @@ impl AuditDb {
     /// (moved to `shop_map_history`). Returns the mappings removed.
     pub fn replace_mapping(
         &self,
-        store_id: &str,
-        shop_id: &str,
+        store_id: &StoreId,
+        shop_id: &ShopId,
         how: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<PreviousMapping>, AuditError> {
@@ -178,10 +191,10 @@ impl AuditDb {
             let removed = {
                 let mut stmt = tx.prepare(
                     "SELECT store_id, shop_id, how, mapped_at FROM shop_map
-                     WHERE store_id = ?1 OR shop_id = ?2",
+                     WHERE (merchant = ?3 AND store_id = ?1) OR shop_id = ?2",
                 )?;
                 let rows = stmt
-                    .query_map([store_id, shop_id], |r| {
+                    .query_map(params![store_id, shop_id, self.merchant()], |r| {
                         Ok(PreviousMapping {
                             store_id: r.get(0)?,
                             shop_id: r.get(1)?,
@@ -195,30 +208,33 @@ impl AuditDb {
             };
             for old in &removed {
                 tx.execute(
-                    "INSERT INTO shop_map_history (store_id, shop_id, how, mapped_at, replaced_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![old.store_id, old.shop_id, old.how, ts(old.mapped_at), ts(at)],
+                    "INSERT INTO shop_map_history (store_id, shop_id, how, mapped_at, replaced_at, merchant)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![old.store_id, old.shop_id, old.how, ts(old.mapped_at), ts(at), self.merchant()],
                 )?;
                 tracing::warn!(store_id = %old.store_id, shop_id = %old.shop_id, "Store mapping replaced.");
             }
             tx.execute(
-                "DELETE FROM shop_map WHERE store_id = ?1 OR shop_id = ?2",
-                [store_id, shop_id],
+                "DELETE FROM shop_map WHERE (merchant = ?3 AND store_id = ?1) OR shop_id = ?2",
+                params![store_id, shop_id, self.merchant()],
             )?;
             tx.execute(
-                "INSERT INTO shop_map (store_id, shop_id, how, mapped_at) VALUES (?1, ?2, ?3, ?4)",
-                params![store_id, shop_id, how, ts(at)],
+                "INSERT INTO shop_map (store_id, shop_id, how, mapped_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![store_id, shop_id, how, ts(at), self.merchant()],
             )?;
             Ok(removed)
         })
     }
 
     /// shop_id → the store_id querydetail reported (`None`: the shop has none).
-    pub fn detail_cache(&self) -> Result<HashMap<String, Option<String>>, AuditError> {
+    pub fn detail_cache(&self) -> Result<HashMap<ShopId, Option<StoreId>>, AuditError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare("SELECT shop_id, store_id FROM detail_cache")?;
+        let mut stmt = conn.prepare(
+            "SELECT shop_id, store_id FROM detail_cache WHERE (?1 IS NULL OR merchant = ?1)",
+        )?;
         let map = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([self.only()], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<HashMap<_, _>, _>>()?;
         Ok(map)
     }
@@ -227,17 +243,18 @@ impl AuditDb {
     /// stored as none.
     pub fn cache_detail(
         &self,
-        shop_id: &str,
-        store_id: Option<&str>,
+        shop_id: &ShopId,
+        store_id: Option<&StoreId>,
         at: DateTime<Utc>,
     ) -> Result<(), AuditError> {
         let store_id = store_id.filter(|s| !s.is_empty());
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO detail_cache (shop_id, store_id, fetched_at) VALUES (?1, ?2, ?3)
+                "INSERT INTO detail_cache (shop_id, store_id, fetched_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (shop_id) DO UPDATE SET store_id = excluded.store_id,
-                     fetched_at = excluded.fetched_at",
-                params![shop_id, store_id, ts(at)],
+                     fetched_at = excluded.fetched_at, merchant = excluded.merchant",
+                params![shop_id, store_id, ts(at), self.merchant()],
             )?;
             Ok(())
         })

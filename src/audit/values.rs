@@ -8,7 +8,8 @@ use rusqlite::params;
 
 use super::sql::ts;
 use super::{scrub_fields, AuditDb, AuditError};
-use crate::store::{Field, FieldValues};
+use crate::ids::StoreId;
+use crate::record::{Field, FieldValues};
 
 impl AuditDb {
     /// store_id → values of the fields `keep` selects, for every store with accepted
@@ -18,7 +19,7 @@ impl AuditDb {
     pub fn accepted_values(
         &self,
         keep: impl Fn(Field) -> bool,
-    ) -> Result<HashMap<String, FieldValues>, AuditError> {
+    ) -> Result<HashMap<StoreId, FieldValues>, AuditError> {
         // Only the kept fields leave SQLite, and a row's store_id is compared in place:
         // 20k stores are ~100k rows, read while the sync waits.
         let names: Vec<&str> = Field::ALL
@@ -29,10 +30,14 @@ impl AuditDb {
         let marks = vec!["?"; names.len()].join(",");
         let conn = self.lock();
         let mut stmt = conn.prepare(&format!(
-            "SELECT store_id, field, value FROM accepted_values WHERE field IN ({marks}) ORDER BY store_id"
+            "SELECT store_id, field, value FROM accepted_values
+             WHERE merchant = ? AND field IN ({marks}) ORDER BY store_id"
         ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(&names))?;
-        let mut out: HashMap<String, FieldValues> = HashMap::new();
+        let merchant = [self.merchant()];
+        let mut rows = stmt.query(rusqlite::params_from_iter(
+            merchant.iter().chain(names.iter()),
+        ))?;
+        let mut out: HashMap<StoreId, FieldValues> = HashMap::new();
         let mut current: Option<(String, Vec<(Field, String)>)> = None;
         while let Some(r) = rows.next()? {
             let store_id = r.get_ref(0)?;
@@ -42,7 +47,7 @@ impl AuditDb {
             );
             if !same {
                 if let Some((id, values)) = current.take() {
-                    out.insert(id, FieldValues::from_pairs(values));
+                    out.insert(StoreId::new(id), FieldValues::from_pairs(values));
                 }
                 current = Some((r.get(0)?, Vec::new()));
             }
@@ -57,7 +62,7 @@ impl AuditDb {
             }
         }
         if let Some((id, values)) = current {
-            out.insert(id, FieldValues::from_pairs(values));
+            out.insert(StoreId::new(id), FieldValues::from_pairs(values));
         }
         Ok(out)
     }
@@ -65,13 +70,16 @@ impl AuditDb {
     /// The accepted values of one store.
     pub fn accepted_values_for(
         &self,
-        store_id: &str,
+        store_id: &StoreId,
     ) -> Result<BTreeMap<String, String>, AuditError> {
         let conn = self.lock();
-        let mut stmt =
-            conn.prepare("SELECT field, value FROM accepted_values WHERE store_id = ?1")?;
+        let mut stmt = conn.prepare(
+            "SELECT field, value FROM accepted_values WHERE store_id = ?1 AND merchant = ?2",
+        )?;
         let map = stmt
-            .query_map([store_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![store_id, self.merchant()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<Result<BTreeMap<_, _>, _>>()?;
         Ok(map)
     }
@@ -80,7 +88,7 @@ impl AuditDb {
     /// removes the key, keys absent stay as they were.
     pub fn set_accepted_values(
         &self,
-        store_id: &str,
+        store_id: &StoreId,
         fields: &BTreeMap<String, String>,
         at: DateTime<Utc>,
     ) -> Result<(), AuditError> {
@@ -89,16 +97,17 @@ impl AuditDb {
             for (field, value) in &fields {
                 if value.is_empty() {
                     tx.execute(
-                        "DELETE FROM accepted_values WHERE store_id = ?1 AND field = ?2",
-                        [store_id, field],
+                        "DELETE FROM accepted_values
+                         WHERE merchant = ?3 AND store_id = ?1 AND field = ?2",
+                        params![store_id, field, self.merchant()],
                     )?;
                 } else {
                     tx.execute(
-                        "INSERT INTO accepted_values (store_id, field, value, updated_at)
-                         VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (store_id, field) DO UPDATE SET value = excluded.value,
+                        "INSERT INTO accepted_values (store_id, field, value, updated_at, merchant)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (merchant, store_id, field) DO UPDATE SET value = excluded.value,
                              updated_at = excluded.updated_at",
-                        params![store_id, field, value, ts(at)],
+                        params![store_id, field, value, ts(at), self.merchant()],
                     )?;
                 }
             }

@@ -40,6 +40,19 @@ pub fn lock_path(db_path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The "lock path" of one merchant's runs: the database itself for the implicit merchant
+/// (its lock file is `<database>.lock`, as before merchants existed), else
+/// `<database>.merchant-<name>` (lock file `<database>.merchant-<name>.lock`). Runs of
+/// different merchants do not exclude each other; two runs of one merchant do.
+pub fn merchant_lock_base(db_path: &Path, merchant: &str) -> PathBuf {
+    if merchant.is_empty() {
+        return db_path.to_path_buf();
+    }
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(format!(".merchant-{merchant}"));
+    PathBuf::from(name)
+}
+
 impl InstanceLock {
     /// Take the lock next to `db_path`, or fail at once if another process holds it.
     pub fn acquire(db_path: &Path) -> Result<InstanceLock, LockError> {
@@ -71,6 +84,33 @@ impl InstanceLock {
         file.flush().map_err(io_err)?;
         debug!(path = %path.display(), "Instance lock acquired.");
         Ok(InstanceLock { file, path })
+    }
+
+    /// Take the lock, waiting up to `timeout` while another process holds it (saying so
+    /// once on stderr). A zero timeout fails at once, like [`InstanceLock::acquire`].
+    pub async fn acquire_waiting(
+        db_path: &Path,
+        timeout: std::time::Duration,
+    ) -> Result<InstanceLock, LockError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut told = false;
+        loop {
+            match Self::acquire(db_path) {
+                Err(LockError::Held { path, pid }) if tokio::time::Instant::now() < deadline => {
+                    if !told {
+                        crate::output::note_line(&format!(
+                            "Waiting up to {} for another shopsync ({}) to finish its run (lock file {}).",
+                            humantime::format_duration(timeout),
+                            pid.map_or("pid unknown".to_string(), |p| format!("pid {p}")),
+                            path.display()
+                        ));
+                        told = true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The lock file's path.

@@ -2,8 +2,9 @@
 pub mod health;
 pub mod lock;
 pub mod notify_listener;
-pub mod run;
+pub mod notify_sink;
 pub mod schedule;
+pub mod service;
 pub mod shutdown;
 pub mod systemd;
 pub mod ticker;

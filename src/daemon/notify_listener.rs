@@ -1,4 +1,4 @@
-//! HTTP receiver for Alipay's shop audit notifications (reference §5).
+//! HTTP receiver for Alipay's shop audit notifications (docs/protocol.md §5).
 //!
 //! A POSTed form is decoded (UTF-8, or GBK when it is not valid UTF-8), verified with the
 //! Alipay public key by the V1 rule, checked for the fields we need, and handed to a
@@ -6,6 +6,7 @@
 //! malformed or incomplete form (never passed on); 500 `fail` when the sink fails, so
 //! Alipay retries. The sink must be idempotent (keyed by `notify_id`, then `apply_id`).
 
+use crate::ids::{ApplyId, RequestId, ShopId};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -56,11 +57,11 @@ pub struct AuditNotification {
     pub notify_type: String,
     /// `CREATE_SHOP_AUDIT`, or (per the simulator) `MODIFY_SHOP_AUDIT`; kept as sent.
     pub biz_type: String,
-    pub apply_id: String,
+    pub apply_id: ApplyId,
     /// The caller's `request_id` from the create/modify.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// Absent or empty on a failed create.
-    pub shop_id: Option<String>,
+    pub shop_id: Option<ShopId>,
     pub audit_status: AuditStatus,
     /// `T`/`F`; `None` when absent.
     pub is_online: Option<bool>,
@@ -204,9 +205,9 @@ pub fn parse_notification(
         notify_time,
         notify_type,
         biz_type: need("biz_type")?,
-        apply_id: need("apply_id")?,
-        request_id: need("request_id")?,
-        shop_id: get("shop_id").map(str::to_string),
+        apply_id: ApplyId::new(need("apply_id")?),
+        request_id: RequestId::new(need("request_id")?),
+        shop_id: get("shop_id").map(ShopId::new),
         audit_status,
         is_online: flag("is_online")?,
         is_show: flag("is_show")?,

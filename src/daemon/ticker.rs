@@ -162,7 +162,7 @@ impl Ticker {
         tokio::pin!(shutdown);
         let mut next_sync = self.schedule.next_after(self.clock.now());
         if let Some(t) = next_sync {
-            info!(next = %t.with_timezone(&self.schedule.timezone()), "Next sync scheduled.");
+            info!(next = %t.with_timezone(&self.schedule.timezone()).format("%Y-%m-%d %H:%M:%S %:z"), "Next sync scheduled.");
         }
         let mut follow_iv = self.follow_up.map(|every| {
             let mut iv = tokio::time::interval_at(Instant::now() + every, every);
@@ -225,7 +225,7 @@ impl Ticker {
                         }
                     }
                     if let Some(t) = next_sync {
-                        debug!(next = %t.with_timezone(&self.schedule.timezone()), "Next sync scheduled.");
+                        debug!(next = %t.with_timezone(&self.schedule.timezone()).format("%Y-%m-%d %H:%M:%S %:z"), "Next sync scheduled.");
                     }
                 }
                 Event::FollowUpDue => {

@@ -109,6 +109,13 @@ impl SimHandle {
         self.shared.stats.lock().expect("stats lock").counts.clone()
     }
 
+    /// The most protocol requests (`/gateway.do`, `/v3/`) being answered at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared
+            .peak_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The most calls received within any sliding second (monotonic time).
     pub fn max_calls_in_one_second(&self) -> u64 {
         self.shared

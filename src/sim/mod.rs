@@ -15,7 +15,8 @@
 //! - `dispatch` (the business step of both protocols), `keys` (which key signs),
 //!   `gateway` (classic), `v3`, `control` (`/__sim/`), `ops` (what control and the handle
 //!   do), `notify` (delivery), `server` (the listener), `snapshot`, `handle` (start, the
-//!   handle tests drive), `cli` (`shopsync simulate`)
+//!   handle tests drive); `shopsync simulate` is `commands/simulate.rs` (options in
+//!   `cli/simulate.rs`)
 //!
 //! # Control endpoints (`/__sim/`, JSON in and out, never signed)
 //! - `GET state`: shops, apply orders, issued images, the simulator's now.
@@ -42,8 +43,6 @@ mod api;
 mod audit;
 mod audit_rules;
 pub mod cert;
-pub mod cli;
-mod cli_cert;
 mod config;
 mod control;
 mod dispatch;

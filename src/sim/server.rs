@@ -2,6 +2,7 @@
 //! short), routing to the gateway and to the `/__sim/` control endpoints.
 
 use std::convert::Infallible;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -93,6 +94,7 @@ async fn route(
         let (status, body) = control::handle(shared, &method, rest, &body);
         return Ok(json_response(status, body, reply::JSON));
     }
+    let _in_flight = InFlight::enter(shared);
     if let Some(latency) = shared.cfg.latency {
         let mut sd = shared.shutdown.subscribe();
         tokio::select! {
@@ -122,6 +124,23 @@ async fn route(
     };
     let reply = gateway::handle(shared, inc).await;
     respond(shared, reply).await
+}
+
+/// Counts a protocol request as in flight until dropped, keeping the peak.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn with_headers(mut r: Response<Body>, headers: Vec<(String, String)>) -> Response<Body> {

@@ -34,6 +34,9 @@ pub struct Shared {
     /// Added to the configured clock by `/__sim/clock/advance`.
     pub offset: Mutex<Duration>,
     pub addr: SocketAddr,
+    /// Protocol requests being answered now, and the most at once so far.
+    pub in_flight: AtomicUsize,
+    pub peak_in_flight: AtomicUsize,
     /// Certificate mode: calls answered so far, and the index of the certificate in use.
     cert_calls: AtomicU64,
     cert_index: AtomicUsize,
@@ -47,6 +50,8 @@ impl Shared {
             faults: Mutex::new(Faults::new(cfg.seed)),
             state: Mutex::new(state),
             wake: Notify::new(),
+            in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
             log_changed: watch::channel(0).0,
             shutdown: watch::channel(false).0,
             wrong_key: OnceLock::new(),

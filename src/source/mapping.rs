@@ -1,4 +1,4 @@
-//! Header → field mapping and the per-row pipeline shared by the CSV and SQLite readers:
+//! Header → field mapping and the per-row pipeline shared by the CSV and SQL readers:
 //! cells → (field, value) pairs (config defaults shared as a base) → `build_store` → Store or
 //! rejects; duplicate `store_id`s are resolved when the source ends.
 
@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Loaded, Reject, SourceConfig, SourceError};
-use crate::store::{build_store_from, normalise, Field, FieldValues};
+use crate::record::{build_store_from, normalise, Field, FieldValues};
 
 /// Where each field's value comes from.
 pub(crate) struct Mapping {
@@ -138,6 +138,13 @@ impl Mapping {
     }
 }
 
+impl Mapping {
+    /// Whether column `index` feeds `store_id` or a field (the others are never read).
+    pub(crate) fn uses(&self, index: usize) -> bool {
+        index == self.store_id || self.fields.iter().any(|(_, column)| *column == index)
+    }
+}
+
 /// Collects the stores and rejects of one load.
 pub(crate) struct Collector {
     mapping: Mapping,
@@ -164,19 +171,38 @@ impl Collector {
         self.loaded.rows += 1;
         let store_id = cells
             .get(self.mapping.store_id)
-            .and_then(|c| crate::store::normalise_store_id(c).ok())
+            .and_then(|c| crate::record::normalise_store_id(c).ok())
             .filter(|id| !id.contains('\u{fffd}'));
-        self.reject(line, store_id, None, reason);
+        self.reject(line, store_id, None, reason, None);
     }
 
-    fn reject(&mut self, line: u64, store_id: Option<String>, field: Option<&str>, reason: String) {
+    fn reject(
+        &mut self,
+        line: u64,
+        store_id: Option<String>,
+        field: Option<&str>,
+        reason: String,
+        value: Option<&str>,
+    ) {
         self.loaded.rejects.push(Reject {
             file: self.mapping.file.clone(),
             line,
             store_id,
             field: field.map(str::to_string),
             reason,
+            value: value.map(str::to_string),
         });
+    }
+
+    /// The raw value of `field` in this row: its cell, else the configured default.
+    fn raw_value<'a>(&'a self, cells: &[&'a str], field: Field) -> Option<&'a str> {
+        self.mapping
+            .fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .and_then(|(_, column)| cells.get(*column).copied())
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| self.mapping.defaults.get(field))
     }
 
     /// One record's cells. Rows whose cells are all blank are skipped (not counted).
@@ -187,7 +213,7 @@ impl Collector {
         self.loaded.rows += 1;
         let id_check = cells
             .get(self.mapping.store_id)
-            .map(|c| crate::store::normalise_store_id(c));
+            .map(|c| crate::record::normalise_store_id(c));
         let store_id = id_check.as_ref().and_then(|r| r.as_ref().ok()).cloned();
         if let Some(id) = &store_id {
             self.note_id(id, line);
@@ -198,11 +224,12 @@ impl Collector {
                 cells.len(),
                 self.mapping.width
             );
-            self.reject(line, store_id, None, reason);
+            self.reject(line, store_id, None, reason, None);
             return;
         }
         if let Some(Err(reason)) = id_check {
-            self.reject(line, None, Some("store_id"), reason);
+            let raw = cells.get(self.mapping.store_id).copied();
+            self.reject(line, None, Some("store_id"), reason, raw);
             return;
         }
         // Empty cells are left out: the field falls back to its default, if any.
@@ -215,7 +242,16 @@ impl Collector {
             Ok(store) => self.loaded.stores.push(store),
             Err(problems) => {
                 for (field, reason) in problems {
-                    self.reject(line, store_id.clone(), field.map(Field::name), reason);
+                    let raw = field
+                        .and_then(|f| self.raw_value(cells, f))
+                        .map(str::to_string);
+                    self.reject(
+                        line,
+                        store_id.clone(),
+                        field.map(Field::name),
+                        reason,
+                        raw.as_deref(),
+                    );
                 }
             }
         }
@@ -240,7 +276,7 @@ impl Collector {
         let mut dups: Vec<(String, Vec<u64>)> = self.repeated.drain().collect();
         dups.sort_by_key(|(_, lines)| lines[0]);
         for (id, lines) in dups {
-            self.loaded.stores.retain(|s| s.store_id != id);
+            self.loaded.stores.retain(|s| s.store_id.as_str() != id);
             for &line in &lines {
                 let others: Vec<String> = lines
                     .iter()
@@ -248,7 +284,7 @@ impl Collector {
                     .map(u64::to_string)
                     .collect();
                 let reason = format!("duplicate store_id: also on line {}", others.join(", "));
-                self.reject(line, Some(id.clone()), Some("store_id"), reason);
+                self.reject(line, Some(id.clone()), Some("store_id"), reason, Some(&id));
             }
         }
         self.loaded.rejects.sort_by_key(|r| r.line);

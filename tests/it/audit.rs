@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use shopsync::audit::{
-    ActionKind, AppStatus, AuditDb, AuditError, NewAction, NewApplication, NotificationRecord,
-    Outcome, RunId, RunKind, RunStatus, RunSummary,
+    AppStatus, AuditDb, AuditError, NewAction, NewApplication, NotificationRecord, Outcome, RunId,
+    RunKind, RunStatus, RunSummary,
 };
+use shopsync::record::WriteKind;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap()
@@ -41,10 +42,10 @@ fn intent(db: &AuditDb, run: RunId, store: &str, request_id: &str) -> shopsync::
     db.record_intent(
         &NewAction {
             run,
-            store_id: store,
-            kind: ActionKind::Create,
+            store_id: &store.into(),
+            kind: WriteKind::Create,
             shop_id: None,
-            request_id,
+            request_id: &request_id.into(),
             fields: &f,
         },
         at(1),
@@ -60,14 +61,14 @@ fn raw(path: &Path) -> rusqlite::Connection {
 fn migrations_are_applied_once_and_reopening_is_idempotent() {
     let (_dir, path, db) = temp_db();
     assert_eq!(db.path(), path.as_path());
-    assert_eq!(db.applied_migrations().unwrap(), vec![1]);
+    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 3]);
     drop(db);
     let db = AuditDb::open(&path).unwrap();
-    assert_eq!(db.applied_migrations().unwrap(), vec![1]);
+    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 3]);
     let n: i64 = raw(&path)
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 3, "each migration recorded once");
     assert_eq!(db.integrity_check().unwrap(), "ok");
 }
 
@@ -83,7 +84,7 @@ fn a_store_from_a_newer_version_is_refused() {
         .unwrap();
     let err = AuditDb::open(&path).unwrap_err();
     assert!(
-        matches!(err, AuditError::NewerSchema { found: 7, known: 1 }),
+        matches!(err, AuditError::NewerSchema { found: 7, known: 3 }),
         "{err:?}"
     );
     let err = AuditDb::open_read_only(&path).unwrap_err();
@@ -107,10 +108,10 @@ fn wal_mode_and_foreign_keys_are_on() {
         .record_intent(
             &NewAction {
                 run: RunId(99),
-                store_id: "S1",
-                kind: ActionKind::Create,
+                store_id: &"S1".into(),
+                kind: WriteKind::Create,
                 shop_id: None,
-                request_id: "r1",
+                request_id: &"r1".into(),
                 fields: &f,
             },
             at(0),
@@ -197,7 +198,7 @@ fn unknown_outcomes_are_resolved_and_keep_their_history() {
     db.resolve_action(a, &accepted, "found by notification", at(5))
         .unwrap();
     assert!(db.unresolved_actions().unwrap().is_empty());
-    let row = db.action_by_request_id("req1").unwrap().unwrap();
+    let row = db.action_by_request_id(&"req1".into()).unwrap().unwrap();
     assert_eq!(row.outcome, Some(accepted.clone()));
     assert_eq!(row.original_outcome, Some(timeout));
     assert_eq!(row.original_outcome_at, Some(at(2)));
@@ -216,12 +217,12 @@ fn unknown_outcomes_are_resolved_and_keep_their_history() {
     };
     db.resolve_action(b, &none, "confirmed absent", at(7))
         .unwrap();
-    let row = db.action_by_request_id("req2").unwrap().unwrap();
+    let row = db.action_by_request_id(&"req2".into()).unwrap().unwrap();
     assert_eq!(row.original_outcome, None);
     assert_eq!(row.outcome, Some(none));
     assert!(!row.is_unresolved());
     assert_eq!(db.actions_for_run(run).unwrap().len(), 2);
-    assert!(db.action_by_request_id("nope").unwrap().is_none());
+    assert!(db.action_by_request_id(&"nope".into()).unwrap().is_none());
     let err = db.resolve_action(shopsync::audit::ActionId(999), &accepted, "x", at(8));
     assert!(matches!(err, Err(AuditError::NotFound { .. })));
 }
@@ -236,10 +237,10 @@ fn a_request_id_is_used_once() {
         .record_intent(
             &NewAction {
                 run,
-                store_id: "S2",
-                kind: ActionKind::Modify,
-                shop_id: Some("shop"),
-                request_id: "dup",
+                store_id: &"S2".into(),
+                kind: WriteKind::Modify,
+                shop_id: Some(&"shop".into()),
+                request_id: &"dup".into(),
                 fields: &f,
             },
             at(1),
@@ -251,30 +252,44 @@ fn a_request_id_is_used_once() {
 #[test]
 fn the_shop_map_is_one_to_one_and_remapping_is_explicit() {
     let (_dir, _path, db) = temp_db();
-    db.set_mapping("S1", "shop1", "created", at(0)).unwrap();
-    db.set_mapping("S1", "shop1", "adopted", at(1)).unwrap(); // same pair: no-op
-    assert_eq!(db.mapping("S1").unwrap().unwrap().how, "created");
-    let err = db.set_mapping("S1", "shop2", "adopted", at(2)).unwrap_err();
+    db.set_mapping(&"S1".into(), &"shop1".into(), "created", at(0))
+        .unwrap();
+    db.set_mapping(&"S1".into(), &"shop1".into(), "adopted", at(1))
+        .unwrap(); // same pair: no-op
+    assert_eq!(db.mapping(&"S1".into()).unwrap().unwrap().how, "created");
+    let err = db
+        .set_mapping(&"S1".into(), &"shop2".into(), "adopted", at(2))
+        .unwrap_err();
     assert!(matches!(err, AuditError::StoreMapped { ref existing, .. } if existing == "shop1"));
-    let err = db.set_mapping("S2", "shop1", "adopted", at(2)).unwrap_err();
+    let err = db
+        .set_mapping(&"S2".into(), &"shop1".into(), "adopted", at(2))
+        .unwrap_err();
     assert!(matches!(err, AuditError::ShopMapped { ref existing, .. } if existing == "S1"));
-    assert!(db.set_mapping("S3", "shop3", "guessed", at(2)).is_err());
-    db.set_mapping("S2", "shop2", "notified", at(3)).unwrap();
+    assert!(db
+        .set_mapping(&"S3".into(), &"shop3".into(), "guessed", at(2))
+        .is_err());
+    db.set_mapping(&"S2".into(), &"shop2".into(), "notified", at(3))
+        .unwrap();
 
-    let removed = db.replace_mapping("S1", "shop2", "adopted", at(4)).unwrap();
+    let removed = db
+        .replace_mapping(&"S1".into(), &"shop2".into(), "adopted", at(4))
+        .unwrap();
     assert_eq!(removed.len(), 2);
     let map = db.shop_map().unwrap();
     assert_eq!(map.len(), 1);
     assert_eq!(map["S1"], "shop2");
-    let prev = db.previous_mappings("S1").unwrap();
+    let prev = db.previous_mappings(&"S1".into()).unwrap();
     assert_eq!(prev.len(), 1);
     assert_eq!(prev[0].shop_id, "shop1");
     assert_eq!(prev[0].replaced_at, at(4));
 
-    db.cache_detail("shopA", Some("S9"), at(5)).unwrap();
-    db.cache_detail("shopB", Some(""), at(5)).unwrap();
-    db.cache_detail("shopC", None, at(5)).unwrap();
-    db.cache_detail("shopA", Some("S10"), at(6)).unwrap();
+    db.cache_detail(&"shopA".into(), Some(&"S9".into()), at(5))
+        .unwrap();
+    db.cache_detail(&"shopB".into(), Some(&"".into()), at(5))
+        .unwrap();
+    db.cache_detail(&"shopC".into(), None, at(5)).unwrap();
+    db.cache_detail(&"shopA".into(), Some(&"S10".into()), at(6))
+        .unwrap();
     let cache = db.detail_cache().unwrap();
     assert_eq!(cache.len(), 3);
     assert_eq!(cache["shopA"].as_deref(), Some("S10"));
@@ -289,18 +304,18 @@ fn applications_go_from_pending_to_a_final_status_once() {
     let action = intent(&db, run, "S1", "req1");
     let f = fields(&[("main_shop_name", "老王面馆")]);
     let app = NewApplication {
-        apply_id: "A1",
-        store_id: "S1",
+        apply_id: &"A1".into(),
+        store_id: &"S1".into(),
         shop_id: None,
-        kind: ActionKind::Create,
-        request_id: "req1",
+        kind: WriteKind::Create,
+        request_id: &"req1".into(),
         action_id: Some(action),
         fields: &f,
     };
     db.add_application(&app, at(1)).unwrap();
     db.add_application(&app, at(2)).unwrap(); // same application again: no-op
     let other = NewApplication {
-        store_id: "S2",
+        store_id: &"S2".into(),
         ..app.clone()
     };
     assert!(matches!(
@@ -315,42 +330,59 @@ fn applications_go_from_pending_to_a_final_status_once() {
 
     // Success without the shop id (poll before biz_id), then the notification brings it.
     assert!(db
-        .finish_application("A1", AppStatus::Success, None, None, None, at(3))
+        .finish_application(&"A1".into(), AppStatus::Success, None, None, None, at(3))
         .unwrap());
     assert!(db
-        .finish_application("A1", AppStatus::Success, Some("shop1"), None, None, at(4))
+        .finish_application(
+            &"A1".into(),
+            AppStatus::Success,
+            Some(&"shop1".into()),
+            None,
+            None,
+            at(4)
+        )
         .unwrap());
     assert!(!db
-        .finish_application("A1", AppStatus::Success, Some("shop1"), None, None, at(5))
+        .finish_application(
+            &"A1".into(),
+            AppStatus::Success,
+            Some(&"shop1".into()),
+            None,
+            None,
+            at(5)
+        )
         .unwrap());
     assert!(db.pending_applications().unwrap().is_empty());
-    let done = db.application_by_request_id("req1").unwrap().unwrap();
+    let done = db
+        .application_by_request_id(&"req1".into())
+        .unwrap()
+        .unwrap();
     assert_eq!(done.status, AppStatus::Success);
     assert_eq!(done.shop_id.as_deref(), Some("shop1"));
     assert_eq!(done.finished_at, Some(at(3)));
     assert!(matches!(
-        db.finish_application("A1", AppStatus::Failed, None, None, None, at(6)),
+        db.finish_application(&"A1".into(), AppStatus::Failed, None, None, None, at(6)),
         Err(AuditError::Conflict { .. })
     ));
     assert!(matches!(
-        db.finish_application("A404", AppStatus::Failed, None, None, None, at(6)),
+        db.finish_application(&"A404".into(), AppStatus::Failed, None, None, None, at(6)),
         Err(AuditError::NotFound { .. })
     ));
 
     // A later modify that fails; newest first for the store.
     let m = NewApplication {
-        apply_id: "A2",
-        store_id: "S1",
-        shop_id: Some("shop1"),
-        kind: ActionKind::Modify,
-        request_id: "req2",
+        apply_id: &"A2".into(),
+        store_id: &"S1".into(),
+        shop_id: Some(&"shop1".into()),
+        kind: WriteKind::Modify,
+        request_id: &"req2".into(),
         action_id: None,
         fields: &f,
     };
     db.add_application(&m, at(7)).unwrap();
     assert!(db
         .finish_application(
-            "A2",
+            &"A2".into(),
             AppStatus::Failed,
             None,
             Some("RISK_AUDIT_FAIL"),
@@ -358,7 +390,7 @@ fn applications_go_from_pending_to_a_final_status_once() {
             at(8)
         )
         .unwrap());
-    let apps = db.applications_for_store("S1").unwrap();
+    let apps = db.applications_for_store(&"S1".into()).unwrap();
     assert_eq!(
         apps.iter().map(|a| a.apply_id.as_str()).collect::<Vec<_>>(),
         ["A2", "A1"]
@@ -390,7 +422,7 @@ fn notifications_are_deduplicated_by_notify_id() {
     assert!(db.record_notification(&notification("n1"), at(30)).unwrap());
     assert!(!db.record_notification(&notification("n1"), at(31)).unwrap());
     assert!(db.record_notification(&notification("n2"), at(32)).unwrap());
-    let seen = db.notifications_for_store("S1").unwrap();
+    let seen = db.notifications_for_store(&"S1".into()).unwrap();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].received_at, at(30));
     assert_eq!(seen[0].record.shop_id.as_deref(), Some("shop1"));
@@ -400,22 +432,34 @@ fn notifications_are_deduplicated_by_notify_id() {
 }
 
 #[test]
-fn accepted_values_merge() {
+fn accepted_values_merge_per_store_and_filter_by_field() {
     let (_dir, _path, db) = temp_db();
-    db.set_accepted_values("S1", &fields(&[("avg_price", "50"), ("wifi", "T")]), at(0))
+    db.set_accepted_values(
+        &"S1".into(),
+        &fields(&[("avg_price", "50"), ("wifi", "T")]),
+        at(0),
+    )
+    .unwrap();
+    db.set_accepted_values(
+        &"S1".into(),
+        &fields(&[("avg_price", ""), ("parking", "F")]),
+        at(1),
+    )
+    .unwrap();
+    db.set_accepted_values(&"S2".into(), &fields(&[("box", "T")]), at(1))
         .unwrap();
-    db.set_accepted_values("S1", &fields(&[("avg_price", ""), ("parking", "F")]), at(1))
-        .unwrap();
-    db.set_accepted_values("S2", &fields(&[("box", "T")]), at(1))
-        .unwrap();
-    db.set_accepted_values("S3", &fields(&[("field_of_a_newer_version", "x")]), at(1))
-        .unwrap();
+    db.set_accepted_values(
+        &"S3".into(),
+        &fields(&[("field_of_a_newer_version", "x")]),
+        at(1),
+    )
+    .unwrap();
     let not_in_summary = db.accepted_values(|f| !f.in_summary()).unwrap();
     assert_eq!(not_in_summary["S1"].len(), 2, "wifi and parking");
     let in_summary = db.accepted_values(|f| f.in_summary()).unwrap();
     assert!(!in_summary.contains_key("S1"), "{in_summary:?}");
     let all = db.accepted_values(|_| true).unwrap();
-    let named = |v: &shopsync::store::FieldValues| {
+    let named = |v: &shopsync::record::FieldValues| {
         v.iter()
             .map(|(f, v)| (f.name().to_string(), v.to_string()))
             .collect::<std::collections::BTreeMap<_, _>>()
@@ -432,7 +476,7 @@ fn accepted_values_merge() {
 }
 
 #[test]
-fn runs_and_the_last_completed_sync() {
+fn the_last_completed_sync_skips_failed_runs_and_plans() {
     let (_dir, _path, db) = temp_db();
     let summary = RunSummary {
         stores: 120,
@@ -483,7 +527,7 @@ fn runs_and_the_last_completed_sync() {
 }
 
 #[test]
-fn concurrent_use_from_several_threads() {
+fn eight_threads_can_write_one_store_at_once() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<AuditDb>();
     assert_send_sync::<AuditError>();
@@ -500,14 +544,19 @@ fn concurrent_use_from_several_threads() {
                     db.record_outcome(
                         id,
                         &Outcome::Accepted {
-                            apply_id: format!("A{t}-{i}"),
+                            apply_id: format!("A{t}-{i}").into(),
                             audit_status: None,
                         },
                         at(1),
                     )
                     .unwrap();
-                    db.set_mapping(&store, &format!("shop-{t}-{i}"), "created", at(2))
-                        .unwrap();
+                    db.set_mapping(
+                        &store.clone().into(),
+                        &format!("shop-{t}-{i}").into(),
+                        "created",
+                        at(2),
+                    )
+                    .unwrap();
                 }
                 db.finish_run(run, RunStatus::Ok, &RunSummary::default(), None, at(3))
                     .unwrap();
@@ -555,16 +604,16 @@ fn no_column_can_hold_a_key_or_token_and_secret_fields_are_dropped() {
     db.record_intent(
         &NewAction {
             run,
-            store_id: "S1",
-            kind: ActionKind::Create,
+            store_id: &"S1".into(),
+            kind: WriteKind::Create,
             shop_id: None,
-            request_id: "r",
+            request_id: &"r".into(),
             fields: &f,
         },
         at(0),
     )
     .unwrap();
-    let row = db.action_by_request_id("r").unwrap().unwrap();
+    let row = db.action_by_request_id(&"r".into()).unwrap().unwrap();
     assert_eq!(row.fields.keys().collect::<Vec<_>>(), ["main_shop_name"]);
     drop(db);
     let mut bytes = std::fs::read(&path).unwrap();

@@ -3,10 +3,12 @@
 use std::process::Command;
 
 use assert_cmd::prelude::*;
-use shopsync::sim::{self, SimConfig};
+use shopsync::sim::SimHandle;
 
-use crate::harness::{csv_of, test_keys, Harness, HEADER};
-use crate::helpers::key_file;
+use crate::harness::Harness;
+use crate::support::export::{csv_of, HEADER};
+use crate::support::keys::key_file;
+use crate::support::sim::{start_sim, system_clock};
 
 fn shopsync() -> Command {
     let mut c = Command::cargo_bin("shopsync").unwrap();
@@ -22,14 +24,9 @@ fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
-async fn sim() -> sim::SimHandle {
-    let (_, app_pub, alipay, _) = test_keys();
-    let mut cfg = SimConfig::new(app_pub, alipay);
-    cfg.audit_delay = chrono::Duration::zero();
-    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
-    sim::start(cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+/// The simulator on the wall clock (the binary signs with real time), audits at once.
+async fn sim() -> SimHandle {
+    start_sim(system_clock(), |c| c.audit_delay = chrono::Duration::zero()).await
 }
 
 #[test]

@@ -14,16 +14,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, TimeZone, Utc};
-use shopsync::alipay::shop::ShopWrite;
+use chrono::Duration;
+use shopsync::alipay::koubei::ShopWrite;
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::sign::{SignKey, VerifyKey};
 use shopsync::alipay::{AlipayError, ErrorClass, Gateway, GatewayConfig};
 use shopsync::clock::{ManualClock, SharedClock};
-use shopsync::ratelimit::RateLimiter;
 use shopsync::secret::Secret;
-use shopsync::sim::{self, FaultKind, FaultRule, SimConfig, SimHandle, Trigger};
+use shopsync::sim::{FaultKind, FaultRule, SimConfig, SimHandle, Trigger};
 
-use crate::helpers::key_file;
+use crate::support::keys::key_file;
+use crate::support::sim::{manual_clock, start_sim};
 
 pub(crate) const IMG1: &str = "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC";
 pub(crate) const IMG2: &str = "4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUYT";
@@ -44,18 +45,12 @@ pub(crate) fn app_public() -> VerifyKey {
     VerifyKey::from_file(&key_file("app_public.pem")).unwrap()
 }
 
-pub(crate) fn alipay_key() -> SignKey {
-    SignKey::from_file(&key_file("alipay_private_pkcs8.pem")).unwrap()
-}
-
 pub(crate) fn alipay_public() -> VerifyKey {
     VerifyKey::from_file(&key_file("alipay_public.pem")).unwrap()
 }
 
-/// 2026-11-24 18:30:00 UTC = 2026-11-25 02:30:00 in China, the first vector's timestamp.
-pub(crate) fn start_time() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 24, 18, 30, 0).unwrap()
-}
+/// The simulator's and the client's clock starts at `start_time()` (02:30 in China).
+pub(crate) use crate::support::sim::start_time;
 
 /// A generated 2048-bit key (off the async threads: it takes a moment).
 pub(crate) async fn generated_key() -> SignKey {
@@ -98,15 +93,12 @@ pub(crate) struct Env {
 
 impl Env {
     pub(crate) async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Self {
-        let clock = ManualClock::new(start_time());
-        let mut cfg = SimConfig::new(app_public(), alipay_key());
-        cfg.clock = Arc::new(clock.clone());
-        cfg.audit_delay = Duration::seconds(AUDIT_DELAY_SECS);
-        cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
-        tweak(&mut cfg);
-        let sim = sim::start(cfg, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
+        let clock = manual_clock();
+        let sim = start_sim(Arc::new(clock.clone()), |cfg| {
+            cfg.audit_delay = Duration::seconds(AUDIT_DELAY_SECS);
+            tweak(cfg);
+        })
+        .await;
         let gw = client(&sim, &clock, ClientOpts::default());
         Self { sim, clock, gw }
     }
@@ -192,22 +184,22 @@ pub(crate) fn create_fields(n: usize) -> Vec<(String, String)> {
 pub(crate) fn create_write(store_id: &str, request_id: &str) -> ShopWrite {
     ShopWrite {
         shop_id: None,
-        store_id: Some(store_id.to_string()),
+        store_id: Some(store_id.into()),
         fields: create_fields(1),
-        request_id: request_id.to_string(),
+        request_id: request_id.into(),
         operate_notify_url: None,
     }
 }
 
 pub(crate) fn modify_write(shop_id: &str, request_id: &str, fields: &[(&str, &str)]) -> ShopWrite {
     ShopWrite {
-        shop_id: Some(shop_id.to_string()),
+        shop_id: Some(shop_id.into()),
         store_id: None,
         fields: fields
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        request_id: request_id.to_string(),
+        request_id: request_id.into(),
         operate_notify_url: None,
     }
 }

@@ -3,6 +3,6 @@
 //! simulator's state snapshot.
 mod daemon_proc;
 mod notify;
-mod proc;
+pub(crate) mod proc;
 mod sigterm_sync;
 mod snapshot;

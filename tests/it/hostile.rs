@@ -8,28 +8,24 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use shopsync::config::Config;
-use shopsync::sim::{self, SimConfig};
+use shopsync::record::Field;
+use shopsync::sim::SimHandle;
 use shopsync::source::{self, SourceEncoding};
-use shopsync::store::Field;
 
-use crate::harness::{row, test_keys, Harness, HEADER};
+use crate::harness::Harness;
+use crate::support::export::{row, HEADER};
+use crate::support::sim::{start_sim, system_clock};
 
 /// A simulator in its own runtime, kept alive while the binary talks to it.
 struct Sim {
     rt: tokio::runtime::Runtime,
-    handle: sim::SimHandle,
+    handle: SimHandle,
 }
 
 impl Sim {
     fn start() -> Self {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let (_, app_pub, alipay, _) = test_keys();
-        let handle = rt
-            .block_on(sim::start(
-                SimConfig::new(app_pub, alipay),
-                "127.0.0.1:0".parse().unwrap(),
-            ))
-            .unwrap();
+        let handle = rt.block_on(start_sim(system_clock(), |_| {}));
         Self { rt, handle }
     }
 }
@@ -97,7 +93,7 @@ fn config_dir(gateway: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
 fn load_csv(path: &Path, encoding: SourceEncoding) -> Result<source::Loaded, source::SourceError> {
     let cfg =
         Config::load_with_env(&path.with_file_name("shopsync.toml"), std::iter::empty()).unwrap();
-    let mut src = cfg.source.clone();
+    let mut src = cfg.source().clone();
     src.path = path.to_path_buf();
     src.encoding = encoding;
     source::load(&src)
@@ -110,7 +106,7 @@ fn assert_rss_below(o: &Outcome, mib: u64, what: &str) {
 }
 
 #[test]
-fn empty_export_and_header_only() {
+fn an_empty_export_fails_and_a_header_only_one_is_in_sync() {
     let sim = Sim::start();
     let (dir, config) = config_dir(&sim.handle.gateway_url(), "");
     let csv = dir.path().join("stores.csv");
@@ -276,7 +272,9 @@ fn a_huge_export_loads_and_plans_in_bounded_memory() {
         }
     }
     let o = run_plan(&config);
-    assert_eq!(o.code, 2, "{}", o.stderr);
+    // 200k creates are more than [sync] max_creates: the plan says a sync would stop.
+    assert_eq!(o.code, 4, "{}", o.stderr);
+    assert!(o.stderr.contains("max_creates"), "{}", o.stderr);
     assert!(o.stdout_bytes > n * 20, "the plan lists every create");
     // Linear in the rows: the loaded export and the plan hold every store (171 MiB peak
     // for 200k creates measured, ~0.85 KiB per store); the budget is 1 KiB per store plus
@@ -328,6 +326,7 @@ fn hostile_configs_exit_78_naming_file_and_key() {
         ),
         "request_timeout",
     );
+    // Regression dcd3601: a bad [source] failed the run (exit 1) naming the export, not exit 78.
     assert_config_error(
         &good.replace(
             "path = \"stores.csv\"",

@@ -11,15 +11,14 @@ use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 use serde_json::{Map, Value};
 use shopsync::alipay::envelope::{self, Verification};
 use shopsync::alipay::gateway::interpret;
-use shopsync::alipay::shop::ShopWrite;
+use shopsync::alipay::koubei::ShopWrite;
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::sign::{SignKey, VerifyKey};
 use shopsync::alipay::{Gateway, GatewayConfig};
-use shopsync::clock::SystemClock;
-use shopsync::ratelimit::RateLimiter;
-use shopsync::sim::{self, SimConfig};
-use shopsync::store::{build_store, Field};
+use shopsync::record::{build_store, Field};
 
-use crate::harness::test_keys;
+use crate::support::keys::test_keys;
+use crate::support::sim::{start_sim, system_clock};
 
 const METHOD: &str = "alipay.offline.market.shop.create";
 const NODE: &str = "alipay_offline_market_shop_create_response";
@@ -263,12 +262,8 @@ fn raw_store() -> impl Strategy<Value = Vec<(Field, String)>> {
 #[test]
 fn what_passes_validation_passes_the_simulators_checks() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (app, app_pub, alipay, alipay_pub) = test_keys();
-    let mut cfg = SimConfig::new(app_pub, alipay);
-    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
-    let sim = rt
-        .block_on(sim::start(cfg, "127.0.0.1:0".parse().unwrap()))
-        .unwrap();
+    let (app, _, _, alipay_pub) = test_keys();
+    let sim = rt.block_on(start_sim(system_clock(), |_| {}));
     let gw = Gateway::new(
         GatewayConfig {
             url: sim.gateway_url(),
@@ -279,7 +274,7 @@ fn what_passes_validation_passes_the_simulators_checks() {
         },
         app,
         alipay_pub,
-        Arc::new(SystemClock),
+        system_clock(),
         Arc::new(RateLimiter::unlimited()),
     )
     .unwrap();
@@ -301,7 +296,7 @@ fn what_passes_validation_passes_the_simulators_checks() {
                     .iter()
                     .map(|(f, v)| (f.name().to_string(), v.to_string()))
                     .collect(),
-                request_id: shopsync::apply::new_request_id(),
+                request_id: shopsync::ids::RequestId::generate(),
                 ..Default::default()
             };
             match rt.block_on(gw.shop_create(&write)) {

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use shopsync::record::{Field, Store};
 use shopsync::source::{self, Loaded, SourceConfig, SourceError};
-use shopsync::store::{Field, Store};
 
 mod normalise;
 
@@ -46,7 +46,7 @@ fn by_id(loaded: &Loaded) -> BTreeMap<String, BTreeMap<Field, String>> {
     loaded
         .stores
         .iter()
-        .map(|s| (s.store_id.clone(), s.fields.to_map()))
+        .map(|s| (s.store_id.to_string(), s.fields.to_map()))
         .collect()
 }
 
@@ -278,6 +278,7 @@ fn minimal_config(path: &Path) -> SourceConfig {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        ..Default::default()
     }
 }
 
@@ -311,7 +312,7 @@ fn redelimit(delim: u8) -> Vec<u8> {
 }
 
 #[test]
-fn custom_delimiters_semicolon_and_tab() {
+fn semicolon_and_tab_delimiters_read_like_commas_and_bad_ones_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let base = sample_config("source-csv.toml");
     let want = utf8_sample().stores;

@@ -94,7 +94,7 @@ fn verify_does_catch_a_broken_unit() {
 }
 
 #[test]
-fn exec_lines_and_daemon_settings() {
+fn the_units_carry_their_exec_lines_and_daemon_settings() {
     let daemon = read_unit("shopsync.service");
     let lines: Vec<&str> = daemon.lines().collect();
     for want in [

@@ -4,7 +4,7 @@ use shopsync::alipay::envelope::{self, Verification};
 use shopsync::alipay::sign::{self, KeyError, SignKey, VerifyKey};
 use shopsync::alipay::v3;
 
-use crate::helpers::{key_file, vectors};
+use crate::support::keys::{key_file, vectors};
 
 fn app_keys() -> Vec<SignKey> {
     [
@@ -118,7 +118,7 @@ fn notifications_verify_by_the_v1_rule() {
 }
 
 #[test]
-fn v3_requests_and_response() {
+fn v3_requests_sign_and_the_response_verifies_as_the_vectors_say() {
     let v = vectors();
     let keys = app_keys();
     let alipay = alipay_public();

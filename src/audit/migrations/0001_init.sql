@@ -1,7 +1,7 @@
 -- shopsync audit store, schema version 1.
 --
 -- Deliberately absent: any column for a private key, a public key, a signature or an
--- app_auth_token. Secrets never enter this file (DESIGN.md invariant 6).
+-- app_auth_token. Secrets never enter this file (docs/design.md invariant 6).
 -- Timestamps are RFC 3339 UTC text with millisecond precision ("2026-11-25T22:11:25.000Z").
 
 -- One row per `plan` or `sync` run. status 'running' until finish_run (or until
@@ -31,7 +31,7 @@ CREATE TABLE actions (
     kind                  TEXT    NOT NULL CHECK (kind IN ('create', 'modify')),
     shop_id               TEXT,
     -- Unique per logical write; a create confirmed not applied is resent with the same
-    -- request_id (reference §6.4), so a second row may share it (see record_intent).
+    -- request_id (docs/protocol.md §6.4), so a second row may share it (see record_intent).
     request_id            TEXT    NOT NULL,
     fields_json           TEXT    NOT NULL,
     intent_at             TEXT    NOT NULL,

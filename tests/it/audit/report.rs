@@ -2,9 +2,10 @@
 
 use clap::Parser;
 use shopsync::audit::{
-    run_command, run_command_at, ActionKind, AppStatus, AuditCommand, AuditDb, AuditError,
-    NewApplication, Outcome, OutputFormat, RunId, RunKind, RunStatus, RunSummary,
+    run_command, run_command_at, AppStatus, AuditCommand, AuditDb, AuditError, NewApplication,
+    Outcome, OutputFormat, RunId, RunKind, RunStatus, RunSummary,
 };
+use shopsync::record::WriteKind;
 
 use super::{at, fields, intent, notification, temp_db};
 
@@ -25,11 +26,11 @@ fn populated() -> (tempfile::TempDir, AuditDb, RunId) {
     let f = fields(&[("main_shop_name", "老王面馆")]);
     db.add_application(
         &NewApplication {
-            apply_id: "2026112500107000000000000001",
-            store_id: "S1",
+            apply_id: &"2026112500107000000000000001".into(),
+            store_id: &"S1".into(),
             shop_id: None,
-            kind: ActionKind::Create,
-            request_id: "req1",
+            kind: WriteKind::Create,
+            request_id: &"req1".into(),
             action_id: Some(a),
             fields: &f,
         },
@@ -66,16 +67,17 @@ fn populated() -> (tempfile::TempDir, AuditDb, RunId) {
     n.apply_id = Some("2026112500107000000000000001".into());
     db.record_notification(&n, at(90)).unwrap();
     db.finish_application(
-        "2026112500107000000000000001",
+        &"2026112500107000000000000001".into(),
         AppStatus::Success,
-        Some("shop1"),
+        Some(&"shop1".into()),
         None,
         None,
         at(90),
     )
     .unwrap();
-    db.set_mapping("S1", "shop1", "notified", at(90)).unwrap();
-    db.set_accepted_values("S1", &fields(&[("avg_price", "35")]), at(90))
+    db.set_mapping(&"S1".into(), &"shop1".into(), "notified", at(90))
+        .unwrap();
+    db.set_accepted_values(&"S1".into(), &fields(&[("avg_price", "35")]), at(90))
         .unwrap();
     (dir, db, run)
 }
@@ -93,7 +95,7 @@ fn audit_runs_and_show_render_the_run_and_its_writes() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("ID  KIND  STARTED"), "{text}");
     assert!(lines[0].contains("DURATION") && lines[0].contains("UNKNOWN"));
-    for want in ["sync", "2026-11-25 08:00:00 UTC", "1h 5m", "partial"] {
+    for want in ["sync", "2026-11-25 16:00:00 +08:00", "1h 5m", "partial"] {
         assert!(lines[1].contains(want), "{want} missing in {text}");
     }
     let json: serde_json::Value = serde_json::from_str(&output(
@@ -114,9 +116,8 @@ fn audit_runs_and_show_render_the_run_and_its_writes() {
         "created 1",
         "Writes (3):",
         "2026112500107000000000000001",
-        "40004/SHOP_EXISTS",
-        "business error: 门店已存在",
-        "no outcome recorded [UNRESOLVED]",
+        "business error 40004/SHOP_EXISTS: 门店已存在",
+        "no outcome recorded (the process stopped before the answer) [UNRESOLVED: the next run confirms it]",
         "main_shop_name=老王面馆",
         "req3",
     ] {
@@ -152,7 +153,7 @@ fn audit_store_renders_the_history_in_time_order() {
         OutputFormat::Table,
     );
     assert!(
-        text.contains("shop:      shop1 (notified at 2026-11-25 09:30:00 UTC)"),
+        text.contains("shop:      shop1 (notified at 2026-11-25 17:30:00 +08:00)"),
         "{text}"
     );
     let order = [
@@ -188,14 +189,22 @@ fn audit_store_renders_the_history_in_time_order() {
     assert_eq!(json["mapping"]["shop_id"], "shop1");
     assert_eq!(json["applications"][0]["status"], "success");
     assert_eq!(json["notifications"][0]["notify_id"], "n1");
-    let unknown = output(
+    // Issue 9: a store the audit store knows nothing of is an error (exit 1), not an empty
+    // history.
+    let mut out = Vec::new();
+    let unknown = run_command_at(
         &db,
-        AuditCommand::Store {
+        &AuditCommand::Store {
             store_id: "nobody".into(),
         },
         OutputFormat::Table,
+        &mut out,
+        at(240),
     );
-    assert!(unknown.contains("not mapped") && unknown.contains("No history recorded"));
+    assert!(
+        matches!(&unknown, Err(AuditError::NotFound { key, .. }) if key.contains("nobody")),
+        "{unknown:?}"
+    );
 }
 
 #[test]
@@ -206,11 +215,11 @@ fn audit_pending_lists_applications_with_their_age() {
     let f = fields(&[("brand_name", "老王")]);
     db.add_application(
         &NewApplication {
-            apply_id: "A2",
-            store_id: "S1",
-            shop_id: Some("shop1"),
-            kind: ActionKind::Modify,
-            request_id: "req9",
+            apply_id: &"A2".into(),
+            store_id: &"S1".into(),
+            shop_id: Some(&"shop1".into()),
+            kind: WriteKind::Modify,
+            request_id: &"req9".into(),
             action_id: None,
             fields: &f,
         },
@@ -226,7 +235,7 @@ fn audit_pending_lists_applications_with_their_age() {
         "modify",
         "shop1",
         "req9",
-        "2026-11-25 09:40:00 UTC",
+        "2026-11-25 17:40:00 +08:00",
         "2h 20m",
     ] {
         assert!(lines[1].contains(want), "{want} missing in {text}");

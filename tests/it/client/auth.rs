@@ -1,6 +1,6 @@
 //! The app_auth_token travels with every call, and never shows in Debug or error text.
 
-use shopsync::alipay::shop::SummaryQuery;
+use shopsync::alipay::koubei::SummaryQuery;
 use shopsync::alipay::ErrorClass;
 
 use super::{create_write, expect_class, seed_fields, ClientOpts, Env};
@@ -29,7 +29,10 @@ async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused() {
         .unwrap();
     assert_eq!(page.shop_summary_infos.len(), 1);
     assert_eq!(page.shop_summary_infos[0].shop_id, shop_id);
-    let detail = with.shop_querydetail(&shop_id, None).await.unwrap();
+    let detail = with
+        .shop_querydetail(&shop_id.clone().into(), None)
+        .await
+        .unwrap();
     assert_eq!(detail.store_id.as_deref(), Some("ST-0001"));
 
     let err_read = expect_class(
@@ -51,7 +54,7 @@ async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused() {
         "a refused token creates nothing"
     );
 
-    // Without a token the call acts on the app's own merchant (reference §8.1): it does
+    // Without a token the call acts on the app's own merchant (docs/protocol.md §8.1): it does
     // not see the authorising merchant's shops.
     let page = without
         .summary_page(&SummaryQuery::default(), 1, 20)
@@ -59,7 +62,9 @@ async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused() {
         .unwrap();
     assert!(page.shop_summary_infos.is_empty());
     let err = expect_class(
-        without.shop_querydetail(&shop_id, None).await,
+        without
+            .shop_querydetail(&shop_id.clone().into(), None)
+            .await,
         ErrorClass::Business,
     );
     assert_eq!(err.sub_code.as_deref(), Some("INVALID_SHOPID"));

@@ -2,11 +2,11 @@
 //! wrong Alipay public key, the app's own key as Alipay's, business errors.
 
 use chrono::Duration;
-use shopsync::alipay::shop::SummaryQuery;
+use shopsync::alipay::koubei::SummaryQuery;
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::sign::KeyError;
 use shopsync::alipay::{ErrorClass, Gateway, GatewayConfig};
 use shopsync::clock::ManualClock;
-use shopsync::ratelimit::RateLimiter;
 
 use super::{
     app_key, app_public, create_write, expect_class, generated_key, modify_write, ClientOpts, Env,
@@ -80,34 +80,40 @@ async fn stale_timestamp_is_config() {
 }
 
 #[tokio::test]
-async fn wrong_alipay_public_key_makes_every_answer_unverifiable() {
+async fn wrong_alipay_public_key_makes_answers_unverifiable_then_a_configuration_error() {
     let env = Env::start(|_| {}).await;
     let shop_id = env.create_approved("ST-0001", "req0001").await;
     let gw = env.client(ClientOpts {
         alipay_public: generated_key().await.verify_key(),
         ..ClientOpts::default()
     });
-    // Signed successes of every read.
+    // Signed successes of every read fail to verify; a signed business error does not
+    // verify either, so it is not reported as Business.
     expect_class(
         gw.summary_page(&SummaryQuery::default(), 1, 20).await,
         ErrorClass::Unverifiable,
     );
-    expect_class(
-        gw.shop_querydetail(&shop_id, None).await,
-        ErrorClass::Unverifiable,
-    );
-    expect_class(gw.shop_batchquery(1).await, ErrorClass::Unverifiable);
-    expect_class(gw.category_query(None).await, ErrorClass::Unverifiable);
-    // A signed business error does not verify either: it is not reported as Business.
     let err = expect_class(
-        gw.shop_querydetail("2026000000000000", None).await,
+        gw.shop_querydetail(&"2026000000000000".into(), None).await,
         ErrorClass::Unverifiable,
     );
+    // The third bad signature in a row, none ever verified: the key is wrong (exit 78).
+    for result in [
+        gw.shop_querydetail(&shop_id.clone().into(), None)
+            .await
+            .map(|_| ()),
+        gw.shop_batchquery(1).await.map(|_| ()),
+        gw.category_query(None).await.map(|_| ()),
+    ] {
+        let e = expect_class(result, ErrorClass::Config);
+        assert!(e.to_string().contains("alipay_public_key"), "{e}");
+    }
     assert_eq!(
         err.sub_code, None,
         "no field of an unverified answer is used"
     );
-    // A write whose answer does not verify has an unknown outcome, and it did happen.
+    // A write whose answer does not verify has an unknown outcome (never a configuration
+    // error: it may have been applied), and it did happen.
     expect_class(
         gw.shop_create(&create_write("ST-0002", "req0002")).await,
         ErrorClass::OutcomeUnknown,
@@ -178,7 +184,7 @@ async fn business_errors_are_signed_and_named() {
                 &[("contact_number", "021-11112222")],
             ))
             .await,
-        ErrorClass::Business,
+        ErrorClass::Deferred,
     );
     assert!(err.is("NOT_ALLOWED_CONCURRENT_MODIFY"), "{err}");
     assert!(err.signed);
@@ -192,12 +198,13 @@ async fn business_errors_are_signed_and_named() {
         .await
         .unwrap();
 
-    // A repeated request id on create is resolved like an unknown outcome, not reported.
+    // A repeated request id on create proves the first create with it was accepted
+    // (issue 10): its own class, never a business error or an unknown outcome.
     let err = expect_class(
         env.gw
             .shop_create(&create_write("ST-0009", "req0001"))
             .await,
-        ErrorClass::OutcomeUnknown,
+        ErrorClass::AlreadyAccepted,
     );
     assert!(err.is("SHOP_CREATE_REPEAT_REQUEST"));
 }

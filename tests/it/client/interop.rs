@@ -8,7 +8,7 @@ use shopsync::alipay::envelope::{self, Verification};
 use shopsync::alipay::sign::request_sign_content;
 
 use super::{alipay_public, app_key, seed_fields, Env};
-use crate::helpers::vectors;
+use crate::support::keys::vectors;
 
 /// The system parameters the Python SDK puts in the query string (`__get_common_params`).
 const COMMON: [&str; 9] = [

@@ -3,8 +3,9 @@
 use std::collections::BTreeSet;
 
 use futures::TryStreamExt;
-use shopsync::alipay::shop::{SummaryQuery, EMPTY};
+use shopsync::alipay::koubei::SummaryQuery;
 use shopsync::alipay::ErrorClass;
+use shopsync::record::CLEAR as EMPTY;
 use shopsync::sim::ForcedOutcome;
 
 use super::{
@@ -29,7 +30,7 @@ async fn summary_page_and_pages_cover_every_shop_once() {
     assert_eq!(page.total_page_no, 12);
     assert_eq!(page.shop_summary_infos.len(), 20);
     let first = &page.shop_summary_infos[0];
-    assert!(seeded.contains(&first.shop_id));
+    assert!(seeded.contains(first.shop_id.as_str()));
     assert_eq!(first.status.as_deref(), Some("OPEN"));
     assert_eq!(first.per_pay.as_deref(), Some("3500"));
     assert_eq!(first.main_image.as_deref(), Some(super::IMG1));
@@ -53,7 +54,10 @@ async fn summary_page_and_pages_cover_every_shop_once() {
             assert!(seen.insert(s.shop_id.clone()), "{} listed twice", s.shop_id);
         }
     }
-    assert_eq!(seen, seeded);
+    assert_eq!(
+        seen.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+        seeded
+    );
 }
 
 #[tokio::test]
@@ -73,7 +77,7 @@ async fn create_is_audited_then_listed_and_detailed() {
         .await
         .unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].status.as_deref(), Some("PROCESS"));
+    assert_eq!(pending[0].status.map(|s| s.as_str()), Some("PROCESS"));
     assert_eq!(pending[0].shop_id(), None);
     assert!(env.sim.shops().is_empty());
 
@@ -86,7 +90,7 @@ async fn create_is_audited_then_listed_and_detailed() {
     assert_eq!(orders.len(), 1);
     let order = &orders[0];
     assert_eq!(order.apply_id, apply_id);
-    assert_eq!(order.status.as_deref(), Some("SUCCESS"));
+    assert_eq!(order.status.map(|s| s.as_str()), Some("SUCCESS"));
     assert_eq!(order.action.as_deref(), Some("CREATE_SHOP"));
     let shop_id = order.shop_id().expect("biz_id of a successful create");
 
@@ -100,13 +104,17 @@ async fn create_is_audited_then_listed_and_detailed() {
         .iter()
         .map(|s| s.shop_id.as_str())
         .collect();
-    assert_eq!(listed, vec![shop_id]);
+    assert_eq!(listed, vec![shop_id.as_str()]);
     assert_eq!(
         page.shop_summary_infos[0].branch_shop_name.as_deref(),
         Some("分店0001号")
     );
 
-    let detail = env.gw.shop_querydetail(shop_id, Some("ISV")).await.unwrap();
+    let detail = env
+        .gw
+        .shop_querydetail(&shop_id, Some("ISV"))
+        .await
+        .unwrap();
     assert_eq!(detail.shop_id, shop_id);
     assert_eq!(detail.store_id.as_deref(), Some("ST-0001"));
     assert_eq!(detail.audit_status.as_deref(), Some("AUDIT_SUCCESS"));
@@ -130,7 +138,7 @@ async fn rejected_audit_reports_fail_with_reason() {
     env.finish_audits();
     let orders = env.gw.applyorder_batchquery(&[apply_id]).await.unwrap();
     assert_eq!(orders.len(), 1);
-    assert_eq!(orders[0].status.as_deref(), Some("FAIL"));
+    assert_eq!(orders[0].status.map(|s| s.as_str()), Some("FAIL"));
     assert_eq!(orders[0].result_code.as_deref(), Some("RISK_AUDIT_FAIL"));
     assert_eq!(orders[0].result_desc.as_deref(), Some("门头照不清晰"));
     assert_eq!(orders[0].shop_id(), None);
@@ -161,7 +169,11 @@ async fn modify_clears_avg_price_and_refuses_non_clearable_empty() {
     assert!(res.apply_id.is_some());
     env.finish_audits();
     assert_eq!(per_pay(&env).await, None, "per_pay disappears once cleared");
-    let detail = env.gw.shop_querydetail(&shop_id, None).await.unwrap();
+    let detail = env
+        .gw
+        .shop_querydetail(&shop_id.clone().into(), None)
+        .await
+        .unwrap();
     assert!(!detail.fields.contains_key("avg_price"));
 
     let err = expect_class(
@@ -173,7 +185,11 @@ async fn modify_clears_avg_price_and_refuses_non_clearable_empty() {
     assert_eq!(err.code.as_deref(), Some("40004"));
     assert_eq!(err.sub_code.as_deref(), Some("SHOP_MODIFY_INVALID_PARAM"));
     assert!(err.signed);
-    let detail = env.gw.shop_querydetail(&shop_id, None).await.unwrap();
+    let detail = env
+        .gw
+        .shop_querydetail(&shop_id.clone().into(), None)
+        .await
+        .unwrap();
     assert_eq!(
         detail.fields.get("address").map(String::as_str),
         Some("南京西路1号")
@@ -191,7 +207,10 @@ async fn shop_batchquery_lists_the_merchants_shop_ids() {
     assert_eq!(page.current_pageno, 1);
     assert_eq!(page.total_pageno, 1);
     assert_eq!(
-        page.shop_ids.iter().cloned().collect::<BTreeSet<_>>(),
+        page.shop_ids
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
         seeded
     );
     let empty = env.gw.shop_batchquery(2).await.unwrap();
@@ -213,9 +232,15 @@ async fn applyorder_batchquery_chunks_150_ids_into_two_calls() {
     let before = env.calls(APPLY);
     let orders = env.gw.applyorder_batchquery(&asked).await.unwrap();
     assert_eq!(env.calls(APPLY) - before, 2, "151 ids: two chunks of ≤100");
-    let found: BTreeSet<String> = orders.iter().map(|o| o.apply_id.clone()).collect();
+    let found: BTreeSet<String> = orders.iter().map(|o| o.apply_id.to_string()).collect();
     assert_eq!(found.len(), orders.len(), "no order twice");
-    assert_eq!(found, apply_ids.iter().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(
+        found,
+        apply_ids
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<BTreeSet<_>>()
+    );
 }
 
 #[tokio::test]

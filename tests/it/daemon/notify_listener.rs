@@ -6,7 +6,7 @@ use shopsync::alipay::sign::{notify_sign_content, SignKey, VerifyKey};
 use shopsync::daemon::notify_listener::{serve, AuditNotification, AuditStatus, NotificationSink};
 use tokio::sync::oneshot;
 
-use crate::helpers::{key_file, vectors};
+use crate::support::keys::{key_file, vectors};
 
 const PATH: &str = "/alipay/shop-notify";
 
@@ -325,8 +325,9 @@ async fn only_post_on_the_configured_path() {
     l.stop().await;
 }
 
+// Regression a2aa4d3: a form declared GBK whose bytes also read as UTF-8 was decoded as UTF-8.
 #[test]
-fn decode_form_prefers_the_declared_charset() {
+fn regression_a_declared_gbk_charset_lost_to_utf8() {
     use shopsync::daemon::notify_listener::decode_form;
     let utf8 = b"result_desc=%E4%B8%AD%E6%96%87&a=b+c";
     assert_eq!(

@@ -58,7 +58,7 @@ fn day_of_week_0_and_7_are_both_sunday() {
 }
 
 #[test]
-fn mon_fri_range_and_month_names() {
+fn weekday_ranges_and_month_names_limit_the_runs() {
     let s = Schedule::parse("0 8 * JAN,FEB MON-FRI", "Asia/Shanghai").unwrap();
     let runs = s.upcoming(utc("2026-11-26T00:00:00Z"), 40);
     assert_eq!(runs.len(), 40);
@@ -87,7 +87,7 @@ fn day_of_month_and_day_of_week_are_ored_like_vixie_cron() {
 }
 
 #[test]
-fn leading_seconds_field() {
+fn a_leading_seconds_field_runs_within_the_minute() {
     let s = Schedule::parse("*/15 0 3 * * *", "Asia/Shanghai").unwrap();
     let runs = s.upcoming(utc("2026-11-26T00:00:00Z"), 5);
     let times: Vec<String> = runs

@@ -224,8 +224,9 @@ async fn follow_up_runs_between_syncs_and_never_overlaps() {
     assert_eq!(overlap.max.load(Ordering::SeqCst), 1, "jobs never overlap");
 }
 
+// Regression 8a46ba6: a panicking job ended the ticker, and no scheduled run followed.
 #[tokio::test(start_paused = true)]
-async fn a_panicking_sync_does_not_stop_the_schedule() {
+async fn regression_a_panicking_sync_stopped_the_schedule() {
     let (ticker, base) = every_minute(None);
     let calls = Arc::new(AtomicUsize::new(0));
     let shutdown = Shutdown::manual(Duration::from_secs(30));

@@ -1,11 +1,13 @@
-//! `shopsync daemon` as a real process: the instance lock against a concurrent `sync`,
+//! `shopsync daemon` as a real process: a manual `plan`/`sync` while it idles, a second
+//! daemon refused,
 //! `/healthz` and `/metrics` after a scheduled run, SIGTERM, and `--print-schedule`.
 
 use std::process::Command;
 use std::time::Duration;
 
-use super::proc::{free_port, get, poll, real_time_sim, write_files, Proc, BIN};
-use crate::harness::csv_of;
+use super::proc::{free_port, get, real_time_sim, write_files, Proc, BIN};
+use crate::support::export::csv_of;
+use crate::support::poll::poll;
 
 fn daemon_toml(cron: &str, health_port: u16) -> String {
     format!(
@@ -25,12 +27,14 @@ async fn wait_healthy(daemon: &mut Proc, port: u16) -> serde_json::Value {
     serde_json::from_str(&body.1).unwrap()
 }
 
+/// Issue 9: while the daemon idles, `plan` and `sync` used to exit 1 on its lock. The
+/// daemon now holds the run lock only while a job runs; a second daemon is still refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_while_the_daemon_runs_exits_1_naming_the_lock_file() {
+async fn a_sync_while_the_daemon_idles_runs_and_a_second_daemon_is_refused() {
     let sim = real_time_sim(|_| {}).await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    // Once a year: the daemon holds the lock and idles.
+    // Once a year: the daemon idles.
     let config = write_files(
         dir.path(),
         &sim.gateway_url(),
@@ -42,25 +46,46 @@ async fn a_sync_while_the_daemon_runs_exits_1_naming_the_lock_file() {
     let health = wait_healthy(&mut daemon, port).await;
     assert_eq!(health["last_run_at"], serde_json::Value::Null);
 
-    let out = Command::new(BIN)
-        .args(["--config", config, "sync"])
+    let run = |cmd: &str| {
+        Command::new(BIN)
+            .args(["--config", config, cmd, "--lock-timeout", "0s"])
+            .env_remove("SHOPSYNC_APP_AUTH_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let plan = run("plan");
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "plan works while the daemon idles:\n{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let sync = run("sync");
+    assert_eq!(
+        sync.status.code(),
+        Some(0),
+        "sync works while the daemon idles:\n{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    assert_eq!(
+        sim.call_counts().get("alipay.offline.market.shop.create"),
+        Some(&3)
+    );
+
+    let second = Command::new(BIN)
+        .args(["--config", config, "daemon"])
         .env_remove("SHOPSYNC_APP_AUTH_TOKEN")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "stderr:\n{stderr}");
     assert!(stderr.contains("Another shopsync"), "{stderr}");
     assert!(
         stderr.contains(&format!("pid {}", daemon.child.id())),
         "{stderr}"
     );
-    let lock = dir.path().join("audit.db.lock");
+    let lock = dir.path().join("audit.db.daemon.lock");
     assert!(stderr.contains(&lock.display().to_string()), "{stderr}");
-    assert_eq!(
-        sim.call_counts().values().sum::<u64>(),
-        0,
-        "the refused sync called nothing"
-    );
 
     daemon.signal("TERM");
     let status = daemon.wait_for_exit(Duration::from_secs(10)).await;
@@ -69,18 +94,6 @@ async fn a_sync_while_the_daemon_runs_exits_1_naming_the_lock_file() {
         Some(0),
         "stderr:\n{}",
         daemon.stderr()
-    );
-    // The lock is free again: a sync now runs.
-    let out = Command::new(BIN)
-        .args(["--config", config, "sync"])
-        .env_remove("SHOPSYNC_APP_AUTH_TOKEN")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     sim.shutdown().await;
 }

@@ -11,12 +11,13 @@ use shopsync::clock::SharedClock;
 use shopsync::config::Config;
 use shopsync::daemon::health::Metrics;
 use shopsync::daemon::notify_listener;
-use shopsync::daemon::run::AuditSink;
+use shopsync::daemon::notify_sink::AuditSink;
 use shopsync::exit::Exit;
-use shopsync::run::RunOptions;
+use shopsync::sync::run::RunOptions;
 
-use super::proc::poll;
-use crate::harness::{csv_of, Harness, Options};
+use crate::harness::{Harness, Options};
+use crate::support::export::csv_of;
+use crate::support::poll::poll;
 
 const APPLYORDER: &str = "alipay.offline.market.applyorder.batchquery";
 
@@ -90,13 +91,17 @@ async fn notifications_alone_finish_applications_and_forgeries_are_refused() {
         Some("shopsync_notifications_total 3")
     );
     for n in &sent {
-        let app = ctx.db.application(&n.apply_id).unwrap().unwrap();
+        let app = ctx
+            .db
+            .application(&n.apply_id.clone().into())
+            .unwrap()
+            .unwrap();
         assert_eq!(app.status, AppStatus::Success, "{app:?}");
         let shop = h
             .sim
             .shops()
             .into_iter()
-            .find(|s| s.store_id == app.store_id)
+            .find(|s| app.store_id == s.store_id)
             .unwrap();
         assert_eq!(app.shop_id.as_deref(), Some(shop.shop_id.as_str()));
         assert_eq!(
@@ -109,7 +114,7 @@ async fn notifications_alone_finish_applications_and_forgeries_are_refused() {
     let genuine = &sent[0];
     let store = ctx
         .db
-        .application(&genuine.apply_id)
+        .application(&genuine.apply_id.clone().into())
         .unwrap()
         .unwrap()
         .store_id;
@@ -149,7 +154,11 @@ async fn notifications_alone_finish_applications_and_forgeries_are_refused() {
         "forged answered {status} {body}"
     );
     assert_eq!(body, "fail");
-    let app = ctx.db.application(&genuine.apply_id).unwrap().unwrap();
+    let app = ctx
+        .db
+        .application(&genuine.apply_id.clone().into())
+        .unwrap()
+        .unwrap();
     assert_eq!(app.status, AppStatus::Success, "a forgery changes nothing");
     assert_eq!(
         ctx.db.notifications_for_store(&store).unwrap().len(),

@@ -1,15 +1,14 @@
-//! Child processes of the real `shopsync` binary, a simulator on real time for them, and
-//! bounded polling.
+//! Child processes of the real `shopsync` binary and a simulator on real time for them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use shopsync::clock::SystemClock;
-use shopsync::sim::{self, SimConfig, SimHandle};
+use shopsync::sim::{SimConfig, SimHandle};
 
-use crate::harness::{test_keys, Harness};
+use crate::harness::Harness;
+use crate::support::poll::poll_within;
+use crate::support::sim::{start_sim, system_clock};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_shopsync");
 
@@ -21,15 +20,11 @@ pub fn free_port() -> u16 {
 
 /// The simulator on the system clock (the child processes sign with real time).
 pub async fn real_time_sim(tune: impl FnOnce(&mut SimConfig)) -> SimHandle {
-    let (_, app_pub, alipay, _) = test_keys();
-    let mut cfg = SimConfig::new(app_pub, alipay);
-    cfg.clock = Arc::new(SystemClock);
-    cfg.audit_delay = chrono::Duration::milliseconds(200);
-    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
-    tune(&mut cfg);
-    sim::start(cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    start_sim(system_clock(), |cfg| {
+        cfg.audit_delay = chrono::Duration::milliseconds(200);
+        tune(cfg);
+    })
+    .await
 }
 
 /// Write `shopsync.toml` (pointing at `gateway`, plus `extra`) and `stores.csv` into `dir`.
@@ -83,16 +78,8 @@ impl Proc {
 
     /// The exit status if the child exited within `limit`.
     pub async fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return Some(s);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let child = &mut self.child;
+        poll_within(limit, || std::future::ready(child.try_wait().unwrap())).await
     }
 
     /// Panics with the child's output if it has exited.
@@ -113,22 +100,6 @@ impl Drop for Proc {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-    }
-}
-
-/// Poll `check` every 20 ms until it returns `Some`, or panic after `limit` with `what`.
-pub async fn poll<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

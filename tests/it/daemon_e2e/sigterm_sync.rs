@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use shopsync::audit::AuditDb;
 
-use super::proc::{poll, real_time_sim, write_files, Proc, BIN};
-use crate::harness::csv_of;
+use super::proc::{real_time_sim, write_files, Proc, BIN};
+use crate::support::export::csv_of;
+use crate::support::poll::poll;
 
 const CREATE: &str = "alipay.offline.market.shop.create";
 const STORES: usize = 300;
@@ -54,7 +55,7 @@ async fn interrupted_sync_then_rerun(sig: &str) {
     assert_eq!(orders.len() as u64, sent);
     for o in &orders {
         let action = db
-            .action_by_request_id(&o.request_id)
+            .action_by_request_id(&o.request_id.clone().into())
             .unwrap()
             .unwrap_or_else(|| panic!("create {} for {} not recorded", o.request_id, o.store_id));
         assert_eq!(action.store_id, o.store_id);
@@ -63,7 +64,7 @@ async fn interrupted_sync_then_rerun(sig: &str) {
         .unresolved_actions()
         .unwrap()
         .into_iter()
-        .map(|a| a.request_id)
+        .map(|a| a.request_id.to_string())
         .collect();
     drop(db);
 
@@ -99,7 +100,7 @@ async fn interrupted_sync_then_rerun(sig: &str) {
     assert_eq!(db.integrity_check().unwrap(), "ok");
     assert!(db.unresolved_actions().unwrap().is_empty());
     for r in unresolved_before {
-        let a = db.action_by_request_id(&r).unwrap().unwrap();
+        let a = db.action_by_request_id(&r.clone().into()).unwrap().unwrap();
         assert!(a.outcome.is_some() && a.resolved_at.is_some(), "{a:?}");
     }
     sim.shutdown().await;

@@ -1,17 +1,20 @@
-//! Simulator state snapshot (§8.1): a simulator started from a saved file answers exactly
-//! like the one that saved it, and a sync against it sees the same Alipay.
+//! Simulator state snapshot (docs/protocol.md §8.1): a simulator started from a saved file
+//! answers exactly like the one that saved it, and a sync against it sees the same Alipay.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::{Gateway, GatewayConfig};
 use shopsync::clock::SharedClock;
 use shopsync::exit::Exit;
-use shopsync::ratelimit::RateLimiter;
-use shopsync::sim::{self, SimConfig, SimError, SimHandle};
+use shopsync::sim::{self, SimError, SimHandle};
 
-use crate::harness::{csv_of, row, test_keys, Harness, Options, HEADER};
+use crate::harness::{Harness, Options};
+use crate::support::export::{csv_of, row, HEADER};
+use crate::support::keys::test_keys;
+use crate::support::sim::{start_sim, system_clock, try_start_sim};
 
 const CREATE: &str = "alipay.offline.market.shop.create";
 const SUMMARY: &str = "alipay.offline.market.shop.summary.batchquery";
@@ -45,14 +48,10 @@ async fn answer(gw: &Gateway, method: &str, biz: &str, write: bool) -> String {
 }
 
 async fn restored(h: &Harness, path: &std::path::Path) -> SimHandle {
-    let (_, app_pub, alipay, _) = test_keys();
-    let mut cfg = SimConfig::new(app_pub, alipay);
-    cfg.clock = Arc::new(h.clock.clone());
-    cfg.preload_example_images = true; // issue 13: these stores use the two example image ids
-    cfg.snapshot = Some(path.to_path_buf());
-    sim::start(cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
+    start_sim(Arc::new(h.clock.clone()), |c| {
+        c.snapshot = Some(path.to_path_buf())
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +167,7 @@ async fn a_sync_against_the_restored_simulator_sees_the_same_alipay() {
     h.clock.advance(chrono::Duration::seconds(5));
     sim2.process_due();
     let run = ctx
-        .run(&shopsync::run::RunOptions {
+        .run(&shopsync::sync::run::RunOptions {
             apply: true,
             ..Default::default()
         })
@@ -192,12 +191,10 @@ async fn a_sync_against_the_restored_simulator_sees_the_same_alipay() {
 #[tokio::test]
 async fn a_missing_snapshot_starts_empty_and_a_corrupt_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, app_pub, alipay, _) = test_keys();
-    let mut cfg = SimConfig::new(app_pub, alipay);
-    cfg.snapshot = Some(dir.path().join("none.json"));
-    let sim = sim::start(cfg.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = start_sim(system_clock(), |c| {
+        c.snapshot = Some(dir.path().join("none.json"))
+    })
+    .await;
     assert!(sim.shops().is_empty());
     assert_eq!(
         sim.save_configured_snapshot().unwrap(),
@@ -207,8 +204,7 @@ async fn a_missing_snapshot_starts_empty_and_a_corrupt_one_is_refused() {
 
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{\"version\": 99}").unwrap();
-    cfg.snapshot = Some(bad.clone());
-    let err = match sim::start(cfg, "127.0.0.1:0".parse().unwrap()).await {
+    let err = match try_start_sim(system_clock(), |c| c.snapshot = Some(bad.clone())).await {
         Err(e) => e,
         Ok(_) => panic!("a corrupt snapshot must be refused"),
     };

@@ -1,7 +1,7 @@
 //! Field normalisation rules, build_store, and property tests over both.
 
 use proptest::prelude::*;
-use shopsync::store::{build_store, normalise, Field};
+use shopsync::record::{build_store, normalise, Field};
 
 #[test]
 fn normalise_accepts_the_documented_variants() {
@@ -135,7 +135,7 @@ fn build_store_checks_required_fields_and_areas() {
 
 #[test]
 fn expiry_dates_compare_as_dates() {
-    use shopsync::store::expires_before;
+    use shopsync::record::expires_before;
     let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
     assert!(expires_before("2026-11-24", day));
     assert!(!expires_before("2026-11-25", day));

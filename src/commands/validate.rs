@@ -1,0 +1,99 @@
+//! `shopsync validate`: check configuration, keys, the export and the schedule; write
+//! nothing; exit 78 listing every problem.
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::exit::Exit;
+
+/// Whether the audit database's directory exists or can be created (nothing is created
+/// here: `validate` writes nothing).
+fn db_dir_problem(db: &Path) -> Option<String> {
+    let dir = db.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let mut existing = dir;
+    while !existing.exists() {
+        existing = existing.parent().filter(|d| !d.as_os_str().is_empty())?;
+    }
+    if !existing.is_dir() {
+        return Some(format!(
+            "[audit] database {}: {} is not a directory",
+            db.display(),
+            existing.display()
+        ));
+    }
+    let writable = std::fs::metadata(existing)
+        .map(|m| !m.permissions().readonly())
+        .unwrap_or(false);
+    if !writable {
+        return Some(format!(
+            "[audit] database {}: cannot create it, {} is not writable",
+            db.display(),
+            existing.display()
+        ));
+    }
+    None
+}
+
+/// Check configuration, keys and the export; write nothing. Every problem is listed.
+pub fn validate(config: &Path) -> Exit {
+    let cfg = match Config::load_unchecked(config) {
+        Ok(c) => c,
+        Err(e) => {
+            crate::tell!("error: {e}");
+            return Exit::Config;
+        }
+    };
+    let mut problems = cfg.problems();
+    // Keys are checked whenever they are configured, with the simulator too (a production
+    // key setup can be rehearsed against it).
+    if cfg.alipay.app_private_key.is_some() || cfg.alipay.alipay_public_key.is_some() {
+        if let Err(e) = crate::sync::context::load_keys(&cfg) {
+            problems.push(format!("keys: {e}"));
+        }
+    }
+    if let Some(p) = db_dir_problem(&cfg.audit.database) {
+        problems.push(p);
+    }
+    // Every merchant: its token and its export (the implicit one of a config without
+    // [[merchant]] tables included). A missing [source] is already in `problems`.
+    for m in cfg.merchant_configs() {
+        let who = if m.merchant_name.is_empty() {
+            String::new()
+        } else {
+            format!("[[merchant]] {}: ", m.merchant_name)
+        };
+        if let Err(e) = m.app_auth_token() {
+            problems.push(format!("{who}app_auth_token: {e}"));
+        }
+        let Some(source) = m.source.as_ref() else {
+            continue;
+        };
+        match crate::source::check(source) {
+            Ok(headers) => crate::say!(
+                "{who}Source {}: readable, {} columns, mapping complete.",
+                crate::source::describe(source),
+                headers.len()
+            ),
+            Err(e) => problems.push(format!("{who}source: {e}")),
+        }
+    }
+    if let Err(e) =
+        crate::daemon::schedule::Schedule::parse(&cfg.schedule.cron, &cfg.schedule.timezone)
+    {
+        problems.push(format!("[schedule]: {e}"));
+    }
+    if problems.is_empty() {
+        crate::say!("Configuration {} is valid.", config.display());
+        Exit::Ok
+    } else {
+        crate::tell!(
+            "Configuration {} has {} problem(s):",
+            config.display(),
+            problems.len()
+        );
+        for p in &problems {
+            crate::tell!("  - {p}");
+        }
+        Exit::Config
+    }
+}

@@ -1,0 +1,93 @@
+//! Why a run (or any command built on one) could not do its job, and the exit code that
+//! tells cron and systemd (docs/design.md, "Exit codes").
+
+use crate::alipay::{AlipayError, ErrorClass};
+use crate::audit::AuditError;
+use crate::config::ConfigError;
+use crate::daemon::lock::LockError;
+use crate::exit::Exit;
+use crate::source::SourceError;
+use crate::sync::context::ConnectError;
+
+/// A failed run. Each variant knows its exit code ([`RunError::exit`]); the message is the
+/// error chain, printed once by the command layer and stored in the run's row.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration file or an override is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The client could not be built (keys, gateway, simulator).
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// Another shopsync holds the instance lock.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The audit store failed.
+    #[error("the audit store failed: {0}")]
+    Audit(#[from] AuditError),
+    /// The export as a whole could not be read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// An Alipay call failed in a way that ends the run (a read after its retries, or a
+    /// configuration/credential answer).
+    #[error(transparent)]
+    Alipay(#[from] AlipayError),
+    /// A listener (notifications, health) could not bind its configured address.
+    #[error("[{section}] cannot listen on {addr}: {source}")]
+    Listen {
+        section: &'static str,
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A local operation the run needs failed (signal handlers, a runtime resource).
+    #[error("cannot {what}: {source}")]
+    Io {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `--merchant` names a merchant the configuration does not have.
+    #[error("no [[merchant]] named {name:?} in the configuration (merchants: {known})")]
+    UnknownMerchant { name: String, known: String },
+    /// A background task of the run panicked or was cancelled.
+    #[error("internal error: {0}")]
+    Task(String),
+}
+
+impl RunError {
+    /// The process exit code for this failure.
+    pub fn exit(&self) -> Exit {
+        match self {
+            RunError::Config(_) | RunError::Connect(_) | RunError::Listen { .. } => Exit::Config,
+            RunError::UnknownMerchant { .. } => Exit::Usage,
+            RunError::Alipay(e) if e.class == ErrorClass::Config => Exit::Config,
+            // A database source that refuses the login, the database or the query: 78.
+            RunError::Source(e) => e.exit(),
+            RunError::Lock(_)
+            | RunError::Audit(_)
+            | RunError::Alipay(_)
+            | RunError::Io { .. }
+            | RunError::Task(_) => Exit::Failed,
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for RunError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        RunError::Task(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_answer_is_a_configuration_error_and_a_failed_read_is_not() {
+        let cfg = AlipayError::local("m", ErrorClass::Config, "x");
+        assert_eq!(RunError::from(cfg).exit(), Exit::Config);
+        let read = AlipayError::local("m", ErrorClass::Transport, "x");
+        assert_eq!(RunError::from(read).exit(), Exit::Failed);
+    }
+}

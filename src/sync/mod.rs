@@ -1,0 +1,27 @@
+//! The sync engine, in the order data flows through one run:
+//!
+//! 1. [`context`]: everything a run needs (config, client or built-in simulator, audit store).
+//! 2. [`followup`]: refresh pending applications; [`confirm`]: settle writes whose outcome
+//!    is unknown (after adoption, step 3, has mapped the shops that appeared).
+//! 3. [`remote`]: Alipay's shops (summary pages → remote shops; adoption via querydetail).
+//! 4. [`plan`]: the pure planner (stores × remote shops × what was sent before).
+//! 5. [`guard`]: the safety guards that stop a run before any write.
+//! 6. [`apply`]: the writes, under the rate limiter, intent before and outcome after.
+//! 7. [`run`]: one run of `plan` or `sync`, tying the steps together.
+//! 8. [`report`]: the plan and the run summary as text, JSON or CSV.
+//!
+//! [`error`] holds [`RunError`], which knows its exit code.
+pub mod apply;
+pub mod confirm;
+pub mod context;
+pub mod error;
+pub mod followup;
+pub mod guard;
+pub mod plan;
+pub mod remote;
+pub mod report;
+pub mod run;
+
+pub use context::Context;
+pub use error::RunError;
+pub use run::{RunOptions, RunResult};
