@@ -2,7 +2,7 @@
 //! simulator), stop starting writes on a signal, run once, print the plan and summary.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +13,15 @@ use crate::exit::Exit;
 use crate::sync::context::open_locked;
 use crate::sync::{report, Context, RunError, RunOptions};
 
-/// What to print besides the run summary.
+/// What to print besides the run summary, and the files a run reads or writes.
+#[derive(Default)]
 pub struct Show {
     /// The plan, in this format; with `true`, unchanged stores too.
     pub plan: Option<(PlanFormat, bool)>,
+    /// `plan --out FILE`: save the plan there.
+    pub save_plan: Option<PathBuf>,
+    /// `sync --plan FILE --max-age D`: apply only this saved plan.
+    pub saved_plan: Option<(PathBuf, Duration)>,
 }
 
 /// With the simulator, audits finish within seconds: `sync` follows them so one command
@@ -30,6 +35,9 @@ pub async fn execute(
     lock_timeout: Duration,
 ) -> Result<Exit, RunError> {
     let cfg = super::load_config(config)?;
+    if let Some((path, max_age)) = &show.saved_plan {
+        opts.saved_plan = Some(super::plan_file::load_for_sync(&cfg, path, *max_age)?);
+    }
     let simulator = cfg.is_simulator();
     let clock: SharedClock = Arc::new(SystemClock);
     let (_lock, db) = open_locked(&cfg, lock_timeout).await?;
@@ -93,6 +101,10 @@ pub async fn execute(
             );
         }
     }
+    let mut exit = result.exit;
+    if let Some(path) = &show.save_plan {
+        exit = super::plan_file::save_after_plan(&ctx, &result, path, exit);
+    }
     if let Some(msg) = &result.message {
         if result.exit == Exit::Guard {
             crate::output::note_line(&format!("stopped: {msg}"));
@@ -100,5 +112,5 @@ pub async fn execute(
             crate::output::error_line(msg);
         }
     }
-    Ok(result.exit)
+    Ok(exit)
 }

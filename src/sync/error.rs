@@ -47,6 +47,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// A saved plan cannot be used (unreadable, changed, for another app, too old).
+    #[error(transparent)]
+    SavedPlan(#[from] crate::sync::saved_plan::SavedPlanError),
     /// A background task of the run panicked or was cancelled.
     #[error("internal error: {0}")]
     Task(String),
@@ -63,6 +66,7 @@ impl RunError {
             | RunError::Source(_)
             | RunError::Alipay(_)
             | RunError::Io { .. }
+            | RunError::SavedPlan(_)
             | RunError::Task(_) => Exit::Failed,
         }
     }

@@ -9,6 +9,8 @@
 //! 6. [`apply`]: the writes, under the rate limiter, intent before and outcome after.
 //! 7. [`run`]: one run of `plan` or `sync`, tying the steps together.
 //! 8. [`report`]: the plan and the run summary as text, JSON or CSV.
+//! 9. [`saved_plan`]: a plan saved to a file (`plan --out`), applied exactly
+//!    (`sync --plan`): fingerprints, format, and the restriction of a fresh plan.
 //!
 //! [`error`] holds [`RunError`], which knows its exit code.
 pub mod apply;
@@ -21,6 +23,7 @@ pub mod plan;
 pub mod remote;
 pub mod report;
 pub mod run;
+pub mod saved_plan;
 
 pub use context::Context;
 pub use error::RunError;
