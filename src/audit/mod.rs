@@ -1,8 +1,9 @@
 //! The audit store (SQLite): runs, actions, shop map, applications, accepted values,
 //! notifications, and the `shopsync audit` queries.
 //!
-//! One file per concern: `runs`, `actions`, `shopmap`, `applications`, `values`,
-//! `notifications`, `history`, and [`report`] for the CLI.
+//! One file per concern: `runs`, `actions` (and `changes`: old → new of each modify),
+//! `shopmap`, `applications`, `values`, `notifications`, `history`, `rejects`, [`views`]
+//! for the CLI, and [`html`] for the run report.
 //!
 //! - The connection runs in WAL mode with `synchronous=NORMAL`, a 5 s busy timeout and
 //!   foreign keys on. Migrations are the numbered files in `migrations/`, applied in order,
@@ -18,6 +19,7 @@
 
 mod actions;
 mod applications;
+mod changes;
 mod history;
 pub mod html;
 mod notifications;
@@ -38,6 +40,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use actions::{ActionId, ActionRow, NewAction, Outcome};
 pub use applications::{AppStatus, Application, NewApplication};
+pub use changes::{ChangeRow, NewChange};
 pub use history::StoreHistory;
 pub use notifications::{NotificationRecord, NotificationRow};
 pub use rejects::{NewReject, RejectRow, MAX_VALUE_CHARS};
@@ -50,6 +53,12 @@ pub use views::{run_command, run_command_at, AuditCommand, OutputFormat};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "rejects", include_str!("migrations/0002_rejects.sql")),
+    // 3 and 4 are taken by work in progress (issues 13 and 14).
+    (
+        5,
+        "run_changes",
+        include_str!("migrations/0005_run_changes.sql"),
+    ),
 ];
 
 /// How long a statement waits for another connection's lock before failing.

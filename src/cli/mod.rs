@@ -53,6 +53,10 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Start the built-in Alipay simulator as a server any Alipay client can use.
     Simulate(Box<crate::sim::cli::SimulateArgs>),
+    /// Write the HTML report of one run, from the audit store: header, counts, every
+    /// write with its per-field old → new, failures with Alipay's codes, pending
+    /// applications with their age, rejected rows. One self-contained page.
+    Report(ReportArgs),
     /// Read back a plan saved by `shopsync plan --out FILE` (its digest checked), as a
     /// table, JSON or CSV. Needs no configuration.
     ShowPlan(ShowPlanArgs),
@@ -93,6 +97,16 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `shopsync report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The run (`shopsync audit runs` lists them).
+    pub run: i64,
+    /// Write the page to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: PathBuf,
+}
+
 /// `shopsync show-plan`.
 #[derive(Debug, clap::Args)]
 pub struct ShowPlanArgs {
@@ -127,6 +141,10 @@ pub struct SyncArgs {
     /// gateway, older than --max-age, or changed since it was written is refused (exit 1).
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// At the end, write the run's HTML report to FILE (as `shopsync report RUN --html
+    /// FILE`, with the blocked stores and remote-only shops of this run's plan).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// With --plan: refuse a plan older than this.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "24h", requires = "plan")]
     pub max_age: Duration,

@@ -13,6 +13,7 @@ mod follow_up;
 mod one_run;
 mod plan;
 mod plan_file;
+mod report;
 mod show_plan;
 mod simulate;
 mod sync;
@@ -49,6 +50,7 @@ pub async fn dispatch(cli: Cli) -> Exit {
         Command::Daemon(args) => daemon::run(config, args).await,
         Command::Simulate(args) => simulate::run(*args).await,
         Command::ShowPlan(args) => show_plan::run(args),
+        Command::Report(args) => report::run(config, args),
     };
     let exit = match result {
         Ok(exit) => exit,

@@ -22,6 +22,8 @@ pub struct Show {
     pub save_plan: Option<PathBuf>,
     /// `sync --plan FILE --max-age D`: apply only this saved plan.
     pub saved_plan: Option<(PathBuf, Duration)>,
+    /// `sync --report FILE`: write the run's HTML report there.
+    pub report: Option<PathBuf>,
 }
 
 /// With the simulator, audits finish within seconds: `sync` follows them so one command
@@ -104,6 +106,9 @@ pub async fn execute(
     let mut exit = result.exit;
     if let Some(path) = &show.save_plan {
         exit = super::plan_file::save_after_plan(&ctx, &result, path, exit);
+    }
+    if let Some(path) = &show.report {
+        exit = super::report::write_after_sync(&ctx, &result, exit, path);
     }
     if let Some(msg) = &result.message {
         if result.exit == Exit::Guard {

@@ -43,15 +43,15 @@ pub fn load_for_sync(
     Ok(Arc::new(saved))
 }
 
-/// Save the plan `result` computed to `path`; the exit to report (`Failed` when the
-/// file could not be written, or the run did not compute a plan).
+/// Save the plan `result` computed to `path`; the exit to report (74, the output failed,
+/// when the file could not be written or the run did not compute a plan).
 pub fn save_after_plan(ctx: &Context, result: &RunResult, path: &Path, exit: Exit) -> Exit {
     let Some(fingerprints) = &result.fingerprints else {
         crate::output::error_line(&format!(
             "the plan was not saved to {}: the run did not compute it",
             path.display()
         ));
-        return Exit::Failed.worst(exit);
+        return exit.worst(Exit::Output);
     };
     let made_at = match ctx.db.run(result.run) {
         Ok(Some(row)) => row.started_at,
@@ -76,7 +76,7 @@ pub fn save_after_plan(ctx: &Context, result: &RunResult, path: &Path, exit: Exi
         }
         Err(e) => {
             crate::output::error_line(&crate::sync::run::error_chain(&e));
-            Exit::Failed.worst(exit)
+            exit.worst(Exit::Output)
         }
     }
 }

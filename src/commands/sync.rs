@@ -19,6 +19,7 @@ pub async fn run(config: &Path, args: SyncArgs) -> Result<Exit, RunError> {
     let show = Show {
         plan: args.show_plan.map(|f| (f, false)),
         saved_plan: args.plan.map(|p| (p, args.max_age)),
+        report: args.report,
         ..Show::default()
     };
     one_run::execute(config, opts, show, args.lock.lock_timeout).await

@@ -50,6 +50,13 @@ pub enum RunError {
     /// A saved plan cannot be used (unreadable, changed, for another app, too old).
     #[error(transparent)]
     SavedPlan(#[from] crate::sync::saved_plan::SavedPlanError),
+    /// A file the command was asked to write (the HTML report) could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A background task of the run panicked or was cancelled.
     #[error("internal error: {0}")]
     Task(String),
@@ -60,6 +67,7 @@ impl RunError {
     pub fn exit(&self) -> Exit {
         match self {
             RunError::Config(_) | RunError::Connect(_) | RunError::Listen { .. } => Exit::Config,
+            RunError::Write { .. } => Exit::Output,
             RunError::Alipay(e) if e.class == ErrorClass::Config => Exit::Config,
             RunError::Lock(_)
             | RunError::Audit(_)

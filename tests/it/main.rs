@@ -14,6 +14,7 @@ mod hostile;
 mod operator;
 mod props;
 mod report_html;
+mod run_report;
 mod saved_plan;
 mod sim;
 mod source;
