@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::cli::FollowUpArgs;
 use crate::clock::{SharedClock, SystemClock};
 use crate::exit::Exit;
+use crate::sync::alerts::Alerts;
 use crate::sync::context::open_locked;
 use crate::sync::{followup, Context, RunError};
 
@@ -13,6 +14,7 @@ pub async fn run(config: &Path, args: FollowUpArgs) -> Result<Exit, RunError> {
     let cfg = super::load_config(config)?;
     let clock: SharedClock = Arc::new(SystemClock);
     let attempts = cfg.sync.max_attempts;
+    let alerts = Alerts::new(&cfg, clock.clone())?;
     let (_lock, db) = open_locked(&cfg, args.lock.lock_timeout).await?;
     let (ctx, sim) = Context::connect(cfg, db, clock, None).await?;
     let result = followup::refresh_pending(&ctx.gateway, &ctx.db, &ctx.clock, attempts).await;
@@ -29,5 +31,6 @@ pub async fn run(config: &Path, args: FollowUpArgs) -> Result<Exit, RunError> {
         r.failed,
         r.still_pending
     );
+    alerts.rejections(&ctx.db, None).await;
     Ok(Exit::Ok)
 }

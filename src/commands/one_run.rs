@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::cli::PlanFormat;
 use crate::clock::{SharedClock, SystemClock};
 use crate::exit::Exit;
+use crate::sync::alerts::Alerts;
 use crate::sync::context::open_locked;
 use crate::sync::{report, Context, RunError, RunOptions};
 
@@ -42,6 +43,7 @@ pub async fn execute(
     }
     let simulator = cfg.is_simulator();
     let clock: SharedClock = Arc::new(SystemClock);
+    let alerts = Alerts::new(&cfg, clock.clone())?;
     let (_lock, db) = open_locked(&cfg, lock_timeout).await?;
     let (ctx, sim) = Context::connect(cfg, db, clock, None).await?;
     // Test knob (tests/it/operator.rs): a panic whose message carries the app_auth_token,
@@ -117,5 +119,7 @@ pub async fn execute(
             crate::output::error_line(msg);
         }
     }
+    // Last, so the operator sees the summary first; bounded by the destinations' timeouts.
+    alerts.after_run(&ctx.db, &result).await;
     Ok(exit)
 }

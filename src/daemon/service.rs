@@ -21,6 +21,7 @@ use crate::audit::{AuditDb, RunStatus};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::daemon::lock::InstanceLock;
+use crate::sync::alerts::Alerts;
 use crate::sync::context::load_keys;
 use crate::sync::{Context, RunError, RunOptions};
 
@@ -94,6 +95,8 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
     })?;
     let clock: SharedClock = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new());
+    // One dispatcher for the daemon's life (its secrets read now).
+    let alerts = Alerts::new(&cfg, clock.clone())?;
     // One daemon per audit database (held for the daemon's life); the run lock only while
     // a job runs, so a manual `plan`/`sync` works while the daemon idles.
     crate::sync::context::create_db_dir(&cfg.audit.database)?;
@@ -167,11 +170,13 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
         let metrics = metrics.clone();
         let busy = busy.clone();
         let sim = sim.clone();
+        let alerts = alerts.clone();
         move || {
             let ctx = ctx.clone();
             let metrics = metrics.clone();
             let busy = busy.clone();
             let sim = sim.clone();
+            let alerts = alerts.clone();
             async move {
                 let _guard = busy.lock().await;
                 let Some(_run_lock) = job_lock(&ctx.cfg.audit.database, "scheduled sync") else {
@@ -189,6 +194,7 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
                             r.elapsed,
                             r.summary.rejected,
                         );
+                        alerts.after_run(&ctx.db, &r).await;
                     }
                     Err(e) => {
                         error!(error = %format!("{e:#}"), "Scheduled sync failed.");
@@ -210,11 +216,13 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
         let metrics = metrics.clone();
         let busy = busy.clone();
         let sim = sim.clone();
+        let alerts = alerts.clone();
         move || {
             let ctx = ctx.clone();
             let metrics = metrics.clone();
             let busy = busy.clone();
             let sim = sim.clone();
+            let alerts = alerts.clone();
             async move {
                 let _guard = busy.lock().await;
                 let Some(_run_lock) = job_lock(&ctx.cfg.audit.database, "follow-up") else {
@@ -236,6 +244,8 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
                     ),
                     Err(e) => warn!(error = %format!("{e:#}"), "Follow-up failed."),
                 }
+                // Rejections found now, and those the notification listener recorded.
+                alerts.rejections(&ctx.db, None).await;
                 update_pending_gauge(&ctx.db, &metrics);
                 save_simulator(sim.as_ref());
             }

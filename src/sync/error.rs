@@ -47,6 +47,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// An `[[alert]]` destination cannot be set up (its secret unreadable).
+    #[error(transparent)]
+    Alert(#[from] crate::alert::AlertSetupError),
     /// A saved plan cannot be used (unreadable, changed, for another app, too old).
     #[error(transparent)]
     SavedPlan(#[from] crate::sync::saved_plan::SavedPlanError),
@@ -66,7 +69,10 @@ impl RunError {
     /// The process exit code for this failure.
     pub fn exit(&self) -> Exit {
         match self {
-            RunError::Config(_) | RunError::Connect(_) | RunError::Listen { .. } => Exit::Config,
+            RunError::Config(_)
+            | RunError::Connect(_)
+            | RunError::Listen { .. }
+            | RunError::Alert(_) => Exit::Config,
             RunError::Write { .. } => Exit::Output,
             RunError::Alipay(e) if e.class == ErrorClass::Config => Exit::Config,
             RunError::Lock(_)

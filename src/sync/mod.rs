@@ -12,7 +12,9 @@
 //! 9. [`saved_plan`]: a plan saved to a file (`plan --out`), applied exactly
 //!    (`sync --plan`): fingerprints, format, and the restriction of a fresh plan.
 //!
+//! [`alerts`] tells the `[[alert]]` destinations how runs and audits ended;
 //! [`error`] holds [`RunError`], which knows its exit code.
+pub mod alerts;
 pub mod apply;
 pub mod confirm;
 pub mod context;

@@ -57,6 +57,8 @@ pub struct RunResult {
     pub fingerprints: Option<Fingerprints>,
     /// With a saved plan: its writes that were not sent because their store moved.
     pub stale: Vec<StaleStore>,
+    /// The Alipay error that ended the run, if one did (e.g. 20001, a rejected token).
+    pub alipay_error: Option<crate::alipay::AlipayError>,
 }
 
 impl Context {
@@ -119,6 +121,10 @@ impl Context {
                     elapsed: Duration::ZERO,
                     fingerprints: None,
                     stale: Vec::new(),
+                    alipay_error: match &e {
+                        RunError::Alipay(a) => Some(a.clone()),
+                        _ => None,
+                    },
                 }
             }
         };
@@ -265,6 +271,7 @@ impl Context {
             elapsed: Duration::ZERO,
             fingerprints,
             stale,
+            alipay_error: None,
         };
 
         let last = self.db.last_completed_sync()?;
@@ -348,6 +355,7 @@ impl Context {
 
         let config_error = report.config_error.lock().expect("report lock").take();
         if let Some(err) = config_error {
+            result.alipay_error = Some(err.clone());
             let err = RunError::Alipay(err);
             result.status = RunStatus::Failed;
             result.exit = err.exit();

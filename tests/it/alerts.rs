@@ -2,6 +2,7 @@
 //! and signature; the dispatcher's timeout, failure handling, once-per-run rule, and that
 //! no secret or access token reaches a log line or a message.
 mod robots;
+mod runs;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
