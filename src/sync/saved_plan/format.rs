@@ -10,13 +10,13 @@
 //! in the body (the digest no longer matches) or around it (not the envelope). The digest
 //! is not a signature: anyone who can write the file can compute it again.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::fingerprint::Fingerprints;
-use super::schema::{saved_item, PlanHeader};
+use super::schema::{saved_item, Body, BodySeed, PlanHeader};
 use super::SavedPlanError;
 use crate::sync::plan::Plan;
 
@@ -100,6 +100,110 @@ pub fn unseal<'a>(path: &Path, text: &'a str) -> Result<(&'a str, String), Saved
             path: path.to_path_buf(),
         });
     }
+    Ok((body, actual))
+}
+
+/// The body of `text` (already unsealed) parsed.
+pub fn parse_body(body: &str) -> Result<Body, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(body);
+    let parsed = BodySeed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(parsed)
+}
+
+/// Hashes what passes through it (the body) on its way from the file.
+struct HashingReader<R: Read> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Files larger than this that do not begin as a plan are not read to say why.
+const NOT_A_PLAN_READ_LIMIT: u64 = 1 << 20;
+
+/// Read the file at `path` in one pass: the envelope checked, the body parsed item by
+/// item while it is hashed, and the digest compared before anything parsed is returned
+/// (so a file changed while it is read is refused as well). Returns the body and its
+/// digest.
+pub fn read(path: &Path) -> Result<(Body, String), SavedPlanError> {
+    use serde::de::DeserializeSeed;
+    let read_err = |source| SavedPlanError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(read_err)?;
+    let len = file.metadata().map_err(read_err)?.len();
+    let tail = (DIGEST_HEAD.len() + HEX_LEN + END.len()) as u64;
+    let mut head = Vec::with_capacity(PREFIX.len());
+    (&mut file)
+        .take(PREFIX.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(read_err)?;
+    if head != PREFIX.as_bytes() || len < PREFIX.len() as u64 + tail {
+        // Not a plan of this version: small files are read whole to say what they are.
+        if len <= NOT_A_PLAN_READ_LIMIT {
+            let text = std::fs::read_to_string(path).map_err(read_err)?;
+            unseal(path, &text)?;
+        }
+        return Err(SavedPlanError::NotAPlan {
+            path: path.to_path_buf(),
+            why:
+                "it does not begin as `shopsync plan --out` writes a plan (changed, or not a plan)"
+                    .into(),
+        });
+    }
+    let body_len = len - PREFIX.len() as u64 - tail;
+    let hashing = HashingReader {
+        inner: (&mut file).take(body_len),
+        hash: hasher(),
+    };
+    let mut buffered = std::io::BufReader::with_capacity(256 * 1024, hashing);
+    let parsed = {
+        let mut de = serde_json::Deserializer::from_reader(&mut buffered);
+        BodySeed
+            .deserialize(&mut de)
+            .and_then(|body| de.end().map(|()| body))
+    };
+    // Whatever the parser left (after an error) is hashed too: a damaged body is reported
+    // as damaged, not as a JSON error.
+    std::io::copy(&mut buffered, &mut std::io::sink()).map_err(read_err)?;
+    let actual = hex::encode(buffered.into_inner().hash.finalize());
+    let mut end = Vec::with_capacity(tail as usize + 1);
+    file.take(tail + 1)
+        .read_to_end(&mut end)
+        .map_err(read_err)?;
+    let stored = end
+        .strip_prefix(DIGEST_HEAD.as_bytes())
+        .and_then(|rest| rest.strip_suffix(END.as_bytes()))
+        .filter(|hex| {
+            hex.len() == HEX_LEN
+                && hex
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        });
+    let Some(stored) = stored else {
+        return Err(SavedPlanError::NotAPlan {
+            path: path.to_path_buf(),
+            why: "it does not end with the plan's digest (cut short, or changed)".into(),
+        });
+    };
+    if stored != actual.as_bytes() {
+        return Err(SavedPlanError::Digest {
+            path: path.to_path_buf(),
+        });
+    }
+    let body = parsed.map_err(|e| SavedPlanError::Body {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    })?;
     Ok((body, actual))
 }
 

@@ -208,31 +208,31 @@ fn now_doing(action: &Action) -> String {
 }
 
 impl SavedPlan {
-    /// Read and check the file: envelope, digest, schema.
+    /// Read and check the file: envelope, digest, schema (streamed: memory holds the
+    /// plan, not the file).
     pub fn load(path: &Path) -> Result<Self, SavedPlanError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SavedPlanError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(path, &text)
+        let (body, digest) = format::read(path)?;
+        Ok(Self::of(path, body, digest))
     }
 
     /// [`SavedPlan::load`] of text already read (`path` names it in errors).
     pub fn parse(path: &Path, text: &str) -> Result<Self, SavedPlanError> {
         let (body, digest) = unseal(path, text)?;
-        let problem = |problem: String| SavedPlanError::Body {
+        let body = format::parse_body(body).map_err(|e| SavedPlanError::Body {
             path: path.to_path_buf(),
-            problem,
-        };
-        let body: schema::Body = serde_json::from_str(body).map_err(|e| problem(e.to_string()))?;
-        let (plan, fingerprints) = schema::plan_of(&body.items).map_err(problem)?;
-        Ok(SavedPlan {
+            problem: e.to_string(),
+        })?;
+        Ok(Self::of(path, body, digest))
+    }
+
+    fn of(path: &Path, body: schema::Body, digest: String) -> Self {
+        SavedPlan {
             path: path.to_path_buf(),
             header: body.header,
             digest,
-            plan,
-            fingerprints,
-        })
+            plan: body.plan,
+            fingerprints: body.fingerprints,
+        }
     }
 
     /// Refuse a plan made for another app, merchant or gateway, older than `max_age`, or

@@ -110,17 +110,6 @@ pub struct SavedItem {
     pub fingerprint: Option<StoreFingerprint>,
 }
 
-/// The body as read back (the writer streams the same shape).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Body {
-    pub header: PlanHeader,
-    /// For people and tools reading the file; recomputed from the items on load.
-    #[allow(dead_code)]
-    pub counts: serde::de::IgnoredAny,
-    pub items: Vec<SavedItem>,
-}
-
 fn saved_changes(changes: &[Change]) -> Vec<SavedChange> {
     changes
         .iter()
@@ -288,24 +277,101 @@ pub fn plan_item(item: &SavedItem) -> Result<PlanItem, String> {
     })
 }
 
-/// The plan and the fingerprints of a file's items.
-pub fn plan_of(items: &[SavedItem]) -> Result<(Plan, Fingerprints), String> {
-    let mut plan = Plan {
-        items: Vec::with_capacity(items.len()),
-    };
-    let mut fingerprints = Fingerprints::new();
-    for (i, item) in items.iter().enumerate() {
-        let converted = plan_item(item).map_err(|e| {
-            format!(
-                "item {} (store {}): {e}",
-                i + 1,
-                item.store_id.as_deref().unwrap_or("-")
-            )
-        })?;
-        if let (Some(id), Some(fp)) = (&converted.store_id, &item.fingerprint) {
-            fingerprints.insert(id.clone(), fp.clone());
-        }
-        plan.items.push(converted);
+/// A body read back: the header, and the plan and fingerprints of its items.
+#[derive(Debug)]
+pub struct Body {
+    pub header: PlanHeader,
+    pub plan: Plan,
+    pub fingerprints: Fingerprints,
+}
+
+/// Reads a body item by item (each converted at once, so memory holds the plan and not
+/// the file's items as well). Refuses unknown keys, a missing header or items, and an
+/// item that is not a valid plan item (naming it).
+pub struct BodySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for BodySeed {
+    type Value = Body;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Body, D::Error> {
+        d.deserialize_map(BodyVisitor)
     }
-    Ok((plan, fingerprints))
+}
+
+struct BodyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BodyVisitor {
+    type Value = Body;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a saved plan's body: {\"header\", \"counts\", \"items\"}")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
+        use serde::de::Error;
+        let mut header = None;
+        let mut items = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "header" => header = Some(map.next_value::<PlanHeader>()?),
+                // For people and tools reading the file; recomputed from the items.
+                "counts" => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                "items" => items = Some(map.next_value_seed(ItemsSeed)?),
+                other => {
+                    return Err(A::Error::unknown_field(
+                        other,
+                        &["header", "counts", "items"],
+                    ))
+                }
+            }
+        }
+        let header = header.ok_or_else(|| A::Error::missing_field("header"))?;
+        let (plan, fingerprints) = items.ok_or_else(|| A::Error::missing_field("items"))?;
+        Ok(Body {
+            header,
+            plan,
+            fingerprints,
+        })
+    }
+}
+
+struct ItemsSeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for ItemsSeed {
+    type Value = (Plan, Fingerprints);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(ItemsSeed)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ItemsSeed {
+    type Value = (Plan, Fingerprints);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of plan items")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut plan = Plan {
+            items: Vec::with_capacity(seq.size_hint().unwrap_or(0)),
+        };
+        let mut fingerprints = Fingerprints::new();
+        while let Some(item) = seq.next_element::<SavedItem>()? {
+            let converted = plan_item(&item).map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "item {} (store {}): {e}",
+                    plan.items.len() + 1,
+                    item.store_id.as_deref().unwrap_or("-")
+                ))
+            })?;
+            if let (Some(id), Some(fp)) = (&converted.store_id, item.fingerprint) {
+                fingerprints.insert(id.clone(), fp);
+            }
+            plan.items.push(converted);
+        }
+        Ok((plan, fingerprints))
+    }
 }

@@ -308,3 +308,48 @@ fn only_the_saved_writes_of_unmoved_stores_survive_and_the_rest_say_why() {
     );
     assert!(stale_message(&r.stale).starts_with("5 stores of the saved plan were skipped"));
 }
+
+#[test]
+fn a_file_with_any_byte_changed_cut_or_grown_is_refused_by_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = Plan {
+        items: vec![
+            create("ST-0001", "南京西路1号"),
+            modify("ST-0002", "S2", "021-2"),
+        ],
+    };
+    let fingerprints = fps(&[("ST-0001", fp("e1", "r1")), ("ST-0002", fp("e2", "r2"))]);
+    let h = header(&target(), "stores.csv", 3, made_at());
+    format::write(&path, &h, &plan, &fingerprints).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    assert_eq!(SavedPlan::load(&path).unwrap().plan, plan);
+    let bad = dir.path().join("bad.json");
+    for i in 0..good.len() {
+        let mut bytes = good.clone();
+        bytes[i] ^= 0x20;
+        std::fs::write(&bad, &bytes).unwrap();
+        assert!(
+            SavedPlan::load(&bad).is_err(),
+            "byte {i} changed, still loaded"
+        );
+    }
+    for bytes in [&good[..good.len() - 1], &good[..good.len() / 2], &[][..]] {
+        std::fs::write(&bad, bytes).unwrap();
+        assert!(SavedPlan::load(&bad).is_err());
+    }
+    let mut grown = good.clone();
+    grown.extend_from_slice(b"\n");
+    std::fs::write(&bad, &grown).unwrap();
+    assert!(SavedPlan::load(&bad).is_err());
+    // A damaged body says so (not a JSON error): the digest is checked first.
+    let text = String::from_utf8(good.clone()).unwrap();
+    std::fs::write(&bad, text.replacen("\"items\":[", "\"items\":{", 1)).unwrap();
+    let e = SavedPlan::load(&bad).unwrap_err();
+    assert!(matches!(e, SavedPlanError::Digest { .. }), "{e}");
+    // The text and the file readers agree.
+    let parsed = SavedPlan::parse(&path, &text).unwrap();
+    assert_eq!(parsed.plan, plan);
+    assert_eq!(parsed.fingerprints, fingerprints);
+    assert_eq!(parsed.digest, SavedPlan::load(&path).unwrap().digest);
+}
