@@ -39,13 +39,14 @@ impl AuditDb {
     ) -> Result<ActionId, AuditError> {
         let fields = fields_to_json(&scrub_fields(a.fields), "actions.fields_json")?;
         self.write(|tx| {
-            let id = insert_intent(tx, a, &fields, at)?;
+            let id = insert_intent(tx, a, &fields, at, self.merchant())?;
             if !changes.is_empty() {
                 let mut stmt = tx.prepare(
-                    "INSERT INTO action_changes (action_id, field, old, new) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO action_changes (merchant, action_id, field, old, new)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
                 for c in changes.iter().filter(|c| !is_secret_name(c.field)) {
-                    stmt.execute(params![id.0, c.field, c.old, c.new])?;
+                    stmt.execute(params![self.merchant(), id.0, c.field, c.old, c.new])?;
                 }
             }
             Ok(id)

@@ -72,11 +72,21 @@ pub struct LockArgs {
     pub lock_timeout: Duration,
 }
 
+/// Which merchant of an ISV config (`[[merchant]]` tables) a command is about.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MerchantArgs {
+    /// Only this merchant (its `name` in the config). Default: every merchant.
+    #[arg(long)]
+    pub merchant: Option<String>,
+}
+
 /// `shopsync follow-up`.
 #[derive(Debug, clap::Args)]
 pub struct FollowUpArgs {
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub merchant: MerchantArgs,
 }
 
 /// `shopsync plan`.
@@ -84,15 +94,18 @@ pub struct FollowUpArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub merchant: MerchantArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
     /// List unchanged stores too.
     #[arg(long)]
     pub all: bool,
-    /// Also save the plan to FILE, with what it was computed from (app, gateway, time,
-    /// a fingerprint of every store), for `shopsync sync --plan FILE`
-    /// (docs/saved-plans.md).
+    /// Also save the plan to FILE, with what it was computed from (app, merchant, gateway,
+    /// time, a fingerprint of every store), for `shopsync sync --plan FILE`
+    /// (docs/saved-plans.md). With several merchants, one file each: FILE with the
+    /// merchant's name before the extension (plan.acme.json).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -125,6 +138,8 @@ pub struct ShowPlanArgs {
 pub struct SyncArgs {
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub merchant: MerchantArgs,
     /// Skip the safety guards (max_creates, max_modifies, shrunken export).
     #[arg(long)]
     pub force: bool,
@@ -139,10 +154,12 @@ pub struct SyncArgs {
     /// for stores whose export row and shop did not change since it was made; the others
     /// are skipped and reported stale (exit 3). A plan for another app, merchant or
     /// gateway, older than --max-age, or changed since it was written is refused (exit 1).
+    /// Only the plan's merchant runs.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
     /// At the end, write the run's HTML report to FILE (as `shopsync report RUN --html
-    /// FILE`, with the blocked stores and remote-only shops of this run's plan).
+    /// FILE`, with the blocked stores and remote-only shops of this run's plan). With
+    /// several merchants, one page each (report.acme.html).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// With --plan: refuse a plan older than this.
@@ -156,6 +173,8 @@ pub struct DaemonArgs {
     /// Print the next 5 run times in the configured time zone and exit.
     #[arg(long)]
     pub print_schedule: bool,
+    #[command(flatten)]
+    pub merchant: MerchantArgs,
 }
 
 /// Output format of `plan` and `sync`.

@@ -22,5 +22,12 @@ pub async fn run(config: &Path, args: PlanArgs) -> Result<Exit, RunError> {
         save_plan: args.out,
         ..Show::default()
     };
-    one_run::execute(config, opts, show, args.lock.lock_timeout).await
+    one_run::execute(
+        config,
+        opts,
+        show,
+        args.lock.lock_timeout,
+        args.merchant.merchant.as_deref(),
+    )
+    .await
 }

@@ -9,18 +9,43 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::sync::saved_plan::{self, PlanTarget, SavedPlan};
+use crate::sync::saved_plan::{self, PlanTarget, SavedPlan, SavedPlanError};
 use crate::sync::{Context, RunError, RunResult};
 
 /// The saved plan at `path`, checked against its digest, the configured app, merchant
-/// and gateway, and `max_age`.
+/// and gateway, and `max_age`; and the merchant it is for. A plan is one merchant's: with
+/// `--merchant` (`only`) it must be that merchant's, without it one of `names` (the
+/// config's merchants), or it is refused (exit 1).
 pub fn load_for_sync(
     cfg: &Config,
     path: &Path,
     max_age: Duration,
-) -> Result<Arc<SavedPlan>, RunError> {
+    only: Option<&str>,
+    names: &[String],
+) -> Result<(String, Arc<SavedPlan>), RunError> {
     let saved = SavedPlan::load(path)?;
-    saved.check(&PlanTarget::of(cfg), Utc::now(), max_age)?;
+    let planned = &saved.header.merchant;
+    let merchant = match only {
+        Some(name) => name.to_string(),
+        None if names.contains(planned) => planned.clone(),
+        None => {
+            return Err(SavedPlanError::OtherTarget {
+                path: path.to_path_buf(),
+                what: "merchant",
+                planned: planned.clone(),
+                configured: names.join(", "),
+            }
+            .into())
+        }
+    };
+    // `merchant` is one of the config's (select_merchants checked --merchant).
+    let merchant_cfg = cfg
+        .for_merchant(&merchant)
+        .ok_or_else(|| RunError::UnknownMerchant {
+            name: merchant.clone(),
+            known: names.join(", "),
+        })?;
+    saved.check(&PlanTarget::of(&merchant_cfg), Utc::now(), max_age)?;
     let h = &saved.header;
     if h.shopsync_version != env!("CARGO_PKG_VERSION") {
         crate::output::warn_line(&format!(
@@ -31,16 +56,21 @@ pub fn load_for_sync(
     }
     let counts = saved.plan.counts();
     crate::output::note_line(&format!(
-        "Applying the saved plan {} (plan run {}, made {}, digest sha256:{}): its {} creates and {} modifies, for the stores that did not change since.",
+        "Applying the saved plan {}{} (plan run {}, made {}, digest sha256:{}): its {} creates and {} modifies, for the stores that did not change since.",
         path.display(),
+        if merchant.is_empty() {
+            String::new()
+        } else {
+            format!(" of merchant {merchant}")
+        },
         h.plan_run,
         h.made_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         &saved.digest[..16],
         counts.create,
         counts.modify
     ));
-    tracing::info!(plan = %path.display(), digest = %saved.digest, plan_run = h.plan_run, "Saved plan loaded.");
-    Ok(Arc::new(saved))
+    tracing::info!(plan = %path.display(), merchant = %merchant, digest = %saved.digest, plan_run = h.plan_run, "Saved plan loaded.");
+    Ok((merchant, Arc::new(saved)))
 }
 
 /// Save the plan `result` computed to `path`; the exit to report (74, the output failed,
@@ -59,7 +89,7 @@ pub fn save_after_plan(ctx: &Context, result: &RunResult, path: &Path, exit: Exi
     };
     let header = saved_plan::header(
         &PlanTarget::of(&ctx.cfg),
-        &crate::source::describe(&ctx.cfg.source),
+        &crate::source::describe(ctx.cfg.source()),
         result.run.0,
         made_at,
     );

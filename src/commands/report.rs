@@ -22,7 +22,6 @@ pub fn run(config: &Path, args: ReportArgs) -> Result<Exit, RunError> {
         RunId(args.run),
         &ReportContext {
             app_id: &cfg.alipay.app_id,
-            merchant: None,
             now: Utc::now(),
             exit_code: None,
         },
@@ -73,7 +72,6 @@ pub fn write_after_sync(ctx: &Context, result: &RunResult, exit: Exit, path: &Pa
         result.run,
         &ReportContext {
             app_id: &ctx.cfg.alipay.app_id,
-            merchant: None,
             now: ctx.clock.now(),
             exit_code: Some(i32::from(exit.code())),
         },

@@ -1,5 +1,6 @@
 //! `shopsync show-plan FILE`: a saved plan read back (its digest checked) as a table,
-//! JSON or CSV, exactly as `shopsync plan` shows one. Needs no configuration.
+//! JSON or CSV, exactly as `shopsync plan` shows one (a merchant's as `plan` shows it with
+//! `[[merchant]]` tables). Needs no configuration.
 
 use std::io::Write;
 
@@ -36,7 +37,10 @@ pub fn run(args: ShowPlanArgs) -> Result<Exit, RunError> {
             saved.digest
         );
     }
-    // Output errors are remembered by `output` and become exit 74.
-    let _ = report::write_plan(&saved.plan, args.format, args.all, &mut out);
+    // A merchant's plan (`[[merchant]]`) as `plan` shows it in ISV mode: the table under
+    // `Merchant NAME:`, JSON with a `merchant` key, CSV with a `merchant` column. Output
+    // errors are remembered by `output` and become exit 74.
+    let merchant = Some(saved.header.merchant.as_str()).filter(|m| !m.is_empty());
+    let _ = report::write_plan_for(&saved.plan, args.format, args.all, merchant, &mut out);
     Ok(Exit::Ok)
 }

@@ -22,5 +22,12 @@ pub async fn run(config: &Path, args: SyncArgs) -> Result<Exit, RunError> {
         report: args.report,
         ..Show::default()
     };
-    one_run::execute(config, opts, show, args.lock.lock_timeout).await
+    one_run::execute(
+        config,
+        opts,
+        show,
+        args.lock.lock_timeout,
+        args.merchant.merchant.as_deref(),
+    )
+    .await
 }

@@ -39,8 +39,6 @@ pub struct Alerts {
     dispatcher: Dispatcher,
     clock: SharedClock,
     app_id: String,
-    /// The merchant's name (issue 14); `None` for a single-merchant setup.
-    merchant: Option<String>,
     /// Audit rejections finished before this are not this process's news.
     since: DateTime<Utc>,
     /// Rejected applications already alerted (or given up on) by this process.
@@ -77,7 +75,6 @@ impl Alerts {
             since: clock.now(),
             clock,
             app_id: cfg.alipay.app_id.clone(),
-            merchant: None,
             alerted: Mutex::new(HashSet::new()),
         }))
     }
@@ -86,15 +83,17 @@ impl Alerts {
         self.dispatcher.is_empty()
     }
 
-    async fn send(&self, event: AlertEvent) {
+    /// Send `event` for `merchant` (`""`: the implicit merchant, not named).
+    async fn send(&self, event: AlertEvent, merchant: &str) {
         let event = event
             .with_app_id(&self.app_id)
-            .with_merchant(self.merchant.as_deref());
+            .with_merchant(Some(merchant).filter(|m| !m.is_empty()));
         let _ = self.dispatcher.send(&event).await;
     }
 
     /// The end of a sync run (not a plan): its outcome, a rejected token, and the audit
-    /// rejections found so far.
+    /// rejections found so far. `db` is the run's merchant's handle (its merchant is the
+    /// one the alerts name).
     pub async fn after_run(&self, db: &AuditDb, result: &RunResult) {
         if self.is_empty() {
             return;
@@ -107,18 +106,21 @@ impl Alerts {
                 result.summary.clone(),
                 result.message.as_deref(),
             ) {
-                self.send(event).await;
+                self.send(event, db.merchant()).await;
             }
             if let Some(e) = result
                 .alipay_error
                 .as_ref()
                 .filter(|e| is_token_rejected(e))
             {
-                self.send(AlertEvent::token_rejected(
-                    Some(result.run),
-                    e.sub_code.as_deref().unwrap_or("-"),
-                    e.sub_msg.as_deref().unwrap_or("-"),
-                ))
+                self.send(
+                    AlertEvent::token_rejected(
+                        Some(result.run),
+                        e.sub_code.as_deref().unwrap_or("-"),
+                        e.sub_msg.as_deref().unwrap_or("-"),
+                    ),
+                    db.merchant(),
+                )
                 .await;
             }
         }
@@ -126,8 +128,8 @@ impl Alerts {
     }
 
     /// The applications Alipay's audit rejected since the last call (follow-up, `--wait`,
-    /// notifications): one alert per run that sent them; `current` takes those whose run
-    /// is not known.
+    /// notifications) to `db`'s merchant: one alert per run that sent them, naming the
+    /// merchant; `current` takes those whose run is not known.
     pub async fn rejections(&self, db: &AuditDb, current: Option<RunId>) {
         if self.is_empty() {
             return;
@@ -163,7 +165,7 @@ impl Alerts {
         }
         for (run, rejections) in by_run {
             if let Some(event) = AlertEvent::audit_rejected(run, &rejections) {
-                self.send(event).await;
+                self.send(event, db.merchant()).await;
             }
         }
     }
@@ -180,8 +182,12 @@ impl Alerts {
             .format("%Y-%m-%d")
             .to_string();
         warn!(certificate = what, days_left = days, expires = %expires, "A certificate expires soon.");
-        self.send(AlertEvent::certificate_expiring(run, what, &expires, days))
-            .await;
+        // A certificate is the app's, not a merchant's.
+        self.send(
+            AlertEvent::certificate_expiring(run, what, &expires, days),
+            "",
+        )
+        .await;
     }
 }
 

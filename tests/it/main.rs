@@ -3,14 +3,17 @@
 //! `harness.rs` builds a run context on it.
 mod alerts;
 mod audit;
+mod cert;
 mod cli;
 mod client;
+mod convergence;
 mod crash;
 mod daemon;
 mod daemon_e2e;
 mod faults;
 mod harness;
 mod hostile;
+mod merchant_runs;
 mod operator;
 mod props;
 mod report_html;
@@ -18,6 +21,8 @@ mod run_report;
 mod saved_plan;
 mod sim;
 mod source;
+mod source_db;
+mod source_db_cli;
 mod sources_e2e;
 mod support;
 mod sync;

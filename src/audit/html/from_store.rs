@@ -25,8 +25,6 @@ use crate::record::{Field, CLEAR};
 #[derive(Debug, Clone)]
 pub struct ReportContext<'a> {
     pub app_id: &'a str,
-    /// The merchant's name (issue 14); `None` for a single-merchant setup.
-    pub merchant: Option<&'a str>,
     /// Dates the report and the ages of pending applications.
     pub now: DateTime<Utc>,
     /// The process's exit code when known (`sync --report`); otherwise derived from the
@@ -108,7 +106,9 @@ fn field_changes(action: &ActionRow, recorded: Option<&Vec<ChangeRow>>) -> Vec<F
     }
 }
 
-/// The report of run `id`, from the audit store.
+/// The report of run `id`, from the audit store (through a handle on any scope: the
+/// report is of the run's merchant, named in the header when it is not the implicit one,
+/// and lists that merchant's pending applications only).
 pub fn from_store(
     db: &AuditDb,
     id: RunId,
@@ -118,11 +118,12 @@ pub fn from_store(
         what: "run",
         key: id.to_string(),
     })?;
+    let db = &db.for_merchant(&run.merchant);
     let mut report = RunReport {
         header: RunHeader {
             run_id: run.id.0,
             kind: run.kind,
-            merchant: ctx.merchant.filter(|m| !m.is_empty()).map(str::to_string),
+            merchant: Some(run.merchant.clone()).filter(|m| !m.is_empty()),
             app_id: ctx.app_id.to_string(),
             source: Some(run.source.clone()),
             started: time(run.started_at),

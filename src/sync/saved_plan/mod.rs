@@ -86,12 +86,13 @@ pub struct PlanTarget {
 }
 
 impl PlanTarget {
-    /// The target `cfg` configures.
+    /// The target `cfg` configures: `cfg` is one merchant's effective configuration
+    /// ([`Config::for_merchant`]; `""` names the implicit merchant of a config without
+    /// `[[merchant]]` tables).
     pub fn of(cfg: &Config) -> Self {
         PlanTarget {
             app_id: cfg.alipay.app_id.clone(),
-            // Issue 14 (multi-merchant): the name of the merchant the run is for.
-            merchant: String::new(),
+            merchant: cfg.merchant_name.clone(),
             gateway: if cfg.is_simulator() {
                 "simulator".into()
             } else {

@@ -25,7 +25,8 @@ pub struct PlanHeader {
     pub shopsync_version: String,
     /// `[alipay] app_id`.
     pub app_id: String,
-    /// The merchant's name; `""` until shopsync serves several merchants (issue 14).
+    /// The `[[merchant]]` name the plan was made for; `""` for a config without
+    /// `[[merchant]]` tables.
     pub merchant: String,
     /// `simulator`, or the gateway URL (`production` and `sandbox` as their URLs).
     pub gateway: String,
