@@ -10,8 +10,9 @@
 //!   notifications received since the last job), the applications Alipay's audit rejected
 //!   since this process started and not alerted yet, one `audit_rejected` alert per run
 //!   that sent them ([`AlertEvent::audit_rejected`]).
-//! - [`Alerts::certificate`]: a certificate within 30 days of expiry; the connect step
-//!   calls it (issue 12).
+//! - [`Alerts::certificate`] / [`Alerts::certificate_warnings`] (a `CertSet::check`): a
+//!   certificate within 30 days of expiry; certificate mode's connect step calls it
+//!   (issue 12; not wired yet).
 //!
 //! The dispatcher sends each event kind at most once per run in a process (so a run's
 //! rejections found in two follow-ups make one alert; `shopsync audit show RUN` lists them
@@ -27,6 +28,7 @@ use tracing::{debug, warn};
 use crate::alert::{
     certificate_days_left, AlertEvent, AlertSetupError, AuditRejection, Dispatcher,
 };
+use crate::alipay::cert::CertWarning;
 use crate::alipay::error::sub_code_is;
 use crate::alipay::AlipayError;
 use crate::audit::{AuditDb, RunId, RunKind};
@@ -174,20 +176,62 @@ impl Alerts {
     /// key certificate", "app certificate", …; `not_after` its expiry). Sends
     /// `certificate_expiring` when it expires within 30 days (or has), once per run.
     pub async fn certificate(&self, run: Option<RunId>, what: &str, not_after: DateTime<Utc>) {
-        let Some(days) = certificate_days_left(not_after, self.clock.now()) else {
+        self.certificates_expiring(run, &[(what.to_string(), not_after)])
+            .await;
+    }
+
+    /// The warnings of a loaded certificate set ([`CertSet::check`]): one
+    /// `certificate_expiring` alert (once per run) about the certificate that expires
+    /// first, every warned certificate listed in its details.
+    ///
+    /// [`CertSet::check`]: crate::alipay::cert::CertSet::check
+    pub async fn certificate_warnings(&self, run: Option<RunId>, warnings: &[CertWarning]) {
+        let certs: Vec<(String, DateTime<Utc>)> = warnings
+            .iter()
+            .map(|w| match w {
+                CertWarning::ExpiresSoon {
+                    source_name,
+                    subject,
+                    not_after,
+                    ..
+                }
+                | CertWarning::Expired {
+                    source_name,
+                    subject,
+                    not_after,
+                } => (format!("certificate {subject} ({source_name})"), *not_after),
+            })
+            .collect();
+        self.certificates_expiring(run, &certs).await;
+    }
+
+    async fn certificates_expiring(&self, run: Option<RunId>, certs: &[(String, DateTime<Utc>)]) {
+        let now = self.clock.now();
+        let mut due: Vec<(&str, DateTime<Utc>, i64)> = certs
+            .iter()
+            .filter_map(|(what, at)| Some((what.as_str(), *at, certificate_days_left(*at, now)?)))
+            .collect();
+        due.sort_by_key(|d| d.1);
+        let expires = |at: DateTime<Utc>| {
+            at.with_timezone(&crate::logging::zone())
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        for (what, at, days) in &due {
+            warn!(certificate = what, days_left = days, expires = %expires(*at), "A certificate expires soon.");
+        }
+        let Some((what, at, days)) = due.first() else {
             return;
         };
-        let expires = not_after
-            .with_timezone(&crate::logging::zone())
-            .format("%Y-%m-%d")
-            .to_string();
-        warn!(certificate = what, days_left = days, expires = %expires, "A certificate expires soon.");
+        let mut event = AlertEvent::certificate_expiring(run, what, &expires(*at), *days);
+        if due.len() > 1 {
+            event = event.with_details(
+                due.iter()
+                    .map(|(what, at, days)| format!("{what}: {} ({days} days)", expires(*at))),
+            );
+        }
         // A certificate is the app's, not a merchant's.
-        self.send(
-            AlertEvent::certificate_expiring(run, what, &expires, days),
-            "",
-        )
-        .await;
+        self.send(event, "").await;
     }
 }
 

@@ -1,6 +1,7 @@
 //! Alert destinations against loopback receivers that check each platform's body shape
 //! and signature; the dispatcher's timeout, failure handling, once-per-run rule, and that
 //! no secret or access token reaches a log line or a message.
+mod certificates;
 pub mod robots;
 mod runs;
 
