@@ -15,6 +15,7 @@ mod harness;
 mod hostile;
 mod merchant_runs;
 mod merchants;
+mod merchants_daemon;
 mod operator;
 mod props;
 mod report_html;
