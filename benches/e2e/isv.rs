@@ -51,7 +51,7 @@ database = "audit.db"
     );
     for m in 0..merchants {
         text.push_str(&format!(
-            "\n[[merchant]]\nname = \"m{m}\"\napp_auth_token_env = \"TOKEN_M{m}\"\n[merchant.source]\npath = \"m{m}.csv\"\n[merchant.source.defaults]\n{defaults}"
+            "\n[[merchant]]\nname = \"m{m}\"\napp_auth_token_file = \"m{m}.token\"\n[merchant.source]\npath = \"m{m}.csv\"\n[merchant.source.defaults]\n{defaults}"
         ));
     }
     text
@@ -94,10 +94,10 @@ pub async fn run(merchants: usize, stores: usize) {
     }
     let path = dir.path().join("shopsync.toml");
     std::fs::write(&path, config_text(&sim.gateway_url(), merchants)).unwrap();
-    let env: Vec<(String, String)> = (0..merchants)
-        .map(|m| (format!("TOKEN_M{m}"), token(m)))
-        .collect();
-    let cfg = Config::load_with_env(&path, env.into_iter()).unwrap();
+    for m in 0..merchants {
+        std::fs::write(dir.path().join(format!("m{m}.token")), token(m)).unwrap();
+    }
+    let cfg = Config::load_with_env(&path, std::iter::empty()).unwrap();
     let names = cfg.merchant_names();
     let clock: SharedClock = Arc::new(SystemClock);
     let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
