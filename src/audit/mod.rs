@@ -2,7 +2,8 @@
 //! notifications, and the `shopsync audit` queries.
 //!
 //! One file per concern: `runs`, `actions`, `shopmap`, `applications`, `values`,
-//! `notifications`, `history`, and [`report`] for the CLI.
+//! `notifications`, `history`, `alipay_certs` (certificates kept after a rotation), and
+//! [`views`] for the CLI.
 //!
 //! - The connection runs in WAL mode with `synchronous=NORMAL`, a 5 s busy timeout and
 //!   foreign keys on. Migrations are the numbered files in `migrations/`, applied in order,
@@ -17,6 +18,7 @@
 //!   transaction.
 
 mod actions;
+mod alipay_certs;
 mod applications;
 mod history;
 pub mod html;
@@ -50,6 +52,11 @@ pub use views::{run_command, run_command_at, AuditCommand, OutputFormat};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "rejects", include_str!("migrations/0002_rejects.sql")),
+    (
+        6,
+        "alipay_certs",
+        include_str!("migrations/0006_alipay_certs.sql"),
+    ),
 ];
 
 /// How long a statement waits for another connection's lock before failing.

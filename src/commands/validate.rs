@@ -34,6 +34,28 @@ fn db_dir_problem(db: &Path) -> Option<String> {
     None
 }
 
+/// Certificate mode: the three files parse, are valid now, Alipay's certificate chains to
+/// the root bundle and the app certificate holds the public half of `app_private_key`
+/// (each problem names its file); a certificate expiring within 30 days is a warning.
+fn check_certificates(cfg: &Config, problems: &mut Vec<String>) {
+    let now = crate::clock::command_clock().now();
+    match crate::sync::context::load_certs(cfg, now) {
+        Ok(Some((_, certs))) => {
+            for w in certs.check(now) {
+                crate::tell!("warning: {w}");
+            }
+            crate::say!(
+                "Certificates: app_cert_sn {}, alipay_cert_sn {}, alipay_root_cert_sn {}.",
+                certs.app_cert_sn(),
+                certs.alipay_cert_sn(),
+                certs.root_cert_sn()
+            );
+        }
+        Ok(None) => {}
+        Err(e) => problems.push(format!("certificates: {e}")),
+    }
+}
+
 /// Check configuration, keys and the export; write nothing. Every problem is listed.
 pub fn validate(config: &Path) -> Exit {
     let cfg = match Config::load_unchecked(config) {
@@ -46,7 +68,9 @@ pub fn validate(config: &Path) -> Exit {
     let mut problems = cfg.problems();
     // Keys are checked whenever they are configured, with the simulator too (a production
     // key setup can be rehearsed against it).
-    if cfg.alipay.app_private_key.is_some() || cfg.alipay.alipay_public_key.is_some() {
+    if cfg.cert_files().is_some() {
+        check_certificates(&cfg, &mut problems);
+    } else if cfg.alipay.app_private_key.is_some() || cfg.alipay.alipay_public_key.is_some() {
         if let Err(e) = crate::sync::context::load_keys(&cfg) {
             problems.push(format!("keys: {e}"));
         }

@@ -21,7 +21,6 @@ use crate::audit::{AuditDb, RunStatus};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::daemon::lock::InstanceLock;
-use crate::sync::context::load_keys;
 use crate::sync::{Context, RunError, RunOptions};
 
 /// Counts every gateway call into the metrics.
@@ -102,10 +101,8 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
     let observer: Arc<dyn CallObserver> = Arc::new(MetricsObserver(metrics.clone()));
     let (ctx, sim) =
         Context::connect(cfg.clone(), db.clone(), clock.clone(), Some(observer)).await?;
-    let alipay_key = match &sim {
-        Some(sim) => sim.alipay_public_key(),
-        None => load_keys(&cfg)?.1,
-    };
+    // Notifications name no certificate: the configured Alipay key (or certificate's).
+    let alipay_key = ctx.gateway.notification_key();
     let ctx = Arc::new(ctx);
 
     if let Some(n) = &cfg.notify {

@@ -33,6 +33,29 @@ struct Held {
     path: Vec<Cert>,
 }
 
+/// A downloaded certificate that passed the checks, not trusted yet.
+pub struct Checked {
+    sn: String,
+    not_after: DateTime<Utc>,
+    held: Held,
+}
+
+impl Checked {
+    pub fn sn(&self) -> &str {
+        &self.sn
+    }
+
+    /// The leaf's end of validity.
+    pub fn not_after(&self) -> DateTime<Utc> {
+        self.not_after
+    }
+
+    /// The leaf's key, which verifies the answers signed under it.
+    pub fn verify_key(&self) -> &VerifyKey {
+        &self.held.key
+    }
+}
+
 /// The app's certificate-mode identity and the Alipay certificates it trusts, by SN.
 /// Shared by concurrent calls: [`CertSet::accept_downloaded`] takes `&self`.
 pub struct CertSet {
@@ -210,6 +233,18 @@ impl CertSet {
         pem_chain: &str,
         now: DateTime<Utc>,
     ) -> Result<String, CertError> {
+        let checked = self.check_downloaded(requested_sn, pem_chain, now)?;
+        Ok(self.trust(checked))
+    }
+
+    /// The checks of [`CertSet::accept_downloaded`] without trusting the certificate yet:
+    /// the caller can first verify the answer that carried it with its key.
+    pub fn check_downloaded(
+        &self,
+        requested_sn: &str,
+        pem_chain: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Checked, CertError> {
         let source = format!("downloaded certificate {requested_sn}");
         let chain = Cert::parse_pem(pem_chain, &source)?;
         let got = chain[0].sn().to_string();
@@ -221,9 +256,18 @@ impl CertSet {
             });
         }
         let held = trusted(&chain, &self.roots, &self.roots_file, now)?;
+        Ok(Checked {
+            sn: got,
+            not_after: chain[0].not_after(),
+            held,
+        })
+    }
+
+    /// Trust a certificate [`CertSet::check_downloaded`] passed. Returns its SN.
+    pub fn trust(&self, checked: Checked) -> String {
         let mut map = self.held.write().unwrap_or_else(|e| e.into_inner());
-        map.insert(got.clone(), Arc::new(held));
-        Ok(got)
+        map.insert(checked.sn.clone(), Arc::new(checked.held));
+        checked.sn
     }
 
     /// Check that `app_cert` holds the public half of `app_private_key`, and that the
