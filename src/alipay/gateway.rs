@@ -66,7 +66,7 @@ struct Inner {
     limiter: Arc<RateLimiter>,
     observer: Option<Arc<dyn CallObserver>>,
     cert_store: Option<Arc<dyn CertStore>>,
-    downloads: Downloads,
+    downloads: Arc<Downloads>,
     /// Some answer verified since start (then bad signatures are tampering, not a key).
     verified_any: AtomicBool,
     bad_signature_streak: AtomicU32,
@@ -84,7 +84,7 @@ impl Inner {
             limiter: self.limiter.clone(),
             observer: self.observer.clone(),
             cert_store: self.cert_store.clone(),
-            downloads: Downloads::default(),
+            downloads: Arc::default(),
             verified_any: AtomicBool::new(false),
             bad_signature_streak: AtomicU32::new(0),
         }
@@ -166,7 +166,7 @@ impl Gateway {
                 limiter,
                 observer: None,
                 cert_store: None,
-                downloads: Downloads::default(),
+                downloads: Arc::default(),
                 verified_any: AtomicBool::new(false),
                 bad_signature_streak: AtomicU32::new(0),
             }),
@@ -190,6 +190,20 @@ impl Gateway {
     /// Speak `protocol` (`[alipay] protocol`).
     pub fn with_protocol(self, protocol: Protocol) -> Self {
         self.rebuild(|inner| inner.transport = transport::for_protocol(protocol, &inner.cfg.url))
+    }
+
+    /// The same app (HTTP client, keys and certificates, rate limiter, observer,
+    /// certificate downloads) acting for another merchant: its `app_auth_token` (`None`:
+    /// the app's own merchant). Used once per merchant of an ISV config, so all of them
+    /// share the app's one quota, and a rotated certificate is downloaded once per app.
+    pub fn for_merchant(&self, app_auth_token: Option<Secret>) -> Gateway {
+        let mut inner = self.inner.duplicate();
+        inner.cfg.app_auth_token = app_auth_token.clone();
+        inner.signer.app_auth_token = app_auth_token;
+        inner.downloads = self.inner.downloads.clone();
+        Gateway {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Attach a metrics observer.

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "rejects", include_str!("migrations/0002_rejects.sql")),
     (
+        3,
+        "merchants",
+        include_str!("migrations/0003_merchants.sql"),
+    ),
+    (
         6,
         "alipay_certs",
         include_str!("migrations/0006_alipay_certs.sql"),
@@ -128,10 +133,26 @@ pub enum AuditError {
 /// The audit store. Share it as `Arc<AuditDb>`; every method takes `&self`. Calls block
 /// for the length of one short statement or transaction (a mutex, then SQLite with a 5 s
 /// busy timeout), which is acceptable from tokio tasks.
-#[derive(Debug)]
+///
+/// One database holds every merchant of the app; a handle sees one merchant
+/// ([`AuditDb::for_merchant`]: what it writes belongs to it, what it reads is its own) or,
+/// for the `audit` queries, all of them ([`AuditDb::all_merchants`]). A handle opened
+/// with [`AuditDb::open`] sees the implicit merchant `""` of a config without
+/// `[[merchant]]` tables. Handles of one file share its connection.
+#[derive(Debug, Clone)]
 pub struct AuditDb {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    conn: std::sync::Arc<Mutex<Connection>>,
+    scope: Scope,
+}
+
+/// Which merchants a handle sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every merchant (queries only).
+    All,
+    /// One merchant, by name (`""`: the implicit one).
+    Merchant(String),
 }
 
 impl AuditDb {
@@ -161,7 +182,8 @@ impl AuditDb {
         migrate(&mut conn, path)?;
         Ok(Self {
             path: path.to_path_buf(),
-            conn: Mutex::new(conn),
+            conn: std::sync::Arc::new(Mutex::new(conn)),
+            scope: Scope::Merchant(String::new()),
         })
     }
 
@@ -180,22 +202,77 @@ impl AuditDb {
         conn.execute_batch("PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
         let found = if has_migrations_table(&conn)? {
-            check_not_newer(&conn)?
+            recorded_versions(&conn)?
         } else {
-            0
+            Vec::new()
         };
-        let known = known_version();
-        if found < known {
-            return Err(AuditError::OlderSchema { found, known });
+        // Every known migration applied (the list may have gaps: compare them one by one).
+        if found.len() < MIGRATIONS.len() {
+            return Err(AuditError::OlderSchema {
+                found: found.last().copied().unwrap_or(0),
+                known: known_version(),
+            });
         }
         Ok(Self {
             path: path.to_path_buf(),
-            conn: Mutex::new(conn),
+            conn: std::sync::Arc::new(Mutex::new(conn)),
+            scope: Scope::All,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A handle on the same file that sees (and writes as) merchant `name`.
+    pub fn for_merchant(&self, name: &str) -> AuditDb {
+        AuditDb {
+            scope: Scope::Merchant(name.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// A handle on the same file that sees every merchant (queries).
+    pub fn all_merchants(&self) -> AuditDb {
+        AuditDb {
+            scope: Scope::All,
+            ..self.clone()
+        }
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The merchant rows are written as (`""` for a handle on every merchant: the
+    /// implicit merchant).
+    pub fn merchant(&self) -> &str {
+        match &self.scope {
+            Scope::All => "",
+            Scope::Merchant(m) => m,
+        }
+    }
+
+    /// The merchant filter of a query: `None` sees every merchant. Queries write it as
+    /// `(?N IS NULL OR merchant = ?N)`.
+    fn only(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::All => None,
+            Scope::Merchant(m) => Some(m),
+        }
+    }
+
+    /// Every merchant that has a row in the store, sorted.
+    pub fn merchants(&self) -> Result<Vec<String>, AuditError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT merchant FROM runs UNION SELECT merchant FROM actions
+             UNION SELECT merchant FROM shop_map ORDER BY 1",
+        )?;
+        let names = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(names)
     }
 
     /// `PRAGMA integrity_check`: `"ok"` when the file is sound, else the problems found,
@@ -251,16 +328,24 @@ fn has_migrations_table(conn: &Connection) -> Result<bool, AuditError> {
     Ok(n > 0)
 }
 
-/// The highest recorded version; an error if it is one this build does not know.
-fn check_not_newer(conn: &Connection) -> Result<i64, AuditError> {
-    let found: i64 = conn.query_row(
-        "SELECT coalesce(max(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?;
+/// The versions recorded in `schema_migrations`, ascending; an error if one of them is a
+/// version this build does not know (a newer shopsync migrated the file). The list of
+/// known versions may have gaps (migrations are numbered by feature and land in any
+/// order), so each is checked by itself, not by the highest.
+fn recorded_versions(conn: &Connection) -> Result<Vec<i64>, AuditError> {
+    let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+    let found = stmt
+        .query_map([], |r| r.get::<_, i64>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
     let known = known_version();
-    if found > known {
-        return Err(AuditError::NewerSchema { found, known });
+    if let Some(&unknown) = found
+        .iter()
+        .find(|v| !MIGRATIONS.iter().any(|m| m.0 == **v))
+    {
+        return Err(AuditError::NewerSchema {
+            found: unknown,
+            known,
+        });
     }
     Ok(found)
 }
@@ -273,7 +358,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), AuditError> {
              applied_at TEXT NOT NULL
          )",
     )?;
-    check_not_newer(conn)?;
+    recorded_versions(conn)?;
     for &(version, name, sql) in MIGRATIONS {
         let mig_err = |source| AuditError::Migration {
             path: path.to_path_buf(),

@@ -16,6 +16,7 @@ mod simulate;
 mod sync;
 mod validate;
 
+pub use one_run::select_merchants;
 pub use validate::validate;
 
 /// Run the parsed command line.

@@ -18,6 +18,8 @@ mod props;
 mod report_html;
 mod sim;
 mod source;
+mod source_db;
+mod source_db_cli;
 mod sources_e2e;
 mod support;
 mod sync;
