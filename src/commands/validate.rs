@@ -34,26 +34,32 @@ fn db_dir_problem(db: &Path) -> Option<String> {
     None
 }
 
-/// Certificate mode: the three files parse, are valid now, Alipay's certificate chains to
-/// the root bundle and the app certificate holds the public half of `app_private_key`
-/// (each problem names its file); a certificate expiring within 30 days is a warning.
+/// Certificate mode: each of the three files parses and is valid now, Alipay's
+/// certificate chains to the root bundle, the app certificate holds the public half of
+/// `app_private_key` (each problem names its file); a certificate expiring within 30 days
+/// is a warning.
 fn check_certificates(cfg: &Config, problems: &mut Vec<String>) {
+    let Some(files) = cfg.cert_files() else {
+        return;
+    };
     let now = crate::clock::command_clock().now();
-    match crate::sync::context::load_certs(cfg, now) {
-        Ok(Some((_, certs))) => {
-            for w in certs.check(now) {
-                crate::tell!("warning: {w}");
-            }
-            crate::say!(
-                "Certificates: app_cert_sn {}, alipay_cert_sn {}, alipay_root_cert_sn {}.",
-                certs.app_cert_sn(),
-                certs.alipay_cert_sn(),
-                certs.root_cert_sn()
-            );
+    let app_key = match crate::sync::context::load_app_key(cfg) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            problems.push(format!("keys: {e}"));
+            None
         }
-        Ok(None) => {}
-        Err(e) => problems.push(format!("certificates: {e}")),
+    };
+    let check = crate::alipay::cert::check_files(&files, app_key.as_ref(), now);
+    for w in &check.warnings {
+        crate::tell!("warning: {w}");
     }
+    if let (Some((app, alipay, root)), true) = (&check.sns, check.problems.is_empty()) {
+        crate::say!(
+            "Certificates: app_cert_sn {app}, alipay_cert_sn {alipay}, alipay_root_cert_sn {root}."
+        );
+    }
+    problems.extend(check.problems);
 }
 
 /// Check configuration, keys and the export; write nothing. Every problem is listed.

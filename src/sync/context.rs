@@ -189,7 +189,7 @@ pub fn create_db_dir(db: &std::path::Path) -> Result<(), RunError> {
 }
 
 /// Load the app private key (registered for redaction first).
-fn load_app_key(cfg: &Config) -> Result<SignKey, ConnectError> {
+pub fn load_app_key(cfg: &Config) -> Result<SignKey, ConnectError> {
     let private = cfg
         .alipay
         .app_private_key

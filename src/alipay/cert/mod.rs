@@ -17,6 +17,7 @@
 
 mod certificate;
 mod chain;
+mod check;
 mod dn;
 mod error;
 mod pem;
@@ -25,6 +26,7 @@ mod wire;
 
 pub use certificate::{Cert, RSA_FAMILY_OID_PREFIX};
 pub use chain::{verify_chain, ChainPath};
+pub use check::{check_files, expiry_warnings, FileCheck};
 pub use error::{CertError, CertWarning};
 pub use set::{
     decode_cert_content, root_cert_sn, CertFiles, CertSet, Checked, EXPIRY_WARNING_DAYS,

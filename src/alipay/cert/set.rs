@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::certificate::Cert;
 use super::chain::verify_chain;
@@ -301,29 +301,6 @@ impl CertSet {
         for h in held.values() {
             certs.extend(h.path.iter());
         }
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        for c in certs {
-            if !seen.insert(c.der().to_vec()) {
-                continue;
-            }
-            let left = c.not_after() - now;
-            if left < Duration::zero() {
-                out.push(CertWarning::Expired {
-                    source_name: c.source().to_string(),
-                    subject: c.subject().to_string(),
-                    not_after: c.not_after(),
-                });
-            } else if left <= Duration::days(EXPIRY_WARNING_DAYS) {
-                out.push(CertWarning::ExpiresSoon {
-                    source_name: c.source().to_string(),
-                    subject: c.subject().to_string(),
-                    not_after: c.not_after(),
-                    days_left: left.num_days(),
-                });
-            }
-        }
-        out.sort_by_key(ToString::to_string);
-        out
+        super::check::expiry_warnings(certs, now)
     }
 }
