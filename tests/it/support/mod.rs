@@ -6,6 +6,8 @@
 //! - [`keys`]: `../shared/protocol-vectors` (key files, the four test keys, `vectors.json`).
 //! - [`sim`]: [`sim::start_sim`], the simulator on `127.0.0.1:0` with the test keys, and
 //!   the tests' start time and manual clock.
+//! - [`pki`]: certificate mode's files (a PKI generated once per process for the test
+//!   keys, with a second Alipay certificate for rotations) and the simulator's mode on it.
 //! - [`export`]: the CSV header and rows of the test chain.
 //! - [`poll`]: wait for a condition, failing after a deadline (never a bare sleep).
 //! - [`chromium`]: a headless Chromium (installed through apt when missing).
@@ -19,5 +21,6 @@ pub mod db_servers;
 pub mod export;
 pub mod http_receiver;
 pub mod keys;
+pub mod pki;
 pub mod poll;
 pub mod sim;
