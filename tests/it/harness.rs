@@ -269,3 +269,34 @@ macro_rules! each_protocol {
     )*};
 }
 pub(crate) use each_protocol;
+
+/// Runs each `async fn NAME(setup: Setup)` in every way an app can be set up, as the tests
+/// `NAME::key_classic`, `NAME::key_v3`, `NAME::cert_classic` and `NAME::cert_v3`.
+macro_rules! each_mode {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::harness::Setup;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn key_classic() {
+                super::$name(Setup::CLASSIC).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn key_v3() {
+                super::$name(Setup::V3).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cert_classic() {
+                super::$name(Setup::CLASSIC.with_certs()).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cert_v3() {
+                super::$name(Setup::V3.with_certs()).await
+            }
+        }
+    )*};
+}
+pub(crate) use each_mode;

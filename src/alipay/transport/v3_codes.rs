@@ -57,6 +57,16 @@ fn gateway_code(code: &str) -> Option<&'static str> {
     })
 }
 
+/// A per-API business code is written `UPPER_SNAKE` (`SHOP_MODIFY_SHOP_NOT_EXISTS`,
+/// `INVALID_PARAMETER` of the query methods); the gateway's own codes are lower-case with
+/// dashes (`invalid-parameter`, docs/protocol.md §3). Both spellings of one name exist, so
+/// the spelling decides which it is.
+fn is_business_spelling(code: &str) -> bool {
+    !code
+        .chars()
+        .any(|c| c.is_ascii_lowercase() || c == '-' || c == '.')
+}
+
 /// The classic code of a v3 error: its gateway code's when it has one, else by status
 /// (400 = a business answer, `40004`).
 fn classic_code(status: u16, code: &str) -> Option<&'static str> {
@@ -65,7 +75,7 @@ fn classic_code(status: u16, code: &str) -> Option<&'static str> {
         500..=599 => return Some("20000"),
         _ => {}
     }
-    if let Some(c) = gateway_code(code) {
+    if let Some(c) = gateway_code(code).filter(|_| !is_business_spelling(code)) {
         return Some(c);
     }
     match status {
@@ -172,6 +182,9 @@ mod tests {
         );
         assert_eq!(class(400, "SYSTEM_ERROR", false), ErrorClass::Transport);
         assert_eq!(class(400, "INVALID_SHOPID", false), ErrorClass::Business);
+        // The query methods' business code and the gateway's code share a name.
+        assert_eq!(class(400, "INVALID_PARAMETER", false), ErrorClass::Business);
+        assert_eq!(class(400, "invalid-parameter", false), ErrorClass::Config);
         assert_eq!(class(418, "WHATEVER", false), ErrorClass::Config);
     }
 

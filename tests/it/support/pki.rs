@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use shopsync::alipay::cert::{Cert, CertSet};
 use shopsync::sim::cert::CertMode;
 use shopsync::sim::pki::{self, TestPki};
 
@@ -82,4 +83,20 @@ pub fn sim_mode(rotate_after: Option<u64>) -> CertMode {
 /// The SN of the leaf of a PEM chain (the simulator's own computation).
 pub fn leaf_sn(pem: &str) -> String {
     shopsync::sim::cert::sn(&shopsync::sim::cert::parse_pem(pem, "test").unwrap()[0])
+}
+
+/// The client's certificate set on the shared PKI, checked at `now`.
+pub fn client_certs(now: chrono::DateTime<chrono::Utc>) -> std::sync::Arc<CertSet> {
+    let pki = shared();
+    let parse = |text: &str, name: &str| Cert::parse_pem(text, name).unwrap();
+    std::sync::Arc::new(
+        CertSet::new(
+            parse(&pki.app_cert_pem, "app_cert"),
+            parse(&pki.alipay_chain_pem, "alipay_cert"),
+            parse(&pki.root_pem, "alipay_root_cert"),
+            "alipay_root_cert",
+            now,
+        )
+        .unwrap(),
+    )
 }
