@@ -80,6 +80,38 @@ impl AlipayKeys {
     }
 }
 
+/// The keys an audit notification may be signed with. A notification names no
+/// certificate: in key mode the Alipay public key; in certificate mode every trusted Alipay
+/// certificate's key, the configured one first, then those Alipay rotated to (looked up at
+/// each notification, so a certificate downloaded after the listener started counts).
+#[derive(Clone)]
+pub struct NotificationKeys(AlipayKeys);
+
+impl NotificationKeys {
+    pub fn keys(&self) -> Vec<VerifyKey> {
+        match &self.0 {
+            AlipayKeys::Key(k) => vec![k.clone()],
+            AlipayKeys::Certs(c) => c
+                .trusted_sns()
+                .iter()
+                .filter_map(|sn| c.verify_key_for(sn))
+                .collect(),
+        }
+    }
+}
+
+impl From<VerifyKey> for NotificationKeys {
+    fn from(key: VerifyKey) -> Self {
+        NotificationKeys(AlipayKeys::Key(key))
+    }
+}
+
+impl From<AlipayKeys> for NotificationKeys {
+    fn from(keys: AlipayKeys) -> Self {
+        NotificationKeys(keys)
+    }
+}
+
 /// A certificate downloaded after a rotation, as kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeptCert {

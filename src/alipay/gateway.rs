@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tracing::debug;
 
-use super::answer_keys::{AlipayKeys, CertStore, KeyChoice};
+use super::answer_keys::{AlipayKeys, CertStore, KeyChoice, NotificationKeys};
 use super::cert::{CertError, CertSet, CertWarning};
 use super::error::{AlipayError, ErrorClass};
 use super::ratelimit::{Permit, RateLimiter};
@@ -236,10 +236,11 @@ impl Gateway {
         }
     }
 
-    /// The key that verifies audit notifications: the configured Alipay public key, or
-    /// the configured Alipay certificate's (notifications name no certificate).
-    pub fn notification_key(&self) -> VerifyKey {
-        self.inner.keys.configured_key()
+    /// The keys that verify audit notifications (they name no certificate): the
+    /// configured Alipay public key, or every trusted Alipay certificate's key, those
+    /// downloaded after a rotation included.
+    pub fn notification_keys(&self) -> NotificationKeys {
+        self.inner.keys.clone().into()
     }
 
     /// Certificate mode: every certificate in use that expires within

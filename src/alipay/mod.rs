@@ -21,7 +21,7 @@ pub mod timestamp;
 pub mod transport;
 pub mod v3;
 
-pub use answer_keys::{CertStore, KeptCert};
+pub use answer_keys::{CertStore, KeptCert, NotificationKeys};
 pub use api::ShopApi;
 pub use error::{AlipayError, ErrorClass};
 pub use gateway::{Gateway, GatewayConfig};

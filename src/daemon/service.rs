@@ -116,8 +116,8 @@ pub async fn serve(cfg: Config, only: Option<String>) -> Result<(), RunError> {
     let observer: Arc<dyn CallObserver> = Arc::new(MetricsObserver(metrics.clone()));
     let app = App::connect(cfg.clone(), db.clone(), clock.clone(), Some(observer)).await?;
     let sim = app.sim.clone();
-    // Notifications name no certificate: the configured Alipay key (or certificate's).
-    let alipay_key = app.gateway.notification_key();
+    // Notifications name no certificate: the Alipay key, or any trusted certificate's.
+    let alipay_key = app.gateway.notification_keys();
     let mut contexts = Vec::new();
     for name in &names {
         contexts.push(Arc::new(app.context(name)?));

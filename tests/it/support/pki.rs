@@ -48,7 +48,11 @@ impl CertPaths {
 
 /// Write the shared PKI's three files into `dir`.
 pub fn write_files(dir: &Path) -> CertPaths {
-    let pki = shared();
+    write_files_of(dir, shared())
+}
+
+/// Write `pki`'s three files into `dir`.
+pub fn write_files_of(dir: &Path, pki: &TestPki) -> CertPaths {
     let paths = CertPaths {
         app_cert: dir.join(format!("appCertPublicKey_{APP_ID}.crt")),
         alipay_cert: dir.join("alipayCertPublicKey_RSA2.crt"),
@@ -58,6 +62,18 @@ pub fn write_files(dir: &Path) -> CertPaths {
     std::fs::write(&paths.alipay_cert, &pki.alipay_chain_pem).unwrap();
     std::fs::write(&paths.alipay_root_cert, &pki.root_pem).unwrap();
     paths
+}
+
+/// Another PKI for the same app key (its own root, CA and Alipay key): certificates the
+/// shared PKI's root does not issue, and an app certificate Alipay (the simulator on the
+/// shared PKI) does not know.
+pub fn foreign() -> &'static TestPki {
+    static PKI: OnceLock<TestPki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let (_, app_public, _, _) = test_keys();
+        let alipay = shopsync::alipay::sign::SignKey::generate().unwrap();
+        pki::generate(APP_ID, &app_public, alipay).expect("the foreign PKI generates")
+    })
 }
 
 /// The simulator's certificate mode on the shared PKI; after `rotate_after` calls it
