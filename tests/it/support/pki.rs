@@ -3,7 +3,8 @@
 //! process, issued for the test keys: the app certificate holds the test app key, Alipay's
 //! certificate the test "Alipay" key, plus a second Alipay certificate and key for a
 //! rotation. Files are written into the caller's directory, as an app's settings page
-//! would hand them out.
+//! would hand them out. Shared with `benches/common/` by path (it names its sibling as
+//! `super::keys`).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
