@@ -126,7 +126,53 @@ async fn a_rotated_certificate_that_does_not_chain_is_refused_for_good(setup: Se
     assert_eq!(trusted(&env).len(), 1);
 }
 
+/// `Gateway::certificate_warnings()` (for the `certificate_expiring` alert) follows the
+/// client's clock and covers the certificates downloaded after a rotation.
+async fn certificate_warnings_follow_the_clock_and_the_rotation(setup: Setup) {
+    let env = env(setup).await;
+    assert!(env.gw.certificate_warnings().is_empty());
+    env.sim.rotate_cert();
+    summary(&env).await.unwrap();
+    // The test PKI ends on 2045-01-01; 20 days before, every certificate in use warns.
+    let now = env.sim.now();
+    let target = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2044, 12, 12, 0, 0, 0).unwrap();
+    env.clock.advance(target - now);
+    let warnings: Vec<String> = env
+        .gw
+        .certificate_warnings()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let pki = pki::shared();
+    let subject_of = |pem: &str| {
+        shopsync::alipay::cert::Cert::parse_pem(pem, "x").unwrap()[0]
+            .subject()
+            .to_string()
+    };
+    // (what, its subject, words of its source: the file, or the download by SN)
+    let rotated_sn = pki::leaf_sn(&pki.rotated_chain_pem);
+    for (what, pem, source) in [
+        ("app certificate", &pki.app_cert_pem, "app_cert"),
+        ("Alipay certificate", &pki.alipay_chain_pem, "alipay_cert"),
+        (
+            "rotated Alipay certificate",
+            &pki.rotated_chain_pem,
+            rotated_sn.as_str(),
+        ),
+        ("root", &pki.root_pem, "alipay_root_cert"),
+    ] {
+        let subject = subject_of(pem);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&subject) && w.contains(source) && w.contains("(in 20 days)")),
+            "{what} ({subject}, {source}) in {warnings:#?}"
+        );
+    }
+}
+
 each_protocol!(
+    certificate_warnings_follow_the_clock_and_the_rotation,
     a_rotation_is_downloaded_once_however_many_answers_name_it,
     until_the_download_succeeds_an_answer_under_the_new_certificate_is_not_data,
     a_rotated_certificate_that_does_not_chain_is_refused_for_good,
