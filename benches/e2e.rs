@@ -6,9 +6,14 @@
 //! For each: wall time ÷ (calls ÷ qps) (1.0 = the quota is the only limit), the most calls
 //! the simulator saw in one second, and how often it throttled.
 //!
-//! `cargo bench --bench e2e` (`-- quick` for 1/10 of the sizes).
+//! 3. ISV mode: 200 merchants × 250 stores in one process on one quota (`isv.rs`).
+//!
+//! `cargo bench --bench e2e` (`-- quick` for 1/10 of the sizes; `-- isv` for the ISV rows
+//! alone).
 
 mod common;
+#[path = "e2e/isv.rs"]
+mod isv;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -192,6 +197,11 @@ async fn main() {
         "simulator latency {} ms, simulator limit = client qps = {QPS}, concurrency 8",
         LATENCY.as_millis()
     );
+    if std::env::args().any(|a| a == "isv") {
+        isv::run(200 / scale, 250).await;
+        return;
+    }
     plan_run(20_000 / scale).await;
     sync_run(2_000 / scale, 2_000 / scale).await;
+    isv::run(200 / scale, 250).await;
 }

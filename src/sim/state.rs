@@ -15,11 +15,7 @@ use super::ids;
 use super::records::{SentNotification, SimOrder, SimShop, SimState};
 use super::rules::list;
 
-/// The merchant acting when the request has no `app_auth_token`.
-pub const OWN_MERCHANT: &str = "2088000000000001";
-/// The merchant every accepted `app_auth_token` acts for.
-pub const TOKEN_MERCHANT: &str = "2088000000000002";
-
+pub use super::merchants::{OWN_MERCHANT, TOKEN_MERCHANT};
 /// A `(merchant, store_id)` pair.
 type StoreKey = (String, String);
 

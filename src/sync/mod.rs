@@ -9,8 +9,12 @@
 //! 6. [`apply`]: the writes, under the rate limiter, intent before and outcome after.
 //! 7. [`run`]: one run of `plan` or `sync`, tying the steps together.
 //! 8. [`report`]: the plan and the run summary as text, JSON or CSV.
+//! 9. [`saved_plan`]: a plan saved to a file (`plan --out`), applied exactly
+//!    (`sync --plan`): fingerprints, format, and the restriction of a fresh plan.
 //!
+//! [`alerts`] tells the `[[alert]]` destinations how runs and audits ended;
 //! [`error`] holds [`RunError`], which knows its exit code.
+pub mod alerts;
 pub mod apply;
 pub mod confirm;
 pub mod context;
@@ -21,6 +25,7 @@ pub mod plan;
 pub mod remote;
 pub mod report;
 pub mod run;
+pub mod saved_plan;
 
 pub use context::Context;
 pub use error::RunError;

@@ -21,6 +21,7 @@ use crate::sync::plan::{
     self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow,
 };
 use crate::sync::remote;
+use crate::sync::saved_plan::{self, Fingerprints, SavedPlan, StaleStore};
 use crate::sync::{confirm, guard, Context, RunError};
 
 /// How to run.
@@ -34,6 +35,11 @@ pub struct RunOptions {
     pub wait_audit: Option<Duration>,
     /// Show a progress bar (terminal only).
     pub progress: bool,
+    /// Fingerprint every store (`plan --out`, docs/saved-plans.md).
+    pub fingerprints: bool,
+    /// Send only this saved plan's writes, for stores whose state did not move
+    /// (`sync --plan`).
+    pub saved_plan: Option<Arc<SavedPlan>>,
 }
 
 /// The result of one run.
@@ -47,6 +53,12 @@ pub struct RunResult {
     /// Why the run stopped or failed, for the operator.
     pub message: Option<String>,
     pub elapsed: Duration,
+    /// With [`RunOptions::fingerprints`] or a saved plan: what the run saw of each store.
+    pub fingerprints: Option<Fingerprints>,
+    /// With a saved plan: its writes that were not sent because their store moved.
+    pub stale: Vec<StaleStore>,
+    /// The Alipay error that ended the run, if one did (e.g. 20001, a rejected token).
+    pub alipay_error: Option<crate::alipay::AlipayError>,
 }
 
 impl Context {
@@ -107,6 +119,12 @@ impl Context {
                     exit,
                     message: Some(message),
                     elapsed: Duration::ZERO,
+                    fingerprints: None,
+                    stale: Vec::new(),
+                    alipay_error: match &e {
+                        RunError::Alipay(a) => Some(a.clone()),
+                        _ => None,
+                    },
                 }
             }
         };
@@ -204,7 +222,29 @@ impl Context {
             );
         }
 
-        let plan = self.make_plan(&loaded, &remote_shops)?;
+        let mut plan = self.make_plan(&loaded, &remote_shops)?;
+        // Saved plans (docs/saved-plans.md): fingerprint what was read, and keep only the
+        // saved plan's writes of the stores that did not move.
+        let fingerprints = match opts.fingerprints || opts.saved_plan.is_some() {
+            true => Some(saved_plan::fingerprints(
+                &loaded.stores,
+                &remote_shops,
+                &db.shop_map()?,
+            )),
+            false => None,
+        };
+        let mut stale = Vec::new();
+        if let (Some(saved), Some(now)) = (&opts.saved_plan, &fingerprints) {
+            let restricted = saved.restrict(plan, now);
+            if restricted.not_in_plan > 0 {
+                info!(
+                    writes = restricted.not_in_plan,
+                    "Writes not in the saved plan were not sent; the next plan shows them."
+                );
+            }
+            plan = restricted.plan;
+            stale = restricted.stale;
+        }
         let counts = plan.counts();
         let mut summary = RunSummary {
             stores: loaded.stores.len() as u64,
@@ -226,6 +266,9 @@ impl Context {
             exit: Exit::Ok,
             message: None,
             elapsed: Duration::ZERO,
+            fingerprints,
+            stale,
+            alipay_error: None,
         };
 
         let last = self.db.last_completed_sync()?;
@@ -309,6 +352,7 @@ impl Context {
 
         let config_error = report.config_error.lock().expect("report lock").take();
         if let Some(err) = config_error {
+            result.alipay_error = Some(err.clone());
             let err = RunError::Alipay(err);
             result.status = RunStatus::Failed;
             result.exit = err.exit();
@@ -319,9 +363,18 @@ impl Context {
             result.message = Some(format!(
                 "stopped by shutdown; {not_started} writes not started"
             ));
-        } else if result.summary.failed + result.summary.unknown + result.summary.rejected > 0 {
+        } else if result.summary.failed + result.summary.unknown + result.summary.rejected > 0
+            || !result.stale.is_empty()
+        {
             result.status = RunStatus::Partial;
             result.exit = Exit::Partial;
+            if !result.stale.is_empty() {
+                warn!(
+                    stores = result.stale.len(),
+                    "Saved plan: stale stores skipped."
+                );
+                result.message = Some(saved_plan::stale_message(&result.stale));
+            }
         }
         Ok(result)
     }

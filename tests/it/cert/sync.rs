@@ -55,9 +55,7 @@ async fn a_rotation_in_the_middle_of_a_sync_is_followed_and_kept(setup: Setup) {
     let second = next
         .run(&RunOptions {
             apply: true,
-            force: false,
-            wait_audit: None,
-            progress: false,
+            ..Default::default()
         })
         .await
         .unwrap();
