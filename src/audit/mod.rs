@@ -2,8 +2,9 @@
 //! notifications, and the `shopsync audit` queries.
 //!
 //! One file per concern: `runs`, `actions` (and `changes`: old → new of each modify),
-//! `shopmap`, `applications`, `values`, `notifications`, `history`, `rejects`, [`views`]
-//! for the CLI, and [`html`] for the run report.
+//! `shopmap`, `applications`, `values`, `notifications`, `history`, `rejects`,
+//! `alipay_certs` (Alipay certificates kept after a rotation), [`views`] for the CLI, and
+//! [`html`] for the run report.
 //!
 //! - The connection runs in WAL mode with `synchronous=NORMAL`, a 5 s busy timeout and
 //!   foreign keys on. Migrations are the numbered files in `migrations/`, applied in order,
@@ -20,6 +21,7 @@
 //!   transaction.
 
 mod actions;
+mod alipay_certs;
 mod applications;
 mod changes;
 mod history;
@@ -60,13 +62,18 @@ const MIGRATIONS: &[Migration] = &[
         "merchants",
         include_str!("migrations/0003_merchants.sql"),
     ),
-    // 4 (uploads) and 6 (alipay_certs) are reserved for work in progress on other
-    // branches: the list may have gaps, and a migration added later with a lower number
-    // is applied to a store that already has higher ones (see `migrate`).
+    // 4 (uploads) is reserved for work in progress on another branch: the list may have
+    // gaps, and a migration added later with a lower number is applied to a store that
+    // already has higher ones (see `migrate`).
     (
         5,
         "action_changes",
         include_str!("migrations/0005_action_changes.sql"),
+    ),
+    (
+        6,
+        "alipay_certs",
+        include_str!("migrations/0006_alipay_certs.sql"),
     ),
 ];
 
