@@ -257,6 +257,11 @@ fn sync_job(
                         r.summary.failed,
                     );
                     alerts.after_run(&ctx.db, &r).await;
+                    // The app's certificates: checked after every scheduled run, at most
+                    // one alert per run.
+                    alerts
+                        .certificate_warnings(Some(r.run), &ctx.gateway.certificate_warnings())
+                        .await;
                 }
                 Err(e) => {
                     error!(merchant = %merchant, error = %crate::sync::run::error_chain(&e), "Scheduled sync failed.");
