@@ -182,11 +182,10 @@ pub async fn run(merchants: usize, stores: usize) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let gateway = line.trim().to_string();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let gateway = lines
+        .find_map(|l| l.ok().filter(|l| l.starts_with("http")))
+        .expect("the simulator child printed its URL");
     let sim = SimControl {
         base: gateway.trim_end_matches("/gateway.do").to_string(),
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
