@@ -2,7 +2,8 @@
 //! notifications, and the `shopsync audit` queries.
 //!
 //! One file per concern: `runs`, `actions`, `shopmap`, `applications`, `values`,
-//! `notifications`, `history`, and [`report`] for the CLI.
+//! `notifications`, `uploads` (store photos), `categories` (the category cache),
+//! `history`, and [`report`] for the CLI.
 //!
 //! - The connection runs in WAL mode with `synchronous=NORMAL`, a 5 s busy timeout and
 //!   foreign keys on. Migrations are the numbered files in `migrations/`, applied in order,
@@ -18,6 +19,7 @@
 
 mod actions;
 mod applications;
+mod categories;
 mod history;
 pub mod html;
 mod notifications;
@@ -26,6 +28,7 @@ mod runs;
 mod shopmap;
 mod sql;
 mod table;
+mod uploads;
 mod values;
 pub mod views;
 
@@ -38,18 +41,22 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use actions::{ActionId, ActionRow, NewAction, Outcome};
 pub use applications::{AppStatus, Application, NewApplication};
+pub use categories::CachedCategory;
 pub use history::StoreHistory;
 pub use notifications::{NotificationRecord, NotificationRow};
 pub use rejects::{NewReject, RejectRow, MAX_VALUE_CHARS};
 
 pub use runs::{RunId, RunKind, RunRow, RunStatus, RunSummary};
 pub use shopmap::{Mapping, PreviousMapping};
+pub use uploads::{KnownImage, NewUpload, UploadOutcome, UploadRow};
 pub use views::{run_command, run_command_at, AuditCommand, OutputFormat};
 
 /// The migrations this build knows, in order. The number is the file's prefix.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "rejects", include_str!("migrations/0002_rejects.sql")),
+    // 3 is the multi-merchant migration (issue 14); each version is applied on its own.
+    (4, "uploads", include_str!("migrations/0004_uploads.sql")),
 ];
 
 /// How long a statement waits for another connection's lock before failing.

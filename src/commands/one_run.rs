@@ -84,6 +84,21 @@ pub async fn execute(
     }
     if opts.apply {
         let _ = report::write_summary(&result.summary, result.status, result.run.0, &mut out);
+        let p = result.photos;
+        if p.read > 0 || p.uploaded + p.failed > 0 {
+            let _ = writeln!(
+                out,
+                "Photos: {} file(s)/URL(s) read, {} already on Alipay, {} uploaded now{}.",
+                p.read,
+                p.known,
+                p.uploaded,
+                if p.failed > 0 {
+                    format!(", {} failed", p.failed)
+                } else {
+                    String::new()
+                }
+            );
+        }
         if let Ok(pending) = ctx.db.pending_applications() {
             let _ = writeln!(
                 out,

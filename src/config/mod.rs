@@ -12,10 +12,12 @@ use crate::source::SourceConfig;
 mod checks;
 mod credentials;
 mod env;
+mod images;
 mod sections;
 
 use credentials::credential_or_path;
 use env::apply_env;
+pub use images::ImagesSection;
 pub use sections::*;
 
 /// Where the configuration is looked for when `--config` is not given, in order.
@@ -76,6 +78,9 @@ pub struct Config {
     pub health: Option<HealthSection>,
     #[serde(default)]
     pub simulator: SimulatorSection,
+    /// Photo files and URLs (`sync::photos`).
+    #[serde(default)]
+    pub images: ImagesSection,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -285,6 +285,7 @@ pub fn describe(cfg: &SourceConfig) -> String {
     }
 }
 
-fn file_name(cfg: &SourceConfig) -> String {
+/// The export as rejects name it (`Reject::file`).
+pub fn file_name(cfg: &SourceConfig) -> String {
     cfg.path.display().to_string()
 }

@@ -17,6 +17,7 @@ use crate::record::Field;
 use crate::source;
 use crate::sync::apply::{self, ApplySettings, Progress};
 use crate::sync::followup;
+use crate::sync::photos::PhotoCounts;
 use crate::sync::plan::{
     self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow,
 };
@@ -47,6 +48,8 @@ pub struct RunResult {
     /// Why the run stopped or failed, for the operator.
     pub message: Option<String>,
     pub elapsed: Duration,
+    /// What became of the export's photo files and URLs (`sync::photos`).
+    pub photos: PhotoCounts,
 }
 
 impl Context {
@@ -107,6 +110,7 @@ impl Context {
                     exit,
                     message: Some(message),
                     elapsed: Duration::ZERO,
+                    photos: PhotoCounts::default(),
                 }
             }
         };
@@ -154,6 +158,10 @@ impl Context {
         let (mut loaded, remote_shops) = tokio::try_join!(load, fetch)?;
         let today = self.clock.now().with_timezone(&china()).date_naive();
         source::reject_expired(&cfg.source, &mut loaded, today);
+        // Categories checked and photos resolved (read, checked, known ones to their ids)
+        // before anything is planned; both add rejected rows (sync::categories, sync::photos).
+        let category_names = self.check_categories(&mut loaded).await?;
+        let photos = self.resolve_photos(&mut loaded).await?;
         let rows = loaded.stores.len() as u64 + loaded.rejects.len() as u64;
         db.set_run_store_count(run, rows)?;
         let rejects: Vec<NewReject<'_>> = loaded
@@ -207,7 +215,9 @@ impl Context {
             );
         }
 
-        let plan = self.make_plan(&loaded, &remote_shops)?;
+        let mut plan = self.make_plan(&loaded, &remote_shops)?;
+        plan.categories = category_names;
+        plan.photos = photos.planned(&plan);
         let counts = plan.counts();
         let mut summary = RunSummary {
             stores: loaded.stores.len() as u64,
@@ -229,6 +239,11 @@ impl Context {
             exit: Exit::Ok,
             message: None,
             elapsed: Duration::ZERO,
+            photos: PhotoCounts {
+                read: photos.read as u64,
+                known: photos.known as u64,
+                ..Default::default()
+            },
         };
 
         let last = self.db.last_completed_sync()?;
@@ -261,6 +276,15 @@ impl Context {
             }
         }
 
+        // The photos the writes wait on, uploaded before them; a store whose photo failed
+        // is not written (sync::photos::upload).
+        let uploads = self.upload_photos(run, &mut result.plan).await?;
+        if let Some(e) = uploads.config_error {
+            return Err(RunError::Alipay(e));
+        }
+        let held_back = uploads.writable(&result.plan);
+        result.photos.uploaded = uploads.uploaded;
+        result.photos.failed = uploads.failed;
         let settings = ApplySettings {
             concurrency: cfg.sync.concurrency,
             max_attempts: attempts,
@@ -275,7 +299,7 @@ impl Context {
             db,
             &self.clock,
             run,
-            &result.plan,
+            held_back.as_ref().unwrap_or(&result.plan),
             &settings,
             self.stop.clone(),
             progress,
@@ -286,7 +310,7 @@ impl Context {
         }
         summary.created = report.created.load(Ordering::SeqCst);
         summary.modified = report.modified.load(Ordering::SeqCst);
-        summary.failed = report.failed.load(Ordering::SeqCst);
+        summary.failed = report.failed.load(Ordering::SeqCst) + uploads.failed_stores.len() as u64;
         summary.unknown = report.unknown.load(Ordering::SeqCst) + confirmed.still_unknown;
         summary.pending += report.deferred.load(Ordering::SeqCst);
         let not_started = writes.saturating_sub(

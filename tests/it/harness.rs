@@ -62,6 +62,16 @@ impl Harness {
     }
 
     pub fn config_text(gateway: &str, extra: &str) -> String {
+        // The two example ids below are fewer distinct audit photos than the default
+        // `[sync] min_audit_images` (3); the test chain keeps them with the limit at 2
+        // unless a test sets it.
+        let extra = if extra.contains("min_audit_images") {
+            extra.to_string()
+        } else if extra.contains("[sync]\n") {
+            extra.replacen("[sync]\n", "[sync]\nmin_audit_images = 2\n", 1)
+        } else {
+            format!("{extra}\n[sync]\nmin_audit_images = 2\n")
+        };
         format!(
             r#"[alipay]
 gateway = "{gateway}"

@@ -12,6 +12,7 @@ mod faults;
 mod harness;
 mod hostile;
 mod operator;
+mod photos;
 mod props;
 mod report_html;
 mod sim;

@@ -183,6 +183,42 @@ pub struct PlanCounts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub items: Vec<PlanItem>,
+    /// Photos the plan's creates and modifies need uploaded first (`sync::photos`); their
+    /// values stand in the items as [`PlannedPhoto::placeholder`]s until then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<PlannedPhoto>,
+    /// category id → its name (the path category.query gives, e.g. `美食-中餐-淮扬菜`), for
+    /// the categories the export uses.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<String, String>,
+}
+
+/// The value that stands in a planned write for a photo not uploaded yet: `upload:` and
+/// the file or URL as the export wrote it. Never an image id (`:` is not in one).
+pub const PHOTO_PLACEHOLDER: &str = "upload:";
+
+/// A photo content (one SHA-256) that writes of this plan wait on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedPhoto {
+    /// Lowercase hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// The files or URLs (as the export wrote them) that hold these bytes; each stands in
+    /// the items as `upload:<source>`.
+    pub sources: Vec<String>,
+    /// `jpg`, `png`, `gif` or `bmp`, decided from the bytes.
+    pub image_type: String,
+    pub bytes: u64,
+    /// The stores whose create or modify waits on it.
+    pub stores: Vec<StoreId>,
+}
+
+impl PlannedPhoto {
+    /// `upload:<source>` of each source.
+    pub fn placeholders(&self) -> impl Iterator<Item = String> + '_ {
+        self.sources
+            .iter()
+            .map(|s| format!("{PHOTO_PLACEHOLDER}{s}"))
+    }
 }
 
 impl Plan {
