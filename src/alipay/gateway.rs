@@ -133,6 +133,28 @@ impl Gateway {
         })
     }
 
+    /// The same app (HTTP client, keys, rate limiter, observer) acting for another
+    /// merchant: its `app_auth_token` (`None`: the app's own merchant). Used once per
+    /// merchant of an ISV config, so all of them share the app's one quota.
+    pub fn for_merchant(&self, app_auth_token: Option<Secret>) -> Gateway {
+        let arc = &self.inner;
+        let mut cfg = arc.cfg.clone();
+        cfg.app_auth_token = app_auth_token;
+        Gateway {
+            inner: Arc::new(Inner {
+                http: arc.http.clone(),
+                cfg,
+                sign_key: arc.sign_key.clone(),
+                alipay_key: arc.alipay_key.clone(),
+                clock: arc.clock.clone(),
+                limiter: arc.limiter.clone(),
+                observer: arc.observer.clone(),
+                verified_any: Default::default(),
+                bad_signature_streak: Default::default(),
+            }),
+        }
+    }
+
     /// Attach a metrics observer.
     pub fn with_observer(self, observer: Arc<dyn CallObserver>) -> Self {
         let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {

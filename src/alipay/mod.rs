@@ -2,8 +2,9 @@
 //! ([`envelope`]), the classic gateway ([`gateway`]) and v3 signing ([`v3`]), error classes
 //! ([`error`]), the app's rate limit ([`ratelimit`]) and retries ([`retry`]), and the store
 //! API the engine speaks ([`api::ShopApi`]), implemented by the Koubei shop methods
-//! ([`koubei`]).
+//! ([`koubei`]). Certificate mode (SNs, chains, rotation) is in [`cert`].
 pub mod api;
+pub mod cert;
 pub mod envelope;
 pub mod error;
 pub mod gateway;

@@ -94,6 +94,8 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionRow {
     pub id: ActionId,
+    /// The merchant (`""`: the implicit one).
+    pub merchant: String,
     pub run: RunId,
     pub store_id: StoreId,
     pub kind: WriteKind,
@@ -132,7 +134,7 @@ struct Original {
 
 pub(crate) const ACTION_COLUMNS: &str = "id, run_id, store_id, kind, shop_id, request_id, \
      fields_json, intent_at, outcome, outcome_at, apply_id, audit_status, code, sub_code, msg, \
-     reason, original_outcome_json, resolved_at, resolution_note";
+     reason, original_outcome_json, resolved_at, resolution_note, merchant";
 
 /// Raw row: JSON columns are decoded after the statement (their errors are ours).
 pub(crate) struct RawAction {
@@ -174,6 +176,7 @@ pub(crate) fn action_from_row(r: &Row<'_>) -> rusqlite::Result<RawAction> {
             outcome_at: opt_ts(r.get(9)?),
             resolved_at: opt_ts(r.get(17)?),
             resolution_note: r.get(18)?,
+            merchant: r.get(19)?,
             original_outcome: None,
             original_outcome_at: None,
         },
@@ -296,9 +299,9 @@ impl AuditDb {
                 });
             }
             tx.execute(
-                "INSERT INTO actions (run_id, store_id, kind, shop_id, request_id, fields_json, intent_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![a.run.0, a.store_id, a.kind, a.shop_id, a.request_id, fields, ts(at)],
+                "INSERT INTO actions (run_id, store_id, kind, shop_id, request_id, fields_json, intent_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![a.run.0, a.store_id, a.kind, a.shop_id, a.request_id, fields, ts(at), self.merchant()],
             )?;
             Ok(ActionId(tx.last_insert_rowid()))
         })
@@ -334,7 +337,7 @@ impl AuditDb {
     pub fn unresolved_actions(&self) -> Result<Vec<ActionRow>, AuditError> {
         self.actions_where(
             "resolved_at IS NULL AND (outcome IS NULL OR outcome = 'unknown') ORDER BY id",
-            [],
+            &[],
         )
     }
 
@@ -385,7 +388,7 @@ impl AuditDb {
 
     /// The actions of one run, in the order they were recorded.
     pub fn actions_for_run(&self, run: RunId) -> Result<Vec<ActionRow>, AuditError> {
-        self.actions_where("run_id = ?1 ORDER BY id", [run.0])
+        self.actions_where("run_id = ?1 ORDER BY id", &[&run.0])
     }
 
     /// The action that sent this `request_id`.
@@ -394,7 +397,7 @@ impl AuditDb {
         request_id: &RequestId,
     ) -> Result<Option<ActionRow>, AuditError> {
         Ok(self
-            .actions_where("request_id = ?1 ORDER BY id DESC", [request_id])?
+            .actions_where("request_id = ?1 ORDER BY id DESC", &[request_id])?
             .into_iter()
             .next())
     }
@@ -405,26 +408,32 @@ impl AuditDb {
         &self,
         request_id: &RequestId,
     ) -> Result<Vec<ActionRow>, AuditError> {
-        self.actions_where("request_id = ?1 ORDER BY id", [request_id])
+        self.actions_where("request_id = ?1 ORDER BY id", &[request_id])
     }
 
     /// The actions of one store, oldest first.
     pub fn actions_for_store(&self, store_id: &StoreId) -> Result<Vec<ActionRow>, AuditError> {
-        self.actions_where("store_id = ?1 ORDER BY id", [store_id])
+        self.actions_where("store_id = ?1 ORDER BY id", &[store_id])
     }
 
-    fn actions_where<P: rusqlite::Params>(
+    /// `SELECT … WHERE <this handle's merchant> AND <condition>`: the condition's own
+    /// parameters are `?1..?n`; the merchant filter is bound after them.
+    fn actions_where(
         &self,
         condition: &str,
-        params: P,
+        params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<ActionRow>, AuditError> {
+        let m = params.len() + 1;
+        let only = self.only();
+        let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
+        all.push(&only);
         let raws = {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(
-                "SELECT {ACTION_COLUMNS} FROM actions WHERE {condition}"
+                "SELECT {ACTION_COLUMNS} FROM actions WHERE (?{m} IS NULL OR merchant = ?{m}) AND {condition}"
             ))?;
             let rows = stmt
-                .query_map(params, action_from_row)?
+                .query_map(all.as_slice(), action_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };

@@ -43,6 +43,8 @@ pub struct NewApplication<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Application {
     pub apply_id: ApplyId,
+    /// The merchant (`""`: the implicit one).
+    pub merchant: String,
     pub store_id: StoreId,
     /// For a create: set once the audit succeeded.
     pub shop_id: Option<ShopId>,
@@ -60,7 +62,7 @@ pub struct Application {
 }
 
 const APP_COLUMNS: &str = "apply_id, store_id, shop_id, kind, request_id, action_id, fields_json, \
-     status, submitted_at, finished_at, result_code, result_desc";
+     status, submitted_at, finished_at, result_code, result_desc, merchant";
 
 fn app_from_row(r: &Row<'_>) -> rusqlite::Result<(Application, String)> {
     Ok((
@@ -77,6 +79,7 @@ fn app_from_row(r: &Row<'_>) -> rusqlite::Result<(Application, String)> {
             finished_at: opt_ts(r.get(9)?),
             result_code: r.get(10)?,
             result_desc: r.get(11)?,
+            merchant: r.get(12)?,
         },
         r.get(6)?,
     ))
@@ -119,8 +122,8 @@ impl AuditDb {
             }
             tx.execute(
                 "INSERT INTO applications (apply_id, store_id, shop_id, kind, request_id, action_id,
-                     fields_json, status, submitted_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8)",
+                     fields_json, status, submitted_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9)",
                 params![
                     app.apply_id,
                     app.store_id,
@@ -129,7 +132,8 @@ impl AuditDb {
                     app.request_id,
                     app.action_id.map(|a| a.0),
                     fields,
-                    ts(at)
+                    ts(at),
+                    self.merchant()
                 ],
             )?;
             Ok(())
@@ -138,7 +142,7 @@ impl AuditDb {
 
     /// Applications still under audit, oldest first.
     pub fn pending_applications(&self) -> Result<Vec<Application>, AuditError> {
-        self.apps_where("status = 'pending' ORDER BY submitted_at, apply_id", [])
+        self.apps_where("status = 'pending' ORDER BY submitted_at, apply_id", &[])
     }
 
     /// Records the end of an application's audit. Idempotent: finishing it again with the
@@ -244,17 +248,17 @@ impl AuditDb {
     ) -> Result<Vec<Application>, AuditError> {
         self.apps_where(
             "store_id = ?1 ORDER BY submitted_at DESC, rowid DESC",
-            [store_id],
+            &[store_id],
         )
     }
 
     /// The newest application of every store (one per store), for the planner.
     pub fn last_applications(&self) -> Result<Vec<Application>, AuditError> {
         self.apps_where(
-            "rowid IN (SELECT rowid FROM applications a WHERE a.rowid = \
-               (SELECT b.rowid FROM applications b WHERE b.store_id = a.store_id \
-                ORDER BY b.submitted_at DESC, b.rowid DESC LIMIT 1))",
-            [],
+            "a.rowid = (SELECT b.rowid FROM applications b \
+               WHERE b.store_id = a.store_id AND b.merchant = a.merchant \
+               ORDER BY b.submitted_at DESC, b.rowid DESC LIMIT 1)",
+            &[],
         )
     }
 
@@ -264,7 +268,7 @@ impl AuditDb {
         request_id: &RequestId,
     ) -> Result<Option<Application>, AuditError> {
         Ok(self
-            .apps_where("request_id = ?1 ORDER BY rowid DESC", [request_id])?
+            .apps_where("request_id = ?1 ORDER BY rowid DESC", &[request_id])?
             .into_iter()
             .next())
     }
@@ -272,23 +276,29 @@ impl AuditDb {
     /// One application.
     pub fn application(&self, apply_id: &ApplyId) -> Result<Option<Application>, AuditError> {
         Ok(self
-            .apps_where("apply_id = ?1", [apply_id])?
+            .apps_where("apply_id = ?1", &[apply_id])?
             .into_iter()
             .next())
     }
 
-    fn apps_where<P: rusqlite::Params>(
+    /// `SELECT … WHERE <this handle's merchant> AND <condition>`: the condition's own
+    /// parameters are `?1..?n`; the merchant filter is bound after them.
+    fn apps_where(
         &self,
         condition: &str,
-        params: P,
+        params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<Application>, AuditError> {
+        let m = params.len() + 1;
+        let only = self.only();
+        let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
+        all.push(&only);
         let raws = {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(
-                "SELECT {APP_COLUMNS} FROM applications WHERE {condition}"
+                "SELECT {APP_COLUMNS} FROM applications a WHERE (?{m} IS NULL OR a.merchant = ?{m}) AND {condition}"
             ))?;
             let rows = stmt
-                .query_map(params, app_from_row)?
+                .query_map(all.as_slice(), app_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };

@@ -1,4 +1,5 @@
-//! The category tree as category.query answered it, cached per app (and merchant) for
+//! The category tree as category.query answered it, cached per app (not per merchant: the
+//! tree is the platform's, and one cache serves every merchant of the app) for
 //! `sync::categories`, which decides how long an answer stays fresh.
 
 use std::collections::HashMap;
@@ -23,20 +24,19 @@ pub struct CachedCategory {
 }
 
 impl AuditDb {
-    /// Cached categories of this app and merchant fetched at or after `since`, by id.
+    /// Cached categories of this app fetched at or after `since`, by id.
     pub fn cached_categories(
         &self,
         app_id: &str,
-        merchant: &str,
         since: DateTime<Utc>,
     ) -> Result<HashMap<String, CachedCategory>, AuditError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT category_id, name, link, level, is_leaf, fetched_at FROM category_cache
-             WHERE app_id = ?1 AND merchant = ?2 AND fetched_at >= ?3",
+             WHERE app_id = ?1 AND fetched_at >= ?2",
         )?;
         let rows = stmt
-            .query_map(params![app_id, merchant, ts(since)], |r| {
+            .query_map(params![app_id, ts(since)], |r| {
                 Ok(CachedCategory {
                     id: r.get(0)?,
                     name: r.get(1)?,
@@ -51,11 +51,10 @@ impl AuditDb {
         Ok(rows)
     }
 
-    /// Store (or refresh) categories of this app and merchant, in one transaction.
+    /// Store (or refresh) categories of this app, in one transaction.
     pub fn cache_categories(
         &self,
         app_id: &str,
-        merchant: &str,
         categories: &[CachedCategory],
     ) -> Result<(), AuditError> {
         if categories.is_empty() {
@@ -64,16 +63,15 @@ impl AuditDb {
         self.write(|tx| {
             let mut stmt = tx.prepare(
                 "INSERT INTO category_cache
-                     (app_id, merchant, category_id, name, link, level, is_leaf, fetched_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (app_id, merchant, category_id) DO UPDATE SET
+                     (app_id, category_id, name, link, level, is_leaf, fetched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (app_id, category_id) DO UPDATE SET
                      name = excluded.name, link = excluded.link, level = excluded.level,
                      is_leaf = excluded.is_leaf, fetched_at = excluded.fetched_at",
             )?;
             for c in categories {
                 stmt.execute(params![
                     app_id,
-                    merchant,
                     c.id,
                     c.name,
                     c.link,

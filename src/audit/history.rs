@@ -58,10 +58,12 @@ impl AuditDb {
     pub fn store_history(&self, store_id: &StoreId) -> Result<StoreHistory, AuditError> {
         let detail_shops = {
             let conn = self.lock();
-            let mut stmt = conn
-                .prepare("SELECT shop_id FROM detail_cache WHERE store_id = ?1 ORDER BY shop_id")?;
+            let mut stmt = conn.prepare(
+                "SELECT shop_id FROM detail_cache WHERE store_id = ?1
+                     AND (?2 IS NULL OR merchant = ?2) ORDER BY shop_id",
+            )?;
             let rows = stmt
-                .query_map([store_id], |r| r.get(0))?
+                .query_map(rusqlite::params![store_id, self.only()], |r| r.get(0))?
                 .collect::<Result<Vec<String>, _>>()?;
             rows
         };

@@ -55,7 +55,11 @@ pub use views::{run_command, run_command_at, AuditCommand, OutputFormat};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "rejects", include_str!("migrations/0002_rejects.sql")),
-    // 3 is the multi-merchant migration (issue 14); each version is applied on its own.
+    (
+        3,
+        "merchants",
+        include_str!("migrations/0003_merchants.sql"),
+    ),
     (4, "uploads", include_str!("migrations/0004_uploads.sql")),
 ];
 
@@ -128,10 +132,26 @@ pub enum AuditError {
 /// The audit store. Share it as `Arc<AuditDb>`; every method takes `&self`. Calls block
 /// for the length of one short statement or transaction (a mutex, then SQLite with a 5 s
 /// busy timeout), which is acceptable from tokio tasks.
-#[derive(Debug)]
+///
+/// One database holds every merchant of the app; a handle sees one merchant
+/// ([`AuditDb::for_merchant`]: what it writes belongs to it, what it reads is its own) or,
+/// for the `audit` queries, all of them ([`AuditDb::all_merchants`]). A handle opened
+/// with [`AuditDb::open`] sees the implicit merchant `""` of a config without
+/// `[[merchant]]` tables. Handles of one file share its connection.
+#[derive(Debug, Clone)]
 pub struct AuditDb {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    conn: std::sync::Arc<Mutex<Connection>>,
+    scope: Scope,
+}
+
+/// Which merchants a handle sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every merchant (queries only).
+    All,
+    /// One merchant, by name (`""`: the implicit one).
+    Merchant(String),
 }
 
 impl AuditDb {
@@ -161,7 +181,8 @@ impl AuditDb {
         migrate(&mut conn, path)?;
         Ok(Self {
             path: path.to_path_buf(),
-            conn: Mutex::new(conn),
+            conn: std::sync::Arc::new(Mutex::new(conn)),
+            scope: Scope::Merchant(String::new()),
         })
     }
 
@@ -190,12 +211,64 @@ impl AuditDb {
         }
         Ok(Self {
             path: path.to_path_buf(),
-            conn: Mutex::new(conn),
+            conn: std::sync::Arc::new(Mutex::new(conn)),
+            scope: Scope::All,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A handle on the same file that sees (and writes as) merchant `name`.
+    pub fn for_merchant(&self, name: &str) -> AuditDb {
+        AuditDb {
+            scope: Scope::Merchant(name.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// A handle on the same file that sees every merchant (queries).
+    pub fn all_merchants(&self) -> AuditDb {
+        AuditDb {
+            scope: Scope::All,
+            ..self.clone()
+        }
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The merchant rows are written as (`""` for a handle on every merchant: the
+    /// implicit merchant).
+    pub fn merchant(&self) -> &str {
+        match &self.scope {
+            Scope::All => "",
+            Scope::Merchant(m) => m,
+        }
+    }
+
+    /// The merchant filter of a query: `None` sees every merchant. Queries write it as
+    /// `(?N IS NULL OR merchant = ?N)`.
+    fn only(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::All => None,
+            Scope::Merchant(m) => Some(m),
+        }
+    }
+
+    /// Every merchant that has a row in the store, sorted.
+    pub fn merchants(&self) -> Result<Vec<String>, AuditError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare(
+            "SELECT merchant FROM runs UNION SELECT merchant FROM actions
+             UNION SELECT merchant FROM shop_map ORDER BY 1",
+        )?;
+        let names = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(names)
     }
 
     /// `PRAGMA integrity_check`: `"ok"` when the file is sound, else the problems found,

@@ -101,8 +101,8 @@ impl AuditDb {
             let inserted = tx.execute(
                 "INSERT INTO notifications (notify_id, notify_time, notify_type, biz_type, apply_id,
                      request_id, shop_id, audit_status, result_code, result_desc, fields_json,
-                     received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     received_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (notify_id) DO NOTHING",
                 params![
                     n.notify_id,
@@ -116,7 +116,8 @@ impl AuditDb {
                     n.result_code,
                     n.result_desc,
                     fields,
-                    ts(at)
+                    ts(at),
+                    self.merchant()
                 ],
             )?;
             Ok(inserted == 1)
@@ -157,14 +158,18 @@ impl AuditDb {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(
                 "SELECT {NOTIFY_COLUMNS} FROM notifications
-                 WHERE apply_id IN (SELECT apply_id FROM applications WHERE store_id = ?1)
-                    OR request_id IN (SELECT request_id FROM actions WHERE store_id = ?1)
-                    OR request_id IN (SELECT request_id FROM applications WHERE store_id = ?1)
-                    OR shop_id IN (SELECT shop_id FROM shop_map WHERE store_id = ?1)
+                 WHERE apply_id IN (SELECT apply_id FROM applications
+                                    WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2))
+                    OR request_id IN (SELECT request_id FROM actions
+                                      WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2))
+                    OR request_id IN (SELECT request_id FROM applications
+                                      WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2))
+                    OR shop_id IN (SELECT shop_id FROM shop_map
+                                   WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2))
                  ORDER BY received_at, notify_id"
             ))?;
             let rows = stmt
-                .query_map([store_id], notification_from_row)?
+                .query_map(params![store_id, self.only()], notification_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             rows
         };

@@ -28,6 +28,8 @@ pub struct NewReject<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RejectRow {
     pub run: RunId,
+    /// The merchant (`""`: the implicit one).
+    pub merchant: String,
     pub file: String,
     pub line: u64,
     pub store_id: Option<String>,
@@ -50,6 +52,7 @@ fn cut(value: &str) -> String {
 fn reject_from_row(r: &Row<'_>) -> rusqlite::Result<RejectRow> {
     Ok(RejectRow {
         run: RunId(r.get(0)?),
+        merchant: r.get(7)?,
         file: r.get(1)?,
         line: r.get::<_, i64>(2)?.max(0) as u64,
         store_id: r.get(3)?,
@@ -59,7 +62,7 @@ fn reject_from_row(r: &Row<'_>) -> rusqlite::Result<RejectRow> {
     })
 }
 
-const COLUMNS: &str = "run_id, file, line, store_id, field, reason, value";
+const COLUMNS: &str = "run_id, file, line, store_id, field, reason, value, merchant";
 
 impl AuditDb {
     /// Record a run's rejected rows, in one transaction.
@@ -69,7 +72,7 @@ impl AuditDb {
         }
         self.write(|tx| {
             let mut stmt = tx.prepare(&format!(
-                "INSERT INTO rejects ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                "INSERT INTO rejects ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
             ))?;
             for r in rejects {
                 stmt.execute(params![
@@ -80,6 +83,7 @@ impl AuditDb {
                     r.field,
                     redact(r.reason),
                     r.value.map(cut),
+                    self.merchant(),
                 ])?;
             }
             Ok(())
@@ -92,19 +96,21 @@ impl AuditDb {
         let rows = match run {
             Some(run) => {
                 let mut stmt = conn.prepare(&format!(
-                    "SELECT {COLUMNS} FROM rejects WHERE run_id = ?1 ORDER BY line, id"
+                    "SELECT {COLUMNS} FROM rejects WHERE run_id = ?1
+                     AND (?2 IS NULL OR merchant = ?2) ORDER BY line, id"
                 ))?;
                 let rows = stmt
-                    .query_map([run.0], reject_from_row)?
+                    .query_map(params![run.0, self.only()], reject_from_row)?
                     .collect::<Result<Vec<_>, _>>()?;
                 rows
             }
             None => {
                 let mut stmt = conn.prepare(&format!(
-                    "SELECT {COLUMNS} FROM rejects ORDER BY run_id, line, id"
+                    "SELECT {COLUMNS} FROM rejects WHERE (?1 IS NULL OR merchant = ?1)
+                     ORDER BY run_id, line, id"
                 ))?;
                 let rows = stmt
-                    .query_map([], reject_from_row)?
+                    .query_map([self.only()], reject_from_row)?
                     .collect::<Result<Vec<_>, _>>()?;
                 rows
             }
@@ -116,10 +122,11 @@ impl AuditDb {
     pub fn rejects_for_store(&self, store_id: &str) -> Result<Vec<RejectRow>, AuditError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM rejects WHERE store_id = ?1 ORDER BY run_id, line, id"
+            "SELECT {COLUMNS} FROM rejects WHERE store_id = ?1
+             AND (?2 IS NULL OR merchant = ?2) ORDER BY run_id, line, id"
         ))?;
         let rows = stmt
-            .query_map([store_id], reject_from_row)?
+            .query_map(params![store_id, self.only()], reject_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }

@@ -68,6 +68,8 @@ pub struct RunSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRow {
     pub id: RunId,
+    /// The merchant (`""`: the implicit one of a config without `[[merchant]]`).
+    pub merchant: String,
     pub kind: RunKind,
     pub source: String,
     pub store_count: u64,
@@ -90,7 +92,7 @@ impl RunRow {
 }
 
 const RUN_COLUMNS: &str =
-    "id, kind, source, store_count, status, started_at, finished_at, summary_json, error";
+    "id, kind, source, store_count, status, started_at, finished_at, summary_json, error, merchant";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<(RunRow, Option<String>)> {
     let status: String = r.get(4)?;
@@ -102,6 +104,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<(RunRow, Option<String>)> {
     Ok((
         RunRow {
             id: RunId(r.get(0)?),
+            merchant: r.get(9)?,
             kind: r.get(1)?,
             source: r.get(2)?,
             store_count: u64::try_from(store_count).unwrap_or(0),
@@ -142,9 +145,15 @@ impl AuditDb {
     ) -> Result<RunId, AuditError> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO runs (kind, source, store_count, status, started_at)
-                 VALUES (?1, ?2, ?3, 'running', ?4)",
-                params![kind, source, i64_count(store_count), ts(at)],
+                "INSERT INTO runs (kind, source, store_count, status, started_at, merchant)
+                 VALUES (?1, ?2, ?3, 'running', ?4, ?5)",
+                params![
+                    kind,
+                    source,
+                    i64_count(store_count),
+                    ts(at),
+                    self.merchant()
+                ],
             )?;
             Ok(RunId(tx.last_insert_rowid()))
         })
@@ -214,9 +223,10 @@ impl AuditDb {
                 &format!(
                     "SELECT {RUN_COLUMNS} FROM runs
                      WHERE kind = 'sync' AND status IN ('ok', 'partial')
+                       AND (?1 IS NULL OR merchant = ?1)
                      ORDER BY id DESC LIMIT 1"
                 ),
-                [],
+                [self.only()],
                 run_from_row,
             )
             .optional()?;
@@ -230,8 +240,8 @@ impl AuditDb {
             let n = tx.execute(
                 "UPDATE runs SET status = 'interrupted', finished_at = ?1,
                      error = coalesce(error, 'the process ended before the run finished')
-                 WHERE status = 'running'",
-                [ts(at)],
+                 WHERE status = 'running' AND (?2 IS NULL OR merchant = ?2)",
+                params![ts(at), self.only()],
             )?;
             if n > 0 {
                 tracing::warn!(
@@ -247,11 +257,12 @@ impl AuditDb {
     pub fn runs(&self, limit: usize) -> Result<Vec<RunRow>, AuditError> {
         let conn = self.lock();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1"
+            "SELECT {RUN_COLUMNS} FROM runs WHERE (?2 IS NULL OR merchant = ?2)
+             ORDER BY id DESC LIMIT ?1"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt
-            .query_map([limit], run_from_row)?
+            .query_map(params![limit, self.only()], run_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(with_summary).collect()
     }
@@ -261,8 +272,10 @@ impl AuditDb {
         let conn = self.lock();
         let row = conn
             .query_row(
-                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
-                [id.0],
+                &format!(
+                    "SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND (?2 IS NULL OR merchant = ?2)"
+                ),
+                params![id.0, self.only()],
                 run_from_row,
             )
             .optional()?;

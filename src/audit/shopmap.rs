@@ -55,15 +55,20 @@ fn check_how(how: &str) -> Result<(), AuditError> {
     }
 }
 
-fn shop_of(tx: &Transaction<'_>, store_id: &StoreId) -> rusqlite::Result<Option<String>> {
+fn shop_of(
+    tx: &Transaction<'_>,
+    merchant: &str,
+    store_id: &StoreId,
+) -> rusqlite::Result<Option<String>> {
     tx.query_row(
-        "SELECT shop_id FROM shop_map WHERE store_id = ?1",
-        [store_id],
+        "SELECT shop_id FROM shop_map WHERE merchant = ?1 AND store_id = ?2",
+        params![merchant, store_id],
         |r| r.get(0),
     )
     .optional()
 }
 
+/// The store a shop is mapped to, in any merchant (shop ids are unique across the app).
 fn store_of(tx: &Transaction<'_>, shop_id: &ShopId) -> rusqlite::Result<Option<String>> {
     tx.query_row(
         "SELECT store_id FROM shop_map WHERE shop_id = ?1",
@@ -77,9 +82,11 @@ impl AuditDb {
     /// store_id → shop_id for every mapped store.
     pub fn shop_map(&self) -> Result<HashMap<StoreId, ShopId>, AuditError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare("SELECT store_id, shop_id FROM shop_map")?;
+        let mut stmt = conn.prepare(
+            "SELECT store_id, shop_id FROM shop_map WHERE (?1 IS NULL OR merchant = ?1)",
+        )?;
         let map = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([self.only()], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<HashMap<_, _>, _>>()?;
         Ok(map)
     }
@@ -89,8 +96,9 @@ impl AuditDb {
         let conn = self.lock();
         let m = conn
             .query_row(
-                "SELECT store_id, shop_id, how, mapped_at FROM shop_map WHERE store_id = ?1",
-                [store_id],
+                "SELECT store_id, shop_id, how, mapped_at FROM shop_map
+                 WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2)",
+                params![store_id, self.only()],
                 |r| {
                     Ok(Mapping {
                         store_id: r.get(0)?,
@@ -112,10 +120,10 @@ impl AuditDb {
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT store_id, shop_id, how, mapped_at, replaced_at FROM shop_map_history
-             WHERE store_id = ?1 ORDER BY id",
+             WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2) ORDER BY id",
         )?;
         let rows = stmt
-            .query_map([store_id], |r| {
+            .query_map(params![store_id, self.only()], |r| {
                 Ok(PreviousMapping {
                     store_id: r.get(0)?,
                     shop_id: r.get(1)?,
@@ -141,7 +149,7 @@ impl AuditDb {
     ) -> Result<(), AuditError> {
         check_how(how)?;
         self.write(|tx| {
-            let existing_shop = shop_of(tx, store_id)?;
+            let existing_shop = shop_of(tx, self.merchant(), store_id)?;
             if existing_shop.as_deref() == Some(shop_id.as_str()) {
                 return Ok(());
             }
@@ -160,8 +168,9 @@ impl AuditDb {
                 });
             }
             tx.execute(
-                "INSERT INTO shop_map (store_id, shop_id, how, mapped_at) VALUES (?1, ?2, ?3, ?4)",
-                params![store_id, shop_id, how, ts(at)],
+                "INSERT INTO shop_map (store_id, shop_id, how, mapped_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![store_id, shop_id, how, ts(at), self.merchant()],
             )?;
             tracing::info!(store_id = %store_id, shop_id = %shop_id, how, "Store mapped to shop.");
             Ok(())
@@ -182,10 +191,10 @@ impl AuditDb {
             let removed = {
                 let mut stmt = tx.prepare(
                     "SELECT store_id, shop_id, how, mapped_at FROM shop_map
-                     WHERE store_id = ?1 OR shop_id = ?2",
+                     WHERE (merchant = ?3 AND store_id = ?1) OR shop_id = ?2",
                 )?;
                 let rows = stmt
-                    .query_map(params![store_id, shop_id], |r| {
+                    .query_map(params![store_id, shop_id, self.merchant()], |r| {
                         Ok(PreviousMapping {
                             store_id: r.get(0)?,
                             shop_id: r.get(1)?,
@@ -199,19 +208,20 @@ impl AuditDb {
             };
             for old in &removed {
                 tx.execute(
-                    "INSERT INTO shop_map_history (store_id, shop_id, how, mapped_at, replaced_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![old.store_id, old.shop_id, old.how, ts(old.mapped_at), ts(at)],
+                    "INSERT INTO shop_map_history (store_id, shop_id, how, mapped_at, replaced_at, merchant)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![old.store_id, old.shop_id, old.how, ts(old.mapped_at), ts(at), self.merchant()],
                 )?;
                 tracing::warn!(store_id = %old.store_id, shop_id = %old.shop_id, "Store mapping replaced.");
             }
             tx.execute(
-                "DELETE FROM shop_map WHERE store_id = ?1 OR shop_id = ?2",
-                params![store_id, shop_id],
+                "DELETE FROM shop_map WHERE (merchant = ?3 AND store_id = ?1) OR shop_id = ?2",
+                params![store_id, shop_id, self.merchant()],
             )?;
             tx.execute(
-                "INSERT INTO shop_map (store_id, shop_id, how, mapped_at) VALUES (?1, ?2, ?3, ?4)",
-                params![store_id, shop_id, how, ts(at)],
+                "INSERT INTO shop_map (store_id, shop_id, how, mapped_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![store_id, shop_id, how, ts(at), self.merchant()],
             )?;
             Ok(removed)
         })
@@ -220,9 +230,11 @@ impl AuditDb {
     /// shop_id → the store_id querydetail reported (`None`: the shop has none).
     pub fn detail_cache(&self) -> Result<HashMap<ShopId, Option<StoreId>>, AuditError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare("SELECT shop_id, store_id FROM detail_cache")?;
+        let mut stmt = conn.prepare(
+            "SELECT shop_id, store_id FROM detail_cache WHERE (?1 IS NULL OR merchant = ?1)",
+        )?;
         let map = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([self.only()], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<HashMap<_, _>, _>>()?;
         Ok(map)
     }
@@ -238,10 +250,11 @@ impl AuditDb {
         let store_id = store_id.filter(|s| !s.is_empty());
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO detail_cache (shop_id, store_id, fetched_at) VALUES (?1, ?2, ?3)
+                "INSERT INTO detail_cache (shop_id, store_id, fetched_at, merchant)
+                 VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (shop_id) DO UPDATE SET store_id = excluded.store_id,
-                     fetched_at = excluded.fetched_at",
-                params![shop_id, store_id, ts(at)],
+                     fetched_at = excluded.fetched_at, merchant = excluded.merchant",
+                params![shop_id, store_id, ts(at), self.merchant()],
             )?;
             Ok(())
         })

@@ -20,6 +20,27 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// Put a `MERCHANT` column first (one cell per row, in row order) when any merchant
+    /// is named: an ISV database says which merchant each line is; a single-merchant one
+    /// keeps its columns.
+    pub(crate) fn with_merchants<'a>(&mut self, merchants: impl Iterator<Item = &'a str>) {
+        let merchants: Vec<&str> = merchants.collect();
+        if merchants.iter().all(|m| m.is_empty()) {
+            return;
+        }
+        self.headers.insert(0, "MERCHANT");
+        for (row, m) in self.rows.iter_mut().zip(merchants) {
+            row.insert(
+                0,
+                if m.is_empty() {
+                    "-".into()
+                } else {
+                    m.to_string()
+                },
+            );
+        }
+    }
+
     pub(crate) fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
         for row in &self.rows {

@@ -38,8 +38,6 @@ pub struct NewUpload<'a> {
     /// The run that uploaded it (`None`: learnt otherwise, e.g. copied from another store).
     pub run: Option<RunId>,
     pub app_id: &'a str,
-    /// `""` for the app's own merchant.
-    pub merchant: &'a str,
     /// Lowercase hex SHA-256 of the bytes.
     pub sha256: &'a str,
     /// The file path or URL the bytes came from.
@@ -58,6 +56,7 @@ pub struct UploadRow {
     pub id: i64,
     pub run: Option<RunId>,
     pub app_id: String,
+    /// The merchant whose app_auth_token it was uploaded with (`""`: the implicit one).
     pub merchant: String,
     pub sha256: String,
     pub source: String,
@@ -121,9 +120,9 @@ fn upload_from_row(r: &Row<'_>) -> rusqlite::Result<(UploadRow, String)> {
 }
 
 impl AuditDb {
-    /// Record an upload. For content already uploaded under this app and merchant (another
-    /// process got there first), the earlier image is kept and returned; otherwise the
-    /// recorded image (`None` for a failed upload).
+    /// Record an upload, as this handle's merchant. For content already uploaded under this
+    /// app and merchant (another process got there first), the earlier image is kept and
+    /// returned; otherwise the recorded image (`None` for a failed upload).
     pub fn record_upload(
         &self,
         u: &NewUpload<'_>,
@@ -139,7 +138,7 @@ impl AuditDb {
                     .query_row(
                         "SELECT image_id, image_url FROM uploads
                          WHERE app_id = ?1 AND merchant = ?2 AND sha256 = ?3 AND outcome = 'uploaded'",
-                        params![u.app_id, u.merchant, u.sha256],
+                        params![u.app_id, self.merchant(), u.sha256],
                         |r| {
                             Ok(KnownImage {
                                 image_id: r.get(0)?,
@@ -178,7 +177,7 @@ impl AuditDb {
                 params![
                     u.run.map(|r| r.0),
                     u.app_id,
-                    u.merchant,
+                    self.merchant(),
                     u.sha256,
                     redact(u.source),
                     u.image_type,
@@ -201,12 +200,10 @@ impl AuditDb {
     }
 
     /// sha256 → the image Alipay issued for it, for every content uploaded under this app
-    /// and merchant.
-    pub fn uploaded_images(
-        &self,
-        app_id: &str,
-        merchant: &str,
-    ) -> Result<HashMap<String, KnownImage>, AuditError> {
+    /// and this handle's merchant (image ids are valid only for the merchant they were
+    /// uploaded for).
+    pub fn uploaded_images(&self, app_id: &str) -> Result<HashMap<String, KnownImage>, AuditError> {
+        let merchant = self.merchant();
         let conn = self.lock();
         let mut stmt = conn.prepare(
             "SELECT sha256, image_id, image_url FROM uploads
@@ -228,11 +225,15 @@ impl AuditDb {
 
     /// The uploads of one run (successes and failures), in the order they ended.
     pub fn uploads_for_run(&self, run: RunId) -> Result<Vec<UploadRow>, AuditError> {
-        self.uploads_where("run_id = ?1 ORDER BY id", params![run.0])
+        self.uploads_where(
+            "run_id = ?1 AND (?2 IS NULL OR merchant = ?2) ORDER BY id",
+            params![run.0, self.only()],
+        )
     }
 
     /// The uploads a store waited on, and the uploads whose image id is one of `image_ids`
-    /// (the ids its writes carried), oldest first.
+    /// (the ids its writes carried), oldest first; this handle's merchant only (a store id
+    /// is unique within its merchant).
     pub fn uploads_for_store(
         &self,
         store_id: &StoreId,
@@ -243,10 +244,11 @@ impl AuditDb {
             source,
         })?;
         self.uploads_where(
-            "EXISTS (SELECT 1 FROM json_each(uploads.stores_json) WHERE value = ?1)
-                OR image_id IN (SELECT value FROM json_each(?2))
+            "(EXISTS (SELECT 1 FROM json_each(uploads.stores_json) WHERE value = ?1)
+                OR image_id IN (SELECT value FROM json_each(?2)))
+               AND (?3 IS NULL OR merchant = ?3)
              ORDER BY id",
-            params![store_id, ids],
+            params![store_id, ids, self.only()],
         )
     }
 

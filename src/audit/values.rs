@@ -30,9 +30,13 @@ impl AuditDb {
         let marks = vec!["?"; names.len()].join(",");
         let conn = self.lock();
         let mut stmt = conn.prepare(&format!(
-            "SELECT store_id, field, value FROM accepted_values WHERE field IN ({marks}) ORDER BY store_id"
+            "SELECT store_id, field, value FROM accepted_values
+             WHERE merchant = ? AND field IN ({marks}) ORDER BY store_id"
         ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(&names))?;
+        let merchant = [self.merchant()];
+        let mut rows = stmt.query(rusqlite::params_from_iter(
+            merchant.iter().chain(names.iter()),
+        ))?;
         let mut out: HashMap<StoreId, FieldValues> = HashMap::new();
         let mut current: Option<(String, Vec<(Field, String)>)> = None;
         while let Some(r) = rows.next()? {
@@ -69,10 +73,13 @@ impl AuditDb {
         store_id: &StoreId,
     ) -> Result<BTreeMap<String, String>, AuditError> {
         let conn = self.lock();
-        let mut stmt =
-            conn.prepare("SELECT field, value FROM accepted_values WHERE store_id = ?1")?;
+        let mut stmt = conn.prepare(
+            "SELECT field, value FROM accepted_values WHERE store_id = ?1 AND merchant = ?2",
+        )?;
         let map = stmt
-            .query_map([store_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![store_id, self.merchant()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<Result<BTreeMap<_, _>, _>>()?;
         Ok(map)
     }
@@ -90,16 +97,17 @@ impl AuditDb {
             for (field, value) in &fields {
                 if value.is_empty() {
                     tx.execute(
-                        "DELETE FROM accepted_values WHERE store_id = ?1 AND field = ?2",
-                        params![store_id, field],
+                        "DELETE FROM accepted_values
+                         WHERE merchant = ?3 AND store_id = ?1 AND field = ?2",
+                        params![store_id, field, self.merchant()],
                     )?;
                 } else {
                     tx.execute(
-                        "INSERT INTO accepted_values (store_id, field, value, updated_at)
-                         VALUES (?1, ?2, ?3, ?4)
-                         ON CONFLICT (store_id, field) DO UPDATE SET value = excluded.value,
+                        "INSERT INTO accepted_values (store_id, field, value, updated_at, merchant)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (merchant, store_id, field) DO UPDATE SET value = excluded.value,
                              updated_at = excluded.updated_at",
-                        params![store_id, field, value, ts(at)],
+                        params![store_id, field, value, ts(at), self.merchant()],
                     )?;
                 }
             }

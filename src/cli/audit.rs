@@ -8,6 +8,9 @@ pub struct AuditArgs {
     /// Output format (also accepted after the subcommand: `audit runs --format json`).
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Only this merchant of an ISV config (default: every merchant).
+    #[arg(long, global = true)]
+    pub merchant: Option<String>,
 }
 
 /// Queries over the audit store (read-only).

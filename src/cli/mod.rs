@@ -75,11 +75,21 @@ pub struct ValidateArgs {
     pub online: bool,
 }
 
+/// Which merchant of an ISV config (`[[merchant]]` tables) a command is about.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MerchantArgs {
+    /// Only this merchant (its `name` in the config). Default: every merchant.
+    #[arg(long)]
+    pub merchant: Option<String>,
+}
+
 /// `shopsync follow-up`.
 #[derive(Debug, clap::Args)]
 pub struct FollowUpArgs {
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub merchant: MerchantArgs,
 }
 
 /// `shopsync plan`.
@@ -87,6 +97,8 @@ pub struct FollowUpArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub merchant: MerchantArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
@@ -100,6 +112,8 @@ pub struct PlanArgs {
 pub struct SyncArgs {
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub merchant: MerchantArgs,
     /// Skip the safety guards (max_creates, max_modifies, shrunken export).
     #[arg(long)]
     pub force: bool,
@@ -118,6 +132,8 @@ pub struct DaemonArgs {
     /// Print the next 5 run times in the configured time zone and exit.
     #[arg(long)]
     pub print_schedule: bool,
+    #[command(flatten)]
+    pub merchant: MerchantArgs,
 }
 
 /// Output format of `plan` and `sync`.

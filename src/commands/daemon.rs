@@ -22,6 +22,6 @@ pub async fn run(config: &Path, args: DaemonArgs) -> Result<Exit, RunError> {
         crate::say!("{}", schedule.describe_upcoming(Utc::now(), 5));
         return Ok(Exit::Ok);
     }
-    crate::daemon::service::serve(cfg, schedule).await?;
+    crate::daemon::service::serve(cfg, args.merchant.merchant.clone()).await?;
     Ok(Exit::Ok)
 }

@@ -17,6 +17,7 @@ mod sync;
 mod validate;
 mod validate_online;
 
+pub use one_run::select_merchants;
 pub use validate::{validate, validate_online};
 
 /// Run the parsed command line.

@@ -1,5 +1,7 @@
-//! What `plan` and `sync` share: build the context (lock, audit store, client or built-in
-//! simulator), stop starting writes on a signal, run once, print the plan and summary.
+//! What `plan` and `sync` share: connect the app (keys, client or built-in simulator, the
+//! one rate limiter), run every selected merchant concurrently under its own run lock,
+//! stop starting writes on a signal, print each merchant's plan and summary, and exit
+//! with the worst merchant's code.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,11 +9,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::AuditDb;
 use crate::cli::PlanFormat;
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 use crate::exit::Exit;
-use crate::sync::context::open_locked;
-use crate::sync::{report, Context, RunError, RunOptions};
+use crate::sync::context::{create_db_dir, lock_merchant, App};
+use crate::sync::run::error_chain;
+use crate::sync::{report, RunError, RunOptions, RunResult};
 
 /// What to print besides the run summary.
 pub struct Show {
@@ -23,21 +27,41 @@ pub struct Show {
 /// shows the whole job (create → audit → shop id).
 const SIMULATOR_WAIT: Duration = Duration::from_secs(10);
 
+/// The merchants a command runs: the one `--merchant` names, or all.
+pub fn select_merchants(
+    cfg: &crate::config::Config,
+    only: Option<&str>,
+) -> Result<Vec<String>, RunError> {
+    let all = cfg.merchant_names();
+    match only {
+        None => Ok(all),
+        Some(name) if all.iter().any(|n| n == name) => Ok(vec![name.to_string()]),
+        Some(name) => Err(RunError::UnknownMerchant {
+            name: name.to_string(),
+            known: all.join(", "),
+        }),
+    }
+}
+
 pub async fn execute(
     config: &Path,
     mut opts: RunOptions,
     show: Show,
     lock_timeout: Duration,
+    only: Option<&str>,
 ) -> Result<Exit, RunError> {
     let cfg = super::load_config(config)?;
+    let names = select_merchants(&cfg, only)?;
     let simulator = cfg.is_simulator();
-    let clock: SharedClock = Arc::new(SystemClock);
-    let (_lock, db) = open_locked(&cfg, lock_timeout).await?;
-    let (ctx, sim) = Context::connect(cfg, db, clock, None).await?;
+    let multi = cfg.is_multi_merchant();
+    let clock: SharedClock = crate::clock::command_clock();
+    create_db_dir(&cfg.audit.database)?;
+    let db = Arc::new(AuditDb::open(&cfg.audit.database)?);
+    let app = App::connect(cfg, db, clock, None).await?;
     // Test knob (tests/it/operator.rs): a panic whose message carries the app_auth_token,
     // to show the panic path redacts it. `SHOPSYNC_TEST_*` is never a config override.
     if std::env::var_os("SHOPSYNC_TEST_PANIC").is_some() {
-        let token = ctx.cfg.app_auth_token().ok().flatten();
+        let token = app.cfg.app_auth_token().ok().flatten();
         panic!(
             "test panic with token {}",
             token.as_ref().map(|t| t.expose()).unwrap_or("-")
@@ -46,15 +70,18 @@ pub async fn execute(
     if simulator {
         crate::output::note_line(&format!(
             "Using the built-in Alipay simulator at {} (config {}); nothing is sent to Alipay.",
-            sim.as_ref().map(|s| s.gateway_url()).unwrap_or_default(),
+            app.sim
+                .as_ref()
+                .map(|s| s.gateway_url())
+                .unwrap_or_default(),
             config.display()
         ));
     }
     // SIGTERM or Ctrl-C stops starting new writes; writes in flight finish and are
     // recorded (a second signal exits at once, exit 130).
-    match crate::daemon::shutdown::Shutdown::install(ctx.cfg.schedule.grace) {
+    match crate::daemon::shutdown::Shutdown::install(app.cfg.schedule.grace) {
         Ok(shutdown) => {
-            let stop = ctx.stop.clone();
+            let stop = app.stop.clone();
             tokio::spawn(async move {
                 shutdown.wait().await;
                 crate::output::note_line(
@@ -68,27 +95,79 @@ pub async fn execute(
     if opts.apply && simulator {
         opts.wait_audit = opts.wait_audit.or(Some(SIMULATOR_WAIT));
     }
-    let result = ctx.run(&opts).await;
-    if let Some(sim) = sim {
+    // Every merchant at once, each under its own lock: they share the app's quota.
+    let runs = futures::future::join_all(names.iter().map(|name| {
+        let app = &app;
+        let opts = &opts;
+        async move {
+            let _lock = lock_merchant(&app.cfg, name, lock_timeout).await?;
+            let ctx = app.context(name)?;
+            let result = ctx.run(opts).await?;
+            let pending = ctx.db.pending_applications().map(|p| p.len()).ok();
+            Ok::<_, RunError>((result, pending))
+        }
+    }))
+    .await;
+    if let Some(sim) = &app.sim {
         if let Err(e) = sim.save_configured_snapshot() {
             crate::output::warn_line(&format!("cannot save the simulator's state: {e}"));
         }
         sim.shutdown().await;
     }
-    let result = result?;
+    let mut exit = Exit::Ok;
     let mut out = crate::output::stdout();
-    if let Some((format, all)) = show.plan {
-        if let Err(e) = report::write_plan(&result.plan, format, all, &mut out) {
-            crate::output::error_line(&format!("cannot write the plan: {e}"));
+    for (name, outcome) in names.iter().zip(runs) {
+        let who = if multi {
+            format!("merchant {name}: ")
+        } else {
+            String::new()
+        };
+        match outcome {
+            Ok((result, pending)) => {
+                print_run(
+                    &mut out,
+                    &show,
+                    opts.apply,
+                    &who,
+                    &result,
+                    pending,
+                    multi.then_some(name.as_str()),
+                );
+                exit = exit.worst(result.exit);
+            }
+            Err(e) => {
+                // A merchant that fails alone (a revoked token, a missing export) does not
+                // stop the others; the exit code is the worst.
+                crate::output::error_line(&format!("{who}{}", error_chain(&e)));
+                exit = exit.worst(e.exit());
+            }
         }
     }
-    if opts.apply {
-        let _ = report::write_summary(&result.summary, result.status, result.run.0, &mut out);
+    Ok(exit)
+}
+
+fn print_run(
+    out: &mut dyn Write,
+    show: &Show,
+    apply: bool,
+    who: &str,
+    result: &RunResult,
+    pending: Option<usize>,
+    merchant: Option<&str>,
+) {
+    if let Some((format, all)) = show.plan {
+        if let Err(e) = report::write_plan_for(&result.plan, format, all, merchant, out) {
+            crate::output::error_line(&format!("{who}cannot write the plan: {e}"));
+        }
+    }
+    if apply {
+        let _ = write!(out, "{who}");
+        let _ = report::write_summary(&result.summary, result.status, result.run.0, out);
         let p = result.photos;
         if p.read > 0 || p.uploaded + p.failed > 0 {
             let _ = writeln!(
                 out,
-                "Photos: {} file(s)/URL(s) read, {} already on Alipay, {} uploaded now{}.",
+                "{who}Photos: {} file(s)/URL(s) read, {} already on Alipay, {} uploaded now{}.",
                 p.read,
                 p.known,
                 p.uploaded,
@@ -99,21 +178,19 @@ pub async fn execute(
                 }
             );
         }
-        if let Ok(pending) = ctx.db.pending_applications() {
+        if let Some(pending) = pending {
             let _ = writeln!(
                 out,
-                "{} applications still under Alipay's audit; `shopsync audit pending` lists them, `shopsync audit show {}` shows this run.",
-                pending.len(),
+                "{who}{pending} applications still under Alipay's audit; `shopsync audit pending` lists them, `shopsync audit show {}` shows this run.",
                 result.run.0
             );
         }
     }
     if let Some(msg) = &result.message {
         if result.exit == Exit::Guard {
-            crate::output::note_line(&format!("stopped: {msg}"));
+            crate::output::note_line(&format!("{who}stopped: {msg}"));
         } else {
-            crate::output::error_line(msg);
+            crate::output::error_line(&format!("{who}{msg}"));
         }
     }
-    Ok(result.exit)
 }

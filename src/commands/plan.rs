@@ -17,5 +17,12 @@ pub async fn run(config: &Path, args: PlanArgs) -> Result<Exit, RunError> {
     let show = Show {
         plan: Some((args.format, args.all)),
     };
-    one_run::execute(config, opts, show, args.lock.lock_timeout).await
+    one_run::execute(
+        config,
+        opts,
+        show,
+        args.lock.lock_timeout,
+        args.merchant.merchant.as_deref(),
+    )
+    .await
 }

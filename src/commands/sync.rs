@@ -17,5 +17,12 @@ pub async fn run(config: &Path, args: SyncArgs) -> Result<Exit, RunError> {
     let show = Show {
         plan: args.show_plan.map(|f| (f, false)),
     };
-    one_run::execute(config, opts, show, args.lock.lock_timeout).await
+    one_run::execute(
+        config,
+        opts,
+        show,
+        args.lock.lock_timeout,
+        args.merchant.merchant.as_deref(),
+    )
+    .await
 }

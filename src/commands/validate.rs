@@ -95,16 +95,28 @@ fn offline(config: &Path) -> Result<(Config, Vec<String>), Exit> {
     if let Some(p) = db_dir_problem(&cfg.audit.database) {
         problems.push(p);
     }
-    if let Err(e) = cfg.app_auth_token() {
-        problems.push(format!("app_auth_token: {e}"));
-    }
-    match crate::source::check(&cfg.source) {
-        Ok(headers) => crate::say!(
-            "Source {}: readable, {} columns, mapping complete.",
-            crate::source::describe(&cfg.source),
-            headers.len()
-        ),
-        Err(e) => problems.push(format!("source: {e}")),
+    // Every merchant: its token and its export (the implicit one of a config without
+    // [[merchant]] tables included). A missing [source] is already in `problems`.
+    for m in cfg.merchant_configs() {
+        let who = if m.merchant_name.is_empty() {
+            String::new()
+        } else {
+            format!("[[merchant]] {}: ", m.merchant_name)
+        };
+        if let Err(e) = m.app_auth_token() {
+            problems.push(format!("{who}app_auth_token: {e}"));
+        }
+        let Some(source) = m.source.as_ref() else {
+            continue;
+        };
+        match crate::source::check(source) {
+            Ok(headers) => crate::say!(
+                "{who}Source {}: readable, {} columns, mapping complete.",
+                crate::source::describe(source),
+                headers.len()
+            ),
+            Err(e) => problems.push(format!("{who}source: {e}")),
+        }
     }
     if let Err(e) =
         crate::daemon::schedule::Schedule::parse(&cfg.schedule.cron, &cfg.schedule.timezone)

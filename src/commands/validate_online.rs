@@ -17,7 +17,8 @@ use crate::sync::categories;
 /// Rows listed per problem category.
 const ROWS_LISTED: usize = 5;
 
-/// The online problems (empty: all well). Progress goes to stdout.
+/// The online problems (empty: all well), for every merchant of the config. Progress goes
+/// to stdout.
 pub async fn problems(cfg: &Config) -> Vec<String> {
     let mut out = Vec::new();
     let clock: SharedClock = Arc::new(SystemClock);
@@ -28,7 +29,43 @@ pub async fn problems(cfg: &Config) -> Vec<String> {
             return out;
         }
     };
-    let gw = &connected.gateway;
+    for m in cfg.merchant_configs() {
+        let who = if m.merchant_name.is_empty() {
+            String::new()
+        } else {
+            format!("[[merchant]] {}: ", m.merchant_name)
+        };
+        // With [[merchant]] tables the app's client carries no token: each merchant's own.
+        let gw = if cfg.is_multi_merchant() {
+            match m.app_auth_token() {
+                Ok(token) => connected.gateway.for_merchant(token),
+                Err(e) => {
+                    out.push(format!("{who}app_auth_token: {e}"));
+                    continue;
+                }
+            }
+        } else {
+            connected.gateway.clone()
+        };
+        out.extend(
+            merchant_problems(&m, &gw, clock.now())
+                .await
+                .into_iter()
+                .map(|p| format!("{who}{p}")),
+        );
+    }
+    if let Some(sim) = connected.sim {
+        sim.shutdown().await;
+    }
+    out
+}
+
+/// One merchant: the signed read, then its export's categories.
+async fn merchant_problems(
+    cfg: &Config,
+    gw: &crate::alipay::Gateway,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
     let attempts = cfg.sync.max_attempts.min(3);
     let query = SummaryQuery {
         op_role: Some(cfg.alipay.op_role.clone()),
@@ -43,21 +80,22 @@ pub async fn problems(cfg: &Config) -> Vec<String> {
     };
     match read_with_retries(attempts, || gw.summary_page(&query, 1, 1)).await {
         Ok(page) => crate::say!(
-            "Alipay answered a signed read (summary.batchquery, app {}): {} shop(s) listed.",
+            "Alipay answered a signed read (summary.batchquery, app {}{}): {} shop(s) listed.",
             cfg.alipay.app_id,
+            if cfg.merchant_name.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", cfg.merchant_label())
+            },
             page.total_items
         ),
-        Err(e) => out.push(format!(
-            "online: the signed read (summary.batchquery) failed: {e}"
-        )),
+        Err(e) => {
+            return vec![format!(
+                "online: the signed read (summary.batchquery) failed: {e}"
+            )]
+        }
     }
-    if out.is_empty() {
-        out.extend(category_problems(cfg, gw, attempts, clock.now()).await);
-    }
-    if let Some(sim) = connected.sim {
-        sim.shutdown().await;
-    }
-    out
+    category_problems(cfg, gw, attempts, now).await
 }
 
 async fn category_problems(
@@ -66,7 +104,9 @@ async fn category_problems(
     attempts: u32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<String> {
-    let source = cfg.source.clone();
+    let Some(source) = cfg.source.clone() else {
+        return Vec::new();
+    };
     let loaded = match tokio::task::spawn_blocking(move || crate::source::load(&source)).await {
         Ok(Ok(l)) => l,
         // The offline checks already said why the export cannot be read.
@@ -103,7 +143,7 @@ async fn category_problems(
                 let more = lines.len().saturating_sub(ROWS_LISTED);
                 out.push(format!(
                     "{}: {reason}; {} row(s): {}{}",
-                    crate::source::file_name(&cfg.source),
+                    crate::source::file_name(cfg.source()),
                     lines.len(),
                     lines[..lines.len().min(ROWS_LISTED)].join(", "),
                     if more > 0 {

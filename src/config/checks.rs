@@ -36,9 +36,12 @@ impl Config {
                 }
             }
         }
-        if let Err(e) = crate::source::check_settings(&self.source) {
-            out.push(format!("[source] {e}"));
+        if let Some(source) = &self.source {
+            if let Err(e) = crate::source::check_settings(source) {
+                out.push(format!("[source] {e}"));
+            }
         }
+        out.extend(self.merchant_problems());
         if self.sync.concurrency == 0 || self.sync.concurrency > 256 {
             out.push("[sync] concurrency must be 1..=256".into());
         }

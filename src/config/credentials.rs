@@ -9,7 +9,13 @@ use crate::secret::Secret;
 impl Config {
     /// The app_auth_token: `SHOPSYNC_APP_AUTH_TOKEN`, then `app_auth_token_file`, then the
     /// systemd credential `app-auth-token`. Never logged.
+    ///
+    /// For a merchant of `[[merchant]]` tables (an effective per-merchant config): its own
+    /// `app_auth_token_env` variable or `app_auth_token_file` (or credential), required.
     pub fn app_auth_token(&self) -> Result<Option<Secret>, ConfigError> {
+        if !self.merchant_name.is_empty() {
+            return self.merchant_token().map(Some);
+        }
         if let Ok(v) = std::env::var(TOKEN_ENV) {
             if !v.trim().is_empty() {
                 return Ok(Some(Secret::new(v.trim())));
@@ -49,6 +55,41 @@ impl Config {
                 Ok(Some(Secret::new(token)))
             }
         }
+    }
+}
+
+impl Config {
+    fn merchant_token(&self) -> Result<Secret, ConfigError> {
+        let who = format!("[[merchant]] {}", self.merchant_name);
+        if let Some(var) = &self.merchant_token_env {
+            return match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
+                _ => Err(ConfigError::Env {
+                    var: var.clone(),
+                    message: format!(
+                        "{who}: app_auth_token_env names this variable, which is not set"
+                    ),
+                }),
+            };
+        }
+        let Some(path) = &self.alipay.app_auth_token_file else {
+            return Err(ConfigError::Invalid {
+                path: self.path.display().to_string(),
+                problems: format!("{who} has no app_auth_token_file or app_auth_token_env"),
+            });
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(ConfigError::Invalid {
+                path: path.display().to_string(),
+                problems: format!("{who}: the app_auth_token file is empty"),
+            });
+        }
+        Ok(Secret::new(token))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `[images]`: where photo files are read from and how photo URLs are downloaded
 //! (`sync::photos`). Alipay's own bounds (5 MB, the formats) are not settings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -44,17 +44,23 @@ impl Default for ImagesSection {
 
 impl Config {
     /// The directory relative photo paths are read from: `[images] dir` (resolved like
-    /// every configured path), else the export's directory.
+    /// every configured path), else the export's directory (a CSV or SQLite file's), else
+    /// (a database server has none) the directory configured paths are relative to.
     pub fn images_dir(&self) -> PathBuf {
-        match &self.images.dir {
-            Some(dir) => self.resolve(dir),
-            None => self
-                .source
-                .path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(".")),
+        if let Some(dir) = &self.images.dir {
+            return self.resolve(dir);
+        }
+        let export = self.source.as_ref().map(|s| s.path.as_path());
+        match export.and_then(Path::parent) {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => {
+                let base = self.resolve(Path::new(""));
+                if base.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    base
+                }
+            }
         }
     }
 

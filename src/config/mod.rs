@@ -13,7 +13,10 @@ mod checks;
 mod credentials;
 mod env;
 mod images;
+mod merchants;
 mod sections;
+
+pub use merchants::{valid_name as valid_merchant_name, MerchantSection};
 
 use credentials::credential_or_path;
 use env::apply_env;
@@ -63,7 +66,13 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub alipay: AlipaySection,
-    pub source: SourceConfig,
+    /// The export of the implicit merchant (a config without `[[merchant]]`); in an
+    /// effective per-merchant config ([`Config::for_merchant`]), that merchant's.
+    #[serde(default)]
+    pub source: Option<SourceConfig>,
+    /// `[[merchant]]` tables (ISV mode); empty for one implicit merchant.
+    #[serde(default)]
+    pub merchant: Vec<MerchantSection>,
     #[serde(default)]
     pub sync: SyncSection,
     #[serde(default)]
@@ -86,6 +95,12 @@ pub struct Config {
     pub base_dir: PathBuf,
     #[serde(skip)]
     pub path: PathBuf,
+    /// The merchant this effective config is for (`""`: the implicit one).
+    #[serde(skip)]
+    pub merchant_name: String,
+    /// A merchant's `app_auth_token_env` (effective per-merchant configs only).
+    #[serde(skip)]
+    pub merchant_token_env: Option<String>,
 }
 
 impl Config {
@@ -124,6 +139,7 @@ impl Config {
                     message: e.to_string(),
                 })?;
         apply_env(&mut doc, env)?;
+        merchants::merge_sync_overrides(&mut doc);
         let mut cfg: Config =
             Config::deserialize(toml::Value::Table(doc)).map_err(|e| ConfigError::Parse {
                 path: path.display().to_string(),
@@ -176,7 +192,19 @@ impl Config {
     }
 
     fn resolve_paths(&mut self) {
-        self.source.path = self.resolve(&self.source.path);
+        if let Some(mut source) = self.source.take() {
+            self.resolve_source(&mut source);
+            self.source = Some(source);
+        }
+        let mut merchants = std::mem::take(&mut self.merchant);
+        for m in &mut merchants {
+            self.resolve_source(&mut m.source);
+            m.app_auth_token_file = m
+                .app_auth_token_file
+                .as_ref()
+                .map(|p| credential_or_path(p, |q| self.resolve(q)));
+        }
+        self.merchant = merchants;
         self.audit.database = self.resolve(&self.audit.database);
         self.rate_limit.quota_file = Some(match &self.rate_limit.quota_file {
             Some(p) => self.resolve(p),
@@ -219,6 +247,29 @@ impl Config {
         ] {
             *slot = it.next().flatten();
         }
+    }
+
+    /// A source's paths, relative to the config: the export (an empty path stays empty:
+    /// database sources have none), the password file and the CA file (or
+    /// `credential:NAME`).
+    fn resolve_source(&self, source: &mut SourceConfig) {
+        if !source.path.as_os_str().is_empty() {
+            source.path = self.resolve(&source.path);
+        }
+        for slot in [&mut source.password_file, &mut source.ca_file] {
+            *slot = slot
+                .as_ref()
+                .map(|p| credential_or_path(p, |q| self.resolve(q)));
+        }
+    }
+
+    /// The export of this (effective, per-merchant) config. Every config the engine runs
+    /// on has one: the implicit merchant's is checked at load ([`Config::problems`]), and
+    /// [`Config::for_merchant`] sets a named merchant's.
+    pub fn source(&self) -> &SourceConfig {
+        self.source
+            .as_ref()
+            .expect("an effective per-merchant config has a [source]")
     }
 
     pub fn is_simulator(&self) -> bool {

@@ -50,10 +50,32 @@ struct LastRun {
     duration: Duration,
 }
 
-/// Counters and gauges of the daemon; cheap to update from any task.
+/// A per-merchant series: name, kind, help, and its value for one merchant.
+type MerchantSeries = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&MerchantStats) -> String,
+);
+
+/// One named merchant's numbers (ISV mode, `[[merchant]]`).
+#[derive(Debug, Clone, Default)]
+struct MerchantStats {
+    runs: BTreeMap<RunResult, u64>,
+    created: u64,
+    modified: u64,
+    failed: u64,
+    pending_applications: u64,
+    last_run: Option<LastRun>,
+}
+
+/// Counters and gauges of the daemon; cheap to update from any task. Calls and throttles
+/// are the app's (one quota); runs, writes, failures and pending applications are also
+/// kept per named merchant.
 #[derive(Debug, Default)]
 pub struct Metrics {
     runs: Mutex<BTreeMap<RunResult, u64>>,
+    merchants: Mutex<BTreeMap<String, MerchantStats>>,
     calls: Mutex<BTreeMap<(String, String), u64>>,
     throttled: Mutex<BTreeMap<String, u64>>,
     pending_applications: AtomicU64,
@@ -88,6 +110,53 @@ impl Metrics {
         });
     }
 
+    /// A finished run of one merchant (`""`: the implicit one, counted app-wide only).
+    #[allow(clippy::too_many_arguments)] // one run's numbers, as the run reports them
+    pub fn record_merchant_run(
+        &self,
+        merchant: &str,
+        result: RunResult,
+        finished_at: DateTime<Utc>,
+        duration: Duration,
+        rejected_rows: u64,
+        created: u64,
+        modified: u64,
+        failed: u64,
+    ) {
+        self.record_run(result, finished_at, duration, rejected_rows);
+        if merchant.is_empty() {
+            return;
+        }
+        let mut all = locked(&self.merchants);
+        let m = all.entry(merchant.to_string()).or_default();
+        *m.runs.entry(result).or_insert(0) += 1;
+        m.created += created;
+        m.modified += modified;
+        m.failed += failed;
+        m.last_run = Some(LastRun {
+            result,
+            finished_at,
+            duration,
+        });
+    }
+
+    /// A merchant's applications still under audit (and the app-wide total).
+    pub fn set_merchant_pending(&self, merchant: &str, n: u64) {
+        let mut all = locked(&self.merchants);
+        if !merchant.is_empty() {
+            all.entry(merchant.to_string())
+                .or_default()
+                .pending_applications = n;
+        }
+        let named: u64 = all.values().map(|m| m.pending_applications).sum();
+        drop(all);
+        if merchant.is_empty() {
+            self.set_pending_applications(n);
+        } else {
+            self.set_pending_applications(named);
+        }
+    }
+
     /// One Alipay call by method and outcome class (e.g. `ok`, `retry`, `business`).
     pub fn record_call(&self, method: &str, class: &str) {
         *locked(&self.calls)
@@ -120,20 +189,46 @@ impl Metrics {
         locked(&self.last_run).map(|l| (l.result, l.finished_at))
     }
 
-    /// Healthy unless the last run failed (healthy before any run).
+    /// Healthy unless the last run failed (healthy before any run); with named
+    /// merchants, unless some merchant's last run failed.
     pub fn healthy(&self) -> bool {
+        let merchants = locked(&self.merchants);
+        if !merchants.is_empty() {
+            return !merchants
+                .values()
+                .any(|m| m.last_run.is_some_and(|l| l.result.is_failure()));
+        }
+        drop(merchants);
         !matches!(self.last_run(), Some((r, _)) if r.is_failure())
     }
 
     /// The `/healthz` document.
     pub fn health_json(&self) -> serde_json::Value {
         let last = self.last_run();
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "status": if self.healthy() { "ok" } else { "failing" },
             "last_run_at": last.map(|(_, t)| t.to_rfc3339()),
             "last_result": last.map(|(r, _)| r.as_str()),
             "pending_applications": self.pending_applications(),
-        })
+        });
+        let merchants = locked(&self.merchants);
+        if !merchants.is_empty() {
+            let each: serde_json::Map<String, serde_json::Value> = merchants
+                .iter()
+                .map(|(name, m)| {
+                    (
+                        name.clone(),
+                        serde_json::json!({
+                            "last_run_at": m.last_run.map(|l| l.finished_at.to_rfc3339()),
+                            "last_result": m.last_run.map(|l| l.result.as_str()),
+                            "pending_applications": m.pending_applications,
+                        }),
+                    )
+                })
+                .collect();
+            doc["merchants"] = serde_json::Value::Object(each);
+        }
+        doc
     }
 
     /// Prometheus text exposition format (version 0.0.4).
@@ -249,7 +344,82 @@ impl Metrics {
             "shopsync_last_run_success {}",
             u8::from(self.healthy())
         );
+        self.render_merchants(&mut out);
         out
+    }
+
+    /// The per-merchant series (only with named merchants).
+    fn render_merchants(&self, out: &mut String) {
+        let merchants = locked(&self.merchants).clone();
+        if merchants.is_empty() {
+            return;
+        }
+        header_lines(
+            out,
+            "shopsync_merchant_runs_total",
+            "counter",
+            "Sync runs by merchant and result.",
+        );
+        for (name, m) in &merchants {
+            for (r, n) in &m.runs {
+                let _ = writeln!(
+                    out,
+                    "shopsync_merchant_runs_total{{merchant=\"{}\",result=\"{}\"}} {n}",
+                    escape(name),
+                    r.as_str()
+                );
+            }
+        }
+        header_lines(
+            out,
+            "shopsync_merchant_writes_total",
+            "counter",
+            "Creates and modifies Alipay accepted, by merchant.",
+        );
+        for (name, m) in &merchants {
+            for (kind, n) in [("create", m.created), ("modify", m.modified)] {
+                let _ = writeln!(
+                    out,
+                    "shopsync_merchant_writes_total{{merchant=\"{}\",kind=\"{kind}\"}} {n}",
+                    escape(name)
+                );
+            }
+        }
+        let gauges: [MerchantSeries; 3] = [
+            (
+                "shopsync_merchant_failures_total",
+                "counter",
+                "Writes that failed, by merchant.",
+                |m| m.failed.to_string(),
+            ),
+            (
+                "shopsync_merchant_pending_applications",
+                "gauge",
+                "Applications under audit, by merchant.",
+                |m| m.pending_applications.to_string(),
+            ),
+            (
+                "shopsync_merchant_last_run_timestamp_seconds",
+                "gauge",
+                "Unix time the merchant's last run finished (0 before any run).",
+                |m| {
+                    m.last_run
+                        .map_or(0, |l| l.finished_at.timestamp())
+                        .to_string()
+                },
+            ),
+        ];
+        for (metric, kind, help, value) in gauges {
+            header_lines(out, metric, kind, help);
+            for (name, m) in &merchants {
+                let _ = writeln!(
+                    out,
+                    "{metric}{{merchant=\"{}\"}} {}",
+                    escape(name),
+                    value(m)
+                );
+            }
+        }
     }
 }
 

@@ -40,6 +40,19 @@ pub fn lock_path(db_path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// The "lock path" of one merchant's runs: the database itself for the implicit merchant
+/// (its lock file is `<database>.lock`, as before merchants existed), else
+/// `<database>.merchant-<name>` (lock file `<database>.merchant-<name>.lock`). Runs of
+/// different merchants do not exclude each other; two runs of one merchant do.
+pub fn merchant_lock_base(db_path: &Path, merchant: &str) -> PathBuf {
+    if merchant.is_empty() {
+        return db_path.to_path_buf();
+    }
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(format!(".merchant-{merchant}"));
+    PathBuf::from(name)
+}
+
 impl InstanceLock {
     /// Take the lock next to `db_path`, or fail at once if another process holds it.
     pub fn acquire(db_path: &Path) -> Result<InstanceLock, LockError> {

@@ -10,7 +10,7 @@ use super::health::Metrics;
 use super::notify_listener::{AuditNotification, NotificationSink};
 use crate::audit::{AuditDb, NotificationRecord};
 use crate::clock::SharedClock;
-use crate::sync::confirm::apply_notification;
+use crate::sync::confirm::{apply_notification, owner_of};
 
 /// Records verified notifications in the audit store and applies them to the application
 /// they name (the same path as a poll of applyorder.batchquery).
@@ -54,7 +54,12 @@ fn record_of(n: &AuditNotification) -> NotificationRecord {
 impl NotificationSink for AuditSink {
     fn record(&self, n: &AuditNotification) -> anyhow::Result<()> {
         let record = record_of(n);
-        let new = self.db.record_notification(&record, self.clock.now())?;
+        // The listener is the app's: the notification goes to the merchant whose write it
+        // answers (ISV mode), or to the implicit merchant.
+        let all = self.db.all_merchants();
+        let owner = owner_of(&all, &record)?.unwrap_or_default();
+        let db = self.db.for_merchant(&owner);
+        let new = db.record_notification(&record, self.clock.now())?;
         if let Some(m) = &self.metrics {
             m.record_notification();
         }
@@ -62,9 +67,9 @@ impl NotificationSink for AuditSink {
             info!(notify_id = %n.notify_id, "Duplicate notification ignored.");
             return Ok(());
         }
-        match apply_notification(&self.db, &self.clock, &record)? {
+        match apply_notification(&db, &self.clock, &record)? {
             Some(status) => {
-                info!(apply_id = %n.apply_id, status = ?status, "Audit notification applied.")
+                info!(merchant = %owner, apply_id = %n.apply_id, status = ?status, "Audit notification applied.")
             }
             None => {
                 warn!(apply_id = %n.apply_id, "Audit notification for an application shopsync did not send; recorded only.")

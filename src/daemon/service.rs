@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use chrono::Utc;
-use tokio::sync::Mutex;
 use tracing::{debug, error, info, warn};
 
 use super::health::{self, Metrics, RunResult as HealthResult};
@@ -18,10 +17,10 @@ use super::ticker::Ticker;
 use crate::alipay::gateway::CallObserver;
 use crate::alipay::ErrorClass;
 use crate::audit::{AuditDb, RunStatus};
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::daemon::lock::InstanceLock;
-use crate::sync::context::load_keys;
+use crate::sync::context::{load_keys, App};
 use crate::sync::{Context, RunError, RunOptions};
 
 /// Counts every gateway call into the metrics.
@@ -67,32 +66,47 @@ fn daemon_lock_path(db: &std::path::Path) -> std::path::PathBuf {
     std::path::PathBuf::from(name)
 }
 
-/// The run lock for one job, or `None` (logged) when a manual run holds it: the daemon
-/// skips that tick rather than waiting.
-fn job_lock(db: &std::path::Path, job: &str) -> Option<InstanceLock> {
-    match InstanceLock::acquire(db) {
+/// The merchant's run lock for one job, or `None` (logged) when a manual run holds it:
+/// the daemon skips that tick rather than waiting.
+fn job_lock(ctx: &Context, job: &str) -> Option<InstanceLock> {
+    let base = crate::daemon::lock::merchant_lock_base(&ctx.cfg.audit.database, ctx.merchant());
+    match InstanceLock::acquire(&base) {
         Ok(lock) => Some(lock),
         Err(e) => {
-            warn!(job, error = %e, "Skipping this tick: another shopsync holds the run lock.");
+            warn!(job, merchant = %ctx.merchant(), error = %e, "Skipping this tick: another shopsync holds the run lock.");
             None
         }
     }
 }
 
-/// Refresh the pending-applications gauge from the audit store.
-fn update_pending_gauge(db: &AuditDb, metrics: &Metrics) {
-    if let Ok(p) = db.pending_applications() {
-        metrics.set_pending_applications(p.len() as u64);
+/// Refresh a merchant's pending-applications gauge from the audit store.
+fn update_pending_gauge(ctx: &Context, metrics: &Metrics) {
+    if let Ok(p) = ctx.db.pending_applications() {
+        metrics.set_merchant_pending(ctx.merchant(), p.len() as u64);
     }
 }
 
-/// Run the daemon on `schedule` until SIGTERM/SIGINT.
-pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
+/// Run the daemon until SIGTERM/SIGINT: every merchant (or the one `only` names) on its
+/// schedule, sharing the app's quota; one notification listener and one health listener
+/// for the app.
+pub async fn serve(cfg: Config, only: Option<String>) -> Result<(), RunError> {
+    let names = crate::commands::select_merchants(&cfg, only.as_deref())?;
+    let mut schedules = Vec::new();
+    for name in &names {
+        let m = cfg.for_merchant(name).expect("selected from the config");
+        let schedule = Schedule::parse(&m.schedule.cron, &m.schedule.timezone).map_err(|e| {
+            RunError::Config(crate::config::ConfigError::Invalid {
+                path: cfg.path.display().to_string(),
+                problems: format!("{}: [schedule] {e}", m.merchant_label()),
+            })
+        })?;
+        schedules.push(schedule);
+    }
     let shutdown = Shutdown::install(cfg.schedule.grace).map_err(|source| RunError::Io {
         what: "install signal handlers",
         source,
     })?;
-    let clock: SharedClock = Arc::new(SystemClock);
+    let clock: SharedClock = crate::clock::command_clock();
     let metrics = Arc::new(Metrics::new());
     // One daemon per audit database (held for the daemon's life); the run lock only while
     // a job runs, so a manual `plan`/`sync` works while the daemon idles.
@@ -100,13 +114,16 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
     let daemon_lock = InstanceLock::acquire(&daemon_lock_path(&cfg.audit.database))?;
     let db = Arc::new(AuditDb::open(&cfg.audit.database)?);
     let observer: Arc<dyn CallObserver> = Arc::new(MetricsObserver(metrics.clone()));
-    let (ctx, sim) =
-        Context::connect(cfg.clone(), db.clone(), clock.clone(), Some(observer)).await?;
+    let app = App::connect(cfg.clone(), db.clone(), clock.clone(), Some(observer)).await?;
+    let sim = app.sim.clone();
     let alipay_key = match &sim {
         Some(sim) => sim.alipay_public_key(),
         None => load_keys(&cfg)?.1,
     };
-    let ctx = Arc::new(ctx);
+    let mut contexts = Vec::new();
+    for name in &names {
+        contexts.push(Arc::new(app.context(name)?));
+    }
 
     if let Some(n) = &cfg.notify {
         let listener = tokio::net::TcpListener::bind(&n.listen)
@@ -158,108 +175,40 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
         });
     }
     let _ = notifier.ready();
-    info!(schedule = %cfg.schedule.cron, timezone = %cfg.schedule.timezone, "Daemon started.");
+    info!(schedule = %cfg.schedule.cron, timezone = %cfg.schedule.timezone, merchants = names.len(), "Daemon started.");
 
-    // One job at a time (the ticker guarantees it); the mutex guards the shared context.
-    let busy = Arc::new(Mutex::new(()));
-    let sync_job = {
-        let ctx = ctx.clone();
-        let metrics = metrics.clone();
-        let busy = busy.clone();
-        let sim = sim.clone();
-        move || {
-            let ctx = ctx.clone();
-            let metrics = metrics.clone();
-            let busy = busy.clone();
-            let sim = sim.clone();
-            async move {
-                let _guard = busy.lock().await;
-                let Some(_run_lock) = job_lock(&ctx.cfg.audit.database, "scheduled sync") else {
-                    return;
-                };
-                let opts = RunOptions {
-                    apply: true,
-                    ..Default::default()
-                };
-                match ctx.run(&opts).await {
-                    Ok(r) => {
-                        metrics.record_run(
-                            health_result(r.status),
-                            Utc::now(),
-                            r.elapsed,
-                            r.summary.rejected,
-                        );
-                    }
-                    Err(e) => {
-                        error!(error = %format!("{e:#}"), "Scheduled sync failed.");
-                        metrics.record_run(
-                            HealthResult::Failed,
-                            Utc::now(),
-                            std::time::Duration::ZERO,
-                            0,
-                        );
-                    }
-                }
-                update_pending_gauge(&ctx.db, &metrics);
-                save_simulator(sim.as_ref());
-            }
-        }
-    };
-    let follow_job = {
-        let ctx = ctx.clone();
-        let metrics = metrics.clone();
-        let busy = busy.clone();
-        let sim = sim.clone();
-        move || {
-            let ctx = ctx.clone();
-            let metrics = metrics.clone();
-            let busy = busy.clone();
-            let sim = sim.clone();
-            async move {
-                let _guard = busy.lock().await;
-                let Some(_run_lock) = job_lock(&ctx.cfg.audit.database, "follow-up") else {
-                    return;
-                };
-                match crate::sync::followup::refresh_pending(
-                    &ctx.gateway,
-                    &ctx.db,
-                    &ctx.clock,
-                    ctx.cfg.sync.max_attempts,
-                )
+    for ctx in &contexts {
+        update_pending_gauge(ctx, &metrics);
+    }
+    // One ticker per merchant: each runs its jobs one at a time under that merchant's run
+    // lock; merchants run side by side and share the app's one rate limiter.
+    let tickers = contexts.iter().zip(schedules).map(|(ctx, schedule)| {
+        let ticker =
+            Ticker::new(schedule, clock.clone()).with_follow_up(ctx.cfg.schedule.follow_up);
+        let sync_job = sync_job(ctx.clone(), metrics.clone(), sim.clone());
+        let follow_job = follow_job(ctx.clone(), metrics.clone(), sim.clone());
+        let stop_flag = app.stop.clone();
+        let sd = shutdown.clone();
+        let on_shutdown = async move {
+            sd.wait().await;
+            stop_flag.store(true, Ordering::SeqCst);
+        };
+        async move {
+            ticker
+                .run_with_follow_up(sync_job, follow_job, on_shutdown)
                 .await
-                {
-                    Ok(r) => info!(
-                        approved = r.succeeded,
-                        rejected = r.failed,
-                        pending = r.still_pending,
-                        "Follow-up done."
-                    ),
-                    Err(e) => warn!(error = %format!("{e:#}"), "Follow-up failed."),
-                }
-                update_pending_gauge(&ctx.db, &metrics);
-                save_simulator(sim.as_ref());
-            }
         }
-    };
-    update_pending_gauge(&db, &metrics);
-
-    let ticker = Ticker::new(schedule, clock.clone()).with_follow_up(cfg.schedule.follow_up);
-    let stop_flag = ctx.stop.clone();
-    let sd = shutdown.clone();
-    let on_shutdown = async move {
-        sd.wait().await;
-        info!("Shutdown requested; letting writes in flight finish.");
-        stop_flag.store(true, Ordering::SeqCst);
-    };
+    });
     let grace = shutdown.grace();
-    let ticker_done = ticker.run_with_follow_up(sync_job, follow_job, on_shutdown);
-    // The ticker awaits the job in progress after shutdown; bound that by the grace period.
+    let all_done = futures::future::join_all(tickers);
+    // The tickers await the jobs in progress after shutdown; bound that by the grace period.
     let deadline = async {
         shutdown.wait().await;
+        info!("Shutdown requested; letting writes in flight finish.");
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        counts = ticker_done => info!(?counts, "Scheduler stopped."),
+        counts = all_done => info!(?counts, "Scheduler stopped."),
         _ = deadline => warn!(grace_s = grace.as_secs(), "Grace period over; exiting with writes in flight (recorded as intents; resolved by the next run)."),
     }
     let _ = notifier.stopping();
@@ -270,4 +219,96 @@ pub async fn serve(cfg: Config, schedule: Schedule) -> Result<(), RunError> {
     drop(daemon_lock);
     info!("Daemon stopped.");
     Ok(())
+}
+
+/// One merchant's scheduled sync: under its run lock (skipped when a manual run holds it),
+/// recorded in the metrics with the merchant's name.
+fn sync_job(
+    ctx: Arc<Context>,
+    metrics: Arc<Metrics>,
+    sim: Option<crate::sim::SimHandle>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    move || {
+        let ctx = ctx.clone();
+        let metrics = metrics.clone();
+        let sim = sim.clone();
+        Box::pin(async move {
+            let Some(_run_lock) = job_lock(&ctx, "scheduled sync") else {
+                return;
+            };
+            let opts = RunOptions {
+                apply: true,
+                ..Default::default()
+            };
+            let merchant = ctx.merchant().to_string();
+            match ctx.run(&opts).await {
+                Ok(r) => {
+                    metrics.record_merchant_run(
+                        &merchant,
+                        health_result(r.status),
+                        Utc::now(),
+                        r.elapsed,
+                        r.summary.rejected,
+                        r.summary.created,
+                        r.summary.modified,
+                        r.summary.failed,
+                    );
+                }
+                Err(e) => {
+                    error!(merchant = %merchant, error = %crate::sync::run::error_chain(&e), "Scheduled sync failed.");
+                    metrics.record_merchant_run(
+                        &merchant,
+                        HealthResult::Failed,
+                        Utc::now(),
+                        std::time::Duration::ZERO,
+                        0,
+                        0,
+                        0,
+                        0,
+                    );
+                }
+            }
+            update_pending_gauge(&ctx, &metrics);
+            save_simulator(sim.as_ref());
+        })
+    }
+}
+
+/// One merchant's follow-up of its pending applications.
+fn follow_job(
+    ctx: Arc<Context>,
+    metrics: Arc<Metrics>,
+    sim: Option<crate::sim::SimHandle>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    move || {
+        let ctx = ctx.clone();
+        let metrics = metrics.clone();
+        let sim = sim.clone();
+        Box::pin(async move {
+            let Some(_run_lock) = job_lock(&ctx, "follow-up") else {
+                return;
+            };
+            match crate::sync::followup::refresh_pending(
+                &ctx.gateway,
+                &ctx.db,
+                &ctx.clock,
+                ctx.cfg.sync.max_attempts,
+            )
+            .await
+            {
+                Ok(r) => info!(
+                    merchant = %ctx.merchant(),
+                    approved = r.succeeded,
+                    rejected = r.failed,
+                    pending = r.still_pending,
+                    "Follow-up done."
+                ),
+                Err(e) => {
+                    warn!(merchant = %ctx.merchant(), error = %crate::sync::run::error_chain(&e), "Follow-up failed.")
+                }
+            }
+            update_pending_gauge(&ctx, &metrics);
+            save_simulator(sim.as_ref());
+        })
+    }
 }

@@ -1,4 +1,4 @@
-//! Header → field mapping and the per-row pipeline shared by the CSV and SQLite readers:
+//! Header → field mapping and the per-row pipeline shared by the CSV and SQL readers:
 //! cells → (field, value) pairs (config defaults shared as a base) → `build_store` → Store or
 //! rejects; duplicate `store_id`s are resolved when the source ends.
 
@@ -135,6 +135,13 @@ impl Mapping {
             fields,
             defaults,
         })
+    }
+}
+
+impl Mapping {
+    /// Whether column `index` feeds `store_id` or a field (the others are never read).
+    pub(crate) fn uses(&self, index: usize) -> bool {
+        index == self.store_id || self.fields.iter().any(|(_, column)| *column == index)
     }
 }
 

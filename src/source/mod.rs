@@ -1,4 +1,5 @@
-//! Store exports: CSV and SQLite query sources → validated Store rows + rejects.
+//! Store exports: CSV files and SQLite, PostgreSQL and MySQL/MariaDB queries → validated
+//! Store rows + rejects.
 //!
 //! A source is read once per run. Every data row becomes either a [`Store`] or one or
 //! more [`Reject`]s (one per problem found); a bad row never aborts the load. Problems
@@ -6,8 +7,20 @@
 //! [`SourceError`]s.
 
 mod csv;
+mod db_error;
+mod db_settings;
 mod mapping;
+mod mysql;
+mod postgres;
+mod sql_rows;
+mod sql_statement;
 mod sqlite;
+mod tls;
+
+pub use db_error::DbError;
+pub use db_settings::{
+    DbTls, DEFAULT_CONNECT_RETRY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,14 +40,17 @@ pub const MAX_RECORD_BYTES: usize = 1 << 20;
 pub struct SourceConfig {
     #[serde(default)]
     pub kind: SourceKind,
-    /// Relative paths are resolved by the caller.
+    /// CSV file or SQLite database; empty for the database servers. Relative paths are
+    /// resolved by the caller.
+    #[serde(default)]
     pub path: PathBuf,
     #[serde(default)]
     pub encoding: SourceEncoding,
     /// One ASCII character; default `,`. `"\t"` (or the two characters `\t`) for tab.
     #[serde(default = "default_delimiter")]
     pub delimiter: String,
-    /// SQLite: the SQL to run; its result column names map like CSV headers.
+    /// SQLite, PostgreSQL, MySQL: the SQL to run; its result column names map like CSV
+    /// headers.
     #[serde(default)]
     pub query: Option<String>,
     /// Alipay field name (or `store_id`) → export header. A field not listed maps to a
@@ -44,6 +60,52 @@ pub struct SourceConfig {
     /// Alipay field name → value used when the export lacks the column or the cell is empty.
     #[serde(default)]
     pub defaults: BTreeMap<String, String>,
+    /// PostgreSQL/MySQL: `postgres://user@host:port/database` (no password: see below).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// PostgreSQL/MySQL: a file holding the password, or `credential:NAME`.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL/MySQL: the environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// PostgreSQL/MySQL: `disable`, `prefer` (default), `require` or `verify-full`.
+    #[serde(default)]
+    pub tls: Option<DbTls>,
+    /// PostgreSQL/MySQL: the CA certificate(s) (PEM) the server's certificate must chain to.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PostgreSQL/MySQL: one connection attempt's limit (default 10 s).
+    #[serde(default, deserialize_with = "db_settings::de_opt_duration")]
+    pub connect_timeout: Option<std::time::Duration>,
+    /// PostgreSQL/MySQL: how long an unreachable server is retried (default 60 s).
+    #[serde(default, deserialize_with = "db_settings::de_opt_duration")]
+    pub connect_retry: Option<std::time::Duration>,
+    /// PostgreSQL/MySQL: the query's limit on the server (default 5 min).
+    #[serde(default, deserialize_with = "db_settings::de_opt_duration")]
+    pub statement_timeout: Option<std::time::Duration>,
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            kind: SourceKind::Csv,
+            path: PathBuf::new(),
+            encoding: SourceEncoding::Auto,
+            delimiter: default_delimiter(),
+            query: None,
+            columns: BTreeMap::new(),
+            defaults: BTreeMap::new(),
+            url: None,
+            password_file: None,
+            password_env: None,
+            tls: None,
+            ca_file: None,
+            connect_timeout: None,
+            connect_retry: None,
+            statement_timeout: None,
+        }
+    }
 }
 
 fn default_delimiter() -> String {
@@ -56,6 +118,19 @@ pub enum SourceKind {
     #[default]
     Csv,
     Sqlite,
+    /// PostgreSQL (`src/source/postgres.rs`).
+    #[serde(alias = "postgresql")]
+    Postgres,
+    /// MySQL or MariaDB (`src/source/mysql.rs`).
+    #[serde(alias = "mariadb")]
+    Mysql,
+}
+
+impl SourceKind {
+    /// A database server (url, credentials, TLS) rather than a file.
+    pub fn is_server(self) -> bool {
+        matches!(self, SourceKind::Postgres | SourceKind::Mysql)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -87,7 +162,8 @@ impl fmt::Display for SourceEncoding {
 /// `stores.csv:12: store SH-0003: contact_number: <reason>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
-    /// The source path as configured (CSV file or SQLite database).
+    /// The source path as configured (CSV file or SQLite database), or the server's URL
+    /// (without password) for PostgreSQL/MySQL.
     pub file: String,
     /// 1-based line the record starts on (CSV; the header is line 1) or row number (SQL).
     pub line: u64,
@@ -186,14 +262,60 @@ pub enum SourceError {
         #[source]
         source: rusqlite::Error,
     },
+    /// PostgreSQL/MySQL: access, reachability, TLS, query and column problems.
+    #[error(transparent)]
+    Database(#[from] DbError),
 }
 
-/// Read and validate every row of the source.
+impl SourceError {
+    /// The exit code a run that stops on this error ends with: a database that refuses the
+    /// credentials, the database name, the TLS settings or the query is a configuration
+    /// error (78); everything else fails the run (1).
+    pub fn exit(&self) -> crate::exit::Exit {
+        match self {
+            SourceError::Database(e) => e.exit(),
+            _ => crate::exit::Exit::Failed,
+        }
+    }
+}
+
+/// Read and validate every row of the source. Blocking; a database source runs its async
+/// driver on a thread of its own, so this may be called from anywhere (async code should
+/// use [`load_async`]).
 pub fn load(cfg: &SourceConfig) -> Result<Loaded, SourceError> {
     let loaded = match cfg.kind {
         SourceKind::Csv => csv::load(cfg)?,
         SourceKind::Sqlite => sqlite::load(cfg)?,
+        SourceKind::Postgres => sql_rows::block_on_own_thread(postgres::load(cfg))?,
+        SourceKind::Mysql => sql_rows::block_on_own_thread(mysql::load(cfg))?,
     };
+    log_loaded(cfg, &loaded);
+    Ok(loaded)
+}
+
+/// [`load`] for async callers: the database servers are read on the caller's runtime, CSV
+/// and SQLite on a blocking thread.
+pub async fn load_async(cfg: &SourceConfig) -> Result<Loaded, SourceError> {
+    let loaded = match cfg.kind {
+        SourceKind::Postgres => postgres::load(cfg).await?,
+        SourceKind::Mysql => mysql::load(cfg).await?,
+        SourceKind::Csv | SourceKind::Sqlite => {
+            let owned = cfg.clone();
+            let read = tokio::task::spawn_blocking(move || match owned.kind {
+                SourceKind::Sqlite => sqlite::load(&owned),
+                _ => csv::load(&owned),
+            });
+            match read.await {
+                Ok(result) => result?,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+    };
+    log_loaded(cfg, &loaded);
+    Ok(loaded)
+}
+
+fn log_loaded(cfg: &SourceConfig, loaded: &Loaded) {
     tracing::info!(
         source = %describe(cfg),
         rows = loaded.rows,
@@ -201,7 +323,6 @@ pub fn load(cfg: &SourceConfig) -> Result<Loaded, SourceError> {
         rejected_rows = loaded.rejected_rows(),
         "Source loaded."
     );
-    Ok(loaded)
 }
 
 /// Move every store whose `licence_expires` or `business_certificate_expires` lies before
@@ -243,6 +364,8 @@ pub fn check(cfg: &SourceConfig) -> Result<Vec<String>, SourceError> {
     match cfg.kind {
         SourceKind::Csv => csv::check(cfg),
         SourceKind::Sqlite => sqlite::check(cfg),
+        SourceKind::Postgres => sql_rows::block_on_own_thread(postgres::check(cfg)),
+        SourceKind::Mysql => sql_rows::block_on_own_thread(mysql::check(cfg)),
     }
 }
 
@@ -250,13 +373,15 @@ pub fn check(cfg: &SourceConfig) -> Result<Vec<String>, SourceError> {
 /// `kind`, and the names and values in `columns`/`defaults`. Config loading runs this so a
 /// bad `[source]` is a configuration error before any run starts.
 pub fn check_settings(cfg: &SourceConfig) -> Result<(), SourceError> {
+    db_settings::check_keys_fit_kind(cfg)?;
     match cfg.kind {
         SourceKind::Csv => {
             csv::delimiter(cfg)?;
             if cfg.query.is_some() {
                 return Err(SourceError::BadConfig {
                     file: file_name(cfg),
-                    reason: "source.query is only used with kind = \"sqlite\"".to_string(),
+                    reason: "source.query is only used with kind = \"sqlite\", \"postgres\" or \"mysql\""
+                        .to_string(),
                 });
             }
         }
@@ -268,6 +393,7 @@ pub fn check_settings(cfg: &SourceConfig) -> Result<(), SourceError> {
             });
         }
         SourceKind::Sqlite => {}
+        SourceKind::Postgres | SourceKind::Mysql => db_settings::check(cfg)?,
     }
     mapping::check_tables(cfg)
 }
@@ -276,6 +402,7 @@ pub fn check_settings(cfg: &SourceConfig) -> Result<(), SourceError> {
 pub fn describe(cfg: &SourceConfig) -> String {
     let file = cfg.path.display();
     match cfg.kind {
+        SourceKind::Postgres | SourceKind::Mysql => db_settings::describe(cfg),
         SourceKind::Sqlite => format!("{file} (sqlite)"),
         SourceKind::Csv if cfg.delimiter == "," => format!("{file} (csv, {})", cfg.encoding),
         SourceKind::Csv => format!(
@@ -285,7 +412,11 @@ pub fn describe(cfg: &SourceConfig) -> String {
     }
 }
 
-/// The export as rejects name it (`Reject::file`).
+/// The name rejects and errors give the source: its path, or for a database server its URL
+/// without any password.
 pub fn file_name(cfg: &SourceConfig) -> String {
+    if cfg.kind.is_server() {
+        return db_settings::display_url(cfg);
+    }
     cfg.path.display().to_string()
 }

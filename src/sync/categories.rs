@@ -1,6 +1,6 @@
 //! Every row's `category_id` checked before any write: the categories the export uses are
 //! looked up with `alipay.offline.market.shop.category.query` (one call per id not in the
-//! audit store's cache; answers are kept for [`FRESH_FOR`], per app and merchant), and a row
+//! audit store's cache; answers are kept for [`FRESH_FOR`], per app), and a row
 //! whose category Alipay does not know, or that is not a leaf, is a rejected row naming the
 //! row and the id. The names (`美食-中餐-淮扬菜`) go into the plan's output. The integration
 //! guide asks for exactly this: category ids change, so they are looked up, not trusted.
@@ -156,9 +156,8 @@ impl Context {
             return Ok(BTreeMap::new());
         }
         let app = &self.cfg.alipay.app_id;
-        let merchant = self.merchant_key();
         let now = self.clock.now();
-        let cached = self.db.cached_categories(app, merchant, now - FRESH_FOR)?;
+        let cached = self.db.cached_categories(app, now - FRESH_FOR)?;
         let mut known: HashMap<String, Option<CachedCategory>> =
             cached.into_iter().map(|(id, c)| (id, Some(c))).collect();
         let missing: BTreeSet<String> = ids
@@ -169,7 +168,7 @@ impl Context {
         if !missing.is_empty() {
             let answers = query(&self.gateway, &missing, self.cfg.sync.max_attempts, now).await?;
             let fresh: Vec<CachedCategory> = answers.values().flatten().cloned().collect();
-            self.db.cache_categories(app, merchant, &fresh)?;
+            self.db.cache_categories(app, &fresh)?;
             tracing::info!(
                 asked = missing.len(),
                 learnt = fresh.len(),
@@ -179,7 +178,7 @@ impl Context {
                 known.entry(id).or_insert(c);
             }
         }
-        let file = crate::source::file_name(&self.cfg.source);
+        let file = crate::source::file_name(self.cfg.source());
         let rejected = reject_rows(loaded, &file, &known);
         if rejected > 0 {
             tracing::warn!(

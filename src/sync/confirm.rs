@@ -664,10 +664,30 @@ async fn settle_placeholder(
 /// `result_code` of an application settled without Alipay naming a result.
 pub const UNIDENTIFIED_CODE: &str = "UNIDENTIFIED";
 
+/// The merchant a notification belongs to: the owner of the application it names, or of
+/// the write that sent its `request_id`, or of the shop it names. `None`: none of ours.
+/// `db` may see every merchant (the daemon's listener is the app's).
+pub fn owner_of(db: &AuditDb, n: &NotificationRecord) -> Result<Option<String>, RunError> {
+    if let Some(apply_id) = &n.apply_id {
+        if let Some(app) = db.application(apply_id)? {
+            return Ok(Some(app.merchant));
+        }
+    }
+    if let Some(request_id) = &n.request_id {
+        if let Some(app) = db.application_by_request_id(request_id)? {
+            return Ok(Some(app.merchant));
+        }
+        if let Some(action) = db.action_by_request_id(request_id)? {
+            return Ok(Some(action.merchant));
+        }
+    }
+    Ok(None)
+}
+
 /// Apply a verified audit notification: to the application it names, or (its apply id
 /// unknown to us) to the write that sent its `request_id`: a placeholder application is
 /// identified, an unknown write is resolved as applied. `None` when no write of ours
-/// sent this request.
+/// sent this request. `db` sees the notification's merchant ([`owner_of`]).
 pub fn apply_notification(
     db: &AuditDb,
     clock: &SharedClock,

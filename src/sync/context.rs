@@ -1,6 +1,11 @@
 //! Everything a run needs ([`Context`]): the configuration, the gateway client (a real
 //! Alipay gateway, or the built-in simulator started in-process on a free loopback port),
-//! the audit store under the single-instance lock, the clock, and the stop flag.
+//! the audit store under the run lock, the clock, and the stop flag.
+//!
+//! One [`App`] per process: the app's keys, HTTP client and its one rate limiter (the
+//! quota belongs to the app), the audit database and the stop flag. [`App::context`]
+//! gives one merchant's [`Context`] on it: its effective config, a gateway acting with
+//! its `app_auth_token`, and the audit database seen as that merchant.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -29,7 +34,8 @@ pub struct Context {
 }
 
 impl Context {
-    /// A context for `cfg` over the audit store `db`: the gateway connected (or the
+    /// A context for `cfg` (the implicit merchant, or the merchant `cfg` was made for by
+    /// [`Config::for_merchant`]) over the audit store `db`: the gateway connected (or the
     /// built-in simulator started, returned alongside), not stopped.
     pub async fn connect(
         cfg: Config,
@@ -37,27 +43,85 @@ impl Context {
         clock: SharedClock,
         observer: Option<Arc<dyn CallObserver>>,
     ) -> Result<(Context, Option<SimHandle>), ConnectError> {
+        let name = cfg.merchant_name.clone();
+        let app = App::connect(cfg, db, clock, observer).await?;
+        let ctx = app.context(&name)?;
+        Ok((ctx, app.sim))
+    }
+
+    /// The merchant this context runs for (`""`: the implicit one).
+    pub fn merchant(&self) -> &str {
+        &self.cfg.merchant_name
+    }
+}
+
+/// What every merchant of the app shares in one process.
+pub struct App {
+    /// The app's configuration (with its `[[merchant]]` tables).
+    pub cfg: Config,
+    /// The app's client; [`Gateway::for_merchant`] gives a merchant's.
+    pub gateway: Gateway,
+    pub db: Arc<AuditDb>,
+    pub clock: SharedClock,
+    /// Set to stop starting new writes (shutdown), for every merchant.
+    pub stop: Arc<AtomicBool>,
+    /// The built-in simulator, when `gateway = "simulator"`.
+    pub sim: Option<SimHandle>,
+}
+
+impl App {
+    /// Connect the app: keys, the gateway (or the built-in simulator), the rate limiter.
+    pub async fn connect(
+        cfg: Config,
+        db: Arc<AuditDb>,
+        clock: SharedClock,
+        observer: Option<Arc<dyn CallObserver>>,
+    ) -> Result<App, ConnectError> {
         let connected = connect(&cfg, clock.clone(), observer).await?;
-        let ctx = Context {
+        Ok(App {
             cfg,
             gateway: connected.gateway,
             db,
             clock,
             stop: Arc::new(AtomicBool::new(false)),
+            sim: connected.sim,
+        })
+    }
+
+    /// One merchant's context (`""`: the implicit merchant of a config without
+    /// `[[merchant]]`).
+    pub fn context(&self, merchant: &str) -> Result<Context, ConnectError> {
+        let cfg = self.cfg.for_merchant(merchant).ok_or_else(|| {
+            ConnectError(anyhow::anyhow!(
+                "no [[merchant]] named {merchant:?} in {}",
+                self.cfg.path.display()
+            ))
+        })?;
+        let gateway = if self.cfg.is_multi_merchant() {
+            let token = cfg.app_auth_token().map_err(|e| ConnectError(e.into()))?;
+            self.gateway.for_merchant(token)
+        } else {
+            self.gateway.clone()
         };
-        Ok((ctx, connected.sim))
+        Ok(Context {
+            gateway,
+            db: Arc::new(self.db.for_merchant(merchant)),
+            clock: self.clock.clone(),
+            stop: self.stop.clone(),
+            cfg,
+        })
     }
 }
 
-/// Open the audit store under the single-instance lock (held until the lock is dropped),
-/// waiting up to `lock_timeout` for another run to finish. The database's directory is
-/// created when missing, as systemd's `StateDirectory=` would.
+/// Open the audit store under the run lock of `cfg`'s merchant (held until the lock is
+/// dropped), waiting up to `lock_timeout` for another run of that merchant to finish. The
+/// database's directory is created when missing, as systemd's `StateDirectory=` would.
 pub async fn open_locked(
     cfg: &Config,
     lock_timeout: std::time::Duration,
 ) -> Result<(InstanceLock, Arc<AuditDb>), RunError> {
     create_db_dir(&cfg.audit.database)?;
-    let lock = InstanceLock::acquire_waiting(&cfg.audit.database, lock_timeout).await?;
+    let lock = lock_merchant(cfg, &cfg.merchant_name, lock_timeout).await?;
     let db = AuditDb::open(&cfg.audit.database)?;
     Ok((lock, Arc::new(db)))
 }
@@ -81,14 +145,31 @@ fn limiter(cfg: &Config) -> Arc<RateLimiter> {
     })
 }
 
+/// The app's client settings. With `[[merchant]]` tables the app's own gateway carries no
+/// token: each merchant's is set by [`Gateway::for_merchant`].
 fn gateway_config(cfg: &Config, url: String) -> Result<GatewayConfig, ConnectError> {
+    let app_auth_token = if cfg.is_multi_merchant() {
+        None
+    } else {
+        cfg.app_auth_token().map_err(|e| ConnectError(e.into()))?
+    };
     Ok(GatewayConfig {
         url,
         app_id: cfg.alipay.app_id.clone(),
-        app_auth_token: cfg.app_auth_token().map_err(|e| ConnectError(e.into()))?,
+        app_auth_token,
         connect_timeout: cfg.alipay.connect_timeout,
         request_timeout: cfg.alipay.request_timeout,
     })
+}
+
+/// Take one merchant's run lock, waiting up to `lock_timeout`.
+pub async fn lock_merchant(
+    cfg: &Config,
+    merchant: &str,
+    lock_timeout: std::time::Duration,
+) -> Result<InstanceLock, RunError> {
+    let base = crate::daemon::lock::merchant_lock_base(&cfg.audit.database, merchant);
+    Ok(InstanceLock::acquire_waiting(&base, lock_timeout).await?)
 }
 
 /// Create the directory of the audit database when it is missing.
@@ -175,8 +256,11 @@ pub async fn connect(
         if let Some(qps) = cfg.simulator.qps {
             sim_cfg.rate = Some(sim::RateSpec { qps, burst: qps });
         }
-        if let Some(token) = cfg.app_auth_token().map_err(|e| ConnectError(e.into()))? {
-            sim_cfg.app_auth_tokens.push(token.expose().to_string());
+        // Every merchant's token is one the simulator accepts.
+        for m in cfg.merchant_configs() {
+            if let Some(token) = m.app_auth_token().map_err(|e| ConnectError(e.into()))? {
+                sim_cfg.app_auth_tokens.push(token.expose().to_string());
+            }
         }
         let handle = sim::start(sim_cfg, "127.0.0.1:0".parse().expect("loopback address"))
             .await

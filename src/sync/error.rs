@@ -47,6 +47,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// `--merchant` names a merchant the configuration does not have.
+    #[error("no [[merchant]] named {name:?} in the configuration (merchants: {known})")]
+    UnknownMerchant { name: String, known: String },
     /// A background task of the run panicked or was cancelled.
     #[error("internal error: {0}")]
     Task(String),
@@ -57,10 +60,12 @@ impl RunError {
     pub fn exit(&self) -> Exit {
         match self {
             RunError::Config(_) | RunError::Connect(_) | RunError::Listen { .. } => Exit::Config,
+            RunError::UnknownMerchant { .. } => Exit::Usage,
             RunError::Alipay(e) if e.class == ErrorClass::Config => Exit::Config,
+            // A database source that refuses the login, the database or the query: 78.
+            RunError::Source(e) => e.exit(),
             RunError::Lock(_)
             | RunError::Audit(_)
-            | RunError::Source(_)
             | RunError::Alipay(_)
             | RunError::Io { .. }
             | RunError::Task(_) => Exit::Failed,

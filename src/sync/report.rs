@@ -25,20 +25,43 @@ pub fn write_plan(
     all: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
+    write_plan_for(plan, format, all, None, out)
+}
+
+/// Write one merchant's plan (ISV mode): the table under a `Merchant NAME:` line, JSON with
+/// a `merchant` key (one document per merchant), CSV with a leading `merchant` column.
+pub fn write_plan_for(
+    plan: &Plan,
+    format: PlanFormat,
+    all: bool,
+    merchant: Option<&str>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     match format {
-        PlanFormat::Json => write_json(plan, &mut out)?,
-        PlanFormat::Csv => write_csv(plan, &mut out)?,
-        PlanFormat::Table => write_table(plan, all, &mut out)?,
+        PlanFormat::Json => write_json(plan, merchant, &mut out)?,
+        PlanFormat::Csv => write_csv(plan, merchant, &mut out)?,
+        PlanFormat::Table => {
+            if let Some(m) = merchant {
+                writeln!(out, "Merchant {m}:")?;
+            }
+            write_table(plan, all, &mut out)?
+        }
     }
     out.flush()
 }
 
 /// `{"counts": {...}, "items": [...]}`, one item per line, each serialised straight into
 /// the output: memory does not grow with the plan beyond the plan itself.
-fn write_json(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_json(plan: &Plan, merchant: Option<&str>, out: &mut dyn Write) -> std::io::Result<()> {
     let json = |e: serde_json::Error| std::io::Error::other(e.to_string());
-    out.write_all(b"{\"counts\":")?;
+    out.write_all(b"{")?;
+    if let Some(m) = merchant {
+        out.write_all(b"\"merchant\":")?;
+        serde_json::to_writer(&mut *out, m).map_err(json)?;
+        out.write_all(b",")?;
+    }
+    out.write_all(b"\"counts\":")?;
     serde_json::to_writer(&mut *out, &plan.counts()).map_err(json)?;
     if !plan.photos.is_empty() {
         out.write_all(b",\"photos\":")?;
@@ -240,12 +263,17 @@ fn write_photos(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_csv(plan: &Plan, merchant: Option<&str>, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let io = |e: csv::Error| std::io::Error::other(e.to_string());
-    w.write_record([
-        "action", "store_id", "shop_id", "field", "old", "new", "detail",
-    ])
+    let header = merchant.map(|_| "merchant");
+    row(
+        &mut w,
+        header,
+        [
+            "action", "store_id", "shop_id", "field", "old", "new", "detail",
+        ],
+    )
     .map_err(io)?;
     for item in &plan.items {
         let store = item.store_id.clone().unwrap_or_default();
@@ -254,8 +282,12 @@ fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
             Action::Create { fields } => {
                 for (f, v) in fields.iter() {
                     let detail = csv_detail(plan, f, Some(v));
-                    w.write_record([label, &store, "", f.name(), "", v, detail])
-                        .map_err(io)?;
+                    row(
+                        &mut w,
+                        merchant,
+                        [label, &store, "", f.name(), "", v, detail],
+                    )
+                    .map_err(io)?;
                 }
             }
             Action::Modify {
@@ -271,20 +303,26 @@ fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                         (true, _) => "re-triggers audit; photo to upload first",
                         (false, d) => d,
                     };
-                    w.write_record([label, &store, shop_id, c.field.name(), &old, &new, d])
-                        .map_err(io)?;
+                    row(
+                        &mut w,
+                        merchant,
+                        [label, &store, shop_id, c.field.name(), &old, &new, d],
+                    )
+                    .map_err(io)?;
                 }
             }
-            Action::Unchanged { shop_id } => w
-                .write_record([label, &store, shop_id, "", "", "", ""])
-                .map_err(io)?,
+            Action::Unchanged { shop_id } => {
+                row(&mut w, merchant, [label, &store, shop_id, "", "", "", ""]).map_err(io)?
+            }
             Action::Pending {
                 shop_id, reason, ..
             }
             | Action::Blocked {
                 shop_id, reason, ..
-            } => w
-                .write_record([
+            } => row(
+                &mut w,
+                merchant,
+                [
                     label,
                     &store,
                     shop_id.as_deref().unwrap_or(""),
@@ -292,18 +330,21 @@ fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                     "",
                     "",
                     reason,
-                ])
-                .map_err(io)?,
-            Action::RemoteOnly { shop_id, name } => w
-                .write_record([label, &store, shop_id, "", "", "", name])
-                .map_err(io)?,
+                ],
+            )
+            .map_err(io)?,
+            Action::RemoteOnly { shop_id, name } => {
+                row(&mut w, merchant, [label, &store, shop_id, "", "", "", name]).map_err(io)?
+            }
             Action::Rejected {
                 file,
                 line,
                 field,
                 reason,
-            } => w
-                .write_record([
+            } => row(
+                &mut w,
+                merchant,
+                [
                     label,
                     &store,
                     "",
@@ -311,8 +352,9 @@ fn write_csv(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
                     "",
                     "",
                     &format!("{file}:{line}: {reason}"),
-                ])
-                .map_err(io)?,
+                ],
+            )
+            .map_err(io)?,
         }
     }
     w.flush()
@@ -326,6 +368,18 @@ fn csv_detail<'a>(plan: &'a Plan, field: crate::record::Field, value: Option<&st
         (Field::CategoryId, Some(id)) => plan.categories.get(id).map_or("", String::as_str),
         (f, v) if photos_to_upload(std::iter::once((f, v))) > 0 => "photo to upload first",
         _ => "",
+    }
+}
+
+/// One CSV record, with the merchant first when there is one.
+fn row<W: Write>(
+    w: &mut csv::Writer<W>,
+    merchant: Option<&str>,
+    cells: [&str; 7],
+) -> Result<(), csv::Error> {
+    match merchant {
+        Some(m) => w.write_record(std::iter::once(m).chain(cells)),
+        None => w.write_record(cells),
     }
 }
 

@@ -93,7 +93,7 @@ impl Context {
         } else {
             RunKind::Plan
         };
-        let source_desc = source::describe(&self.cfg.source);
+        let source_desc = source::describe(self.cfg.source());
         let run = db.start_run(kind, &source_desc, 0, self.clock.now())?;
         info!(run = run.0, kind = ?kind, source = %source_desc, "Run started.");
         let mut result = match self.run_inner(run, opts).await {
@@ -132,14 +132,11 @@ impl Context {
         let db = &self.db;
         let gw = &self.gateway;
 
-        // The export is read (on a blocking thread) while the pending applications and the
-        // summary pages are fetched: the page reads are paced by the quota, so the local
-        // work costs no wall time. An unreadable export ends both at once.
-        let source_cfg = cfg.source.clone();
-        let load = async {
-            let loaded = tokio::task::spawn_blocking(move || source::load(&source_cfg)).await??;
-            Ok::<_, RunError>(loaded)
-        };
+        // The export is read (files on a blocking thread, database servers on this runtime)
+        // while the pending applications and the summary pages are fetched: the page reads
+        // are paced by the quota, so the local work costs no wall time. An unreadable
+        // export ends both at once.
+        let load = async { Ok::<_, RunError>(source::load_async(cfg.source()).await?) };
         let fetch = async {
             let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
             if refreshed != Default::default() {
@@ -157,7 +154,7 @@ impl Context {
         };
         let (mut loaded, remote_shops) = tokio::try_join!(load, fetch)?;
         let today = self.clock.now().with_timezone(&china()).date_naive();
-        source::reject_expired(&cfg.source, &mut loaded, today);
+        source::reject_expired(cfg.source(), &mut loaded, today);
         // Categories checked and photos resolved (read, checked, known ones to their ids)
         // before anything is planned; both add rejected rows (sync::categories, sync::photos).
         let category_names = self.check_categories(&mut loaded).await?;

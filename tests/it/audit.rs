@@ -61,15 +61,14 @@ fn raw(path: &Path) -> rusqlite::Connection {
 fn migrations_are_applied_once_and_reopening_is_idempotent() {
     let (_dir, path, db) = temp_db();
     assert_eq!(db.path(), path.as_path());
-    // 3 is the multi-merchant migration (issue 14), in progress on another branch.
-    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 4]);
+    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 3, 4]);
     drop(db);
     let db = AuditDb::open(&path).unwrap();
-    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 4]);
+    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 3, 4]);
     let n: i64 = raw(&path)
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 3, "each migration recorded once");
+    assert_eq!(n, 4, "each migration recorded once");
     assert_eq!(db.integrity_check().unwrap(), "ok");
 }
 

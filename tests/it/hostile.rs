@@ -93,7 +93,7 @@ fn config_dir(gateway: &str, extra: &str) -> (tempfile::TempDir, PathBuf) {
 fn load_csv(path: &Path, encoding: SourceEncoding) -> Result<source::Loaded, source::SourceError> {
     let cfg =
         Config::load_with_env(&path.with_file_name("shopsync.toml"), std::iter::empty()).unwrap();
-    let mut src = cfg.source.clone();
+    let mut src = cfg.source().clone();
     src.path = path.to_path_buf();
     src.encoding = encoding;
     source::load(&src)

@@ -3,8 +3,10 @@
 //! `harness.rs` builds a run context on it.
 mod alerts;
 mod audit;
+mod cert;
 mod cli;
 mod client;
+mod convergence;
 mod crash;
 mod daemon;
 mod daemon_e2e;
@@ -17,6 +19,8 @@ mod props;
 mod report_html;
 mod sim;
 mod source;
+mod source_db;
+mod source_db_cli;
 mod sources_e2e;
 mod support;
 mod sync;

@@ -284,6 +284,7 @@ fn minimal_config(path: &Path) -> SourceConfig {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        ..Default::default()
     }
 }
 

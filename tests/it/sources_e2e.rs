@@ -1,5 +1,5 @@
-//! The GBK and SQLite exports of the sample chain plan exactly like the UTF-8 CSV, against
-//! the same simulated Alipay.
+//! The GBK, SQLite, PostgreSQL and MySQL (MariaDB) exports of the sample chain plan exactly
+//! like the UTF-8 CSV, against the same simulated Alipay.
 
 use std::sync::Arc;
 
@@ -8,17 +8,28 @@ use shopsync::config::Config;
 use shopsync::sync::plan::Plan;
 
 use crate::harness::Harness;
+use crate::source_db::{sample_database, sample_source_text};
+use crate::support::db_servers::Kind;
 use crate::support::keys::key_file;
 use crate::support::sim::start_sim;
 
 fn config_for(sample: &str, gateway: &str, dir: &std::path::Path) -> Config {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(root.join("samples").join(sample))
-        .unwrap()
-        .replace(
-            "path = \"samples/",
-            &format!("path = \"{}/samples/", root.display()),
-        );
+    let server = match sample {
+        "source-postgres.toml" => Some(Kind::Postgres),
+        "source-mysql.toml" => Some(Kind::MariaDb),
+        _ => None,
+    };
+    let source = match server {
+        // The sample chain loaded into a database of its own (samples/stores-*.sql).
+        Some(kind) => sample_source_text(kind, &sample_database(kind), dir),
+        None => std::fs::read_to_string(root.join("samples").join(sample))
+            .unwrap()
+            .replace(
+                "path = \"samples/",
+                &format!("path = \"{}/samples/", root.display()),
+            ),
+    };
     let text = format!(
         "[alipay]\ngateway = \"{gateway}\"\napp_private_key = \"{}\"\nalipay_public_key = \"{}\"\n\n{source}\n[rate_limit]\nqps = 1000\n\n[audit]\ndatabase = \"{}\"\n",
         key_file("app_private_pkcs8.pem").display(),
@@ -42,7 +53,7 @@ fn comparable(plan: &Plan) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gbk_and_sqlite_exports_give_the_same_plan_as_utf8() {
+async fn gbk_sqlite_postgres_and_mysql_exports_give_the_same_plan_as_utf8() {
     let clock = ManualClock::new(chrono::Utc::now());
     let shared: SharedClock = Arc::new(clock.clone());
     let sim = start_sim(shared.clone(), |_| {}).await;
@@ -85,7 +96,12 @@ async fn gbk_and_sqlite_exports_give_the_same_plan_as_utf8() {
     let reference = plan_of(utf8).await;
     assert_eq!(reference.counts().modify, 2, "{:?}", reference.counts());
     assert_eq!(reference.counts().unchanged, 48);
-    for sample in ["source-gbk.toml", "source-sqlite.toml"] {
+    for sample in [
+        "source-gbk.toml",
+        "source-sqlite.toml",
+        "source-postgres.toml",
+        "source-mysql.toml",
+    ] {
         // A fresh audit store that has the same shop map (adoption through querydetail).
         let ctx = Harness::context(
             config_for(sample, &sim.gateway_url(), dir.path()),
@@ -98,7 +114,6 @@ async fn gbk_and_sqlite_exports_give_the_same_plan_as_utf8() {
                     &shopsync::audit::NewUpload {
                         run: None,
                         app_id: &u.app_id,
-                        merchant: &u.merchant,
                         sha256: &u.sha256,
                         source: &u.source,
                         image_type: &u.image_type,

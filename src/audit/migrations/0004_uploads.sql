@@ -1,9 +1,10 @@
--- shopsync audit store, schema version 4 (3 is the multi-merchant migration): store
+-- shopsync audit store, schema version 4: store
 -- photos uploaded through alipay.offline.material.image.upload, and the category tree
 -- answers of alipay.offline.market.shop.category.query.
 --
--- `merchant` is '' for the app's own merchant (no app_auth_token); a merchant's name
--- once shopsync acts for several (issue 14). Every new table carries it.
+-- `merchant` is the merchant's name as in migration 3 ('' for the implicit merchant): an
+-- image id is issued for the merchant whose app_auth_token the upload carried, so
+-- uploads are kept per (app, merchant). Categories are the platform's: cached per app.
 
 -- One row per upload attempt that ended: 'uploaded' (Alipay issued image_id) or 'failed'
 -- (Alipay's code/sub_code/msg, or the local reason in msg). The same content (sha256 of
@@ -35,15 +36,14 @@ CREATE INDEX uploads_run ON uploads (run_id);
 CREATE INDEX uploads_image ON uploads (image_id);
 
 -- The categories category.query answered, kept for a day (sync::categories), keyed by
--- app (and merchant).
+-- app.
 CREATE TABLE category_cache (
     app_id      TEXT    NOT NULL,
-    merchant    TEXT    NOT NULL DEFAULT '',
     category_id TEXT    NOT NULL,
     name        TEXT,
     link        TEXT,
     level       TEXT,
     is_leaf     INTEGER NOT NULL CHECK (is_leaf IN (0, 1)),
     fetched_at  TEXT    NOT NULL,
-    PRIMARY KEY (app_id, merchant, category_id)
+    PRIMARY KEY (app_id, category_id)
 ) WITHOUT ROWID;

@@ -36,5 +36,10 @@ pub(super) fn pending_table(
             span(a.submitted_at, now),
         ]);
     }
+    t.with_merchants(
+        apps.iter()
+            .filter(|a| a.status == AppStatus::Pending)
+            .map(|a| a.merchant.as_str()),
+    );
     t.write(out)
 }

@@ -21,5 +21,6 @@ pub(super) fn rejects_table(out: &mut dyn Write, rows: &[RejectRow]) -> std::io:
             or_dash(r.value.as_deref()),
         ]);
     }
+    t.with_merchants(rows.iter().map(|r| r.merchant.as_str()));
     t.write(out)
 }

@@ -63,6 +63,7 @@ pub(super) fn runs_table(out: &mut dyn Write, runs: &[RunRow]) -> std::io::Resul
         }
         t.row(cells);
     }
+    t.with_merchants(runs.iter().map(|r| r.merchant.as_str()));
     t.write(out)
 }
 
@@ -178,6 +179,9 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
 pub(super) fn show_table(out: &mut dyn Write, shown: &RunShown<'_>) -> std::io::Result<()> {
     let r = shown.run;
     writeln!(out, "Run {} ({})", r.id, r.kind)?;
+    if !r.merchant.is_empty() {
+        writeln!(out, "  merchant:  {}", r.merchant)?;
+    }
     writeln!(out, "  status:    {}", r.status_word())?;
     writeln!(out, "  source:    {}", r.source)?;
     writeln!(out, "  stores:    {}", r.store_count)?;

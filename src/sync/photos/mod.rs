@@ -47,13 +47,6 @@ use crate::sync::plan::Plan;
 use crate::sync::{Context, RunError};
 
 impl Context {
-    /// The merchant the audit store keys uploads and categories by: `""` (the app's own
-    /// merchant, or the one app_auth_token this config acts for). Issue 14 (several
-    /// merchants per config) replaces it with the run's merchant.
-    pub fn merchant_key(&self) -> &str {
-        ""
-    }
-
     fn fetcher(&self) -> Result<Fetcher, RunError> {
         Fetcher::new(
             self.cfg.images_dir(),
@@ -68,10 +61,8 @@ impl Context {
 
     /// Step 1 of the module docs on the loaded export.
     pub async fn resolve_photos(&self, loaded: &mut Loaded) -> Result<Resolution, RunError> {
-        let known = self
-            .db
-            .uploaded_images(&self.cfg.alipay.app_id, self.merchant_key())?;
-        let file = crate::source::file_name(&self.cfg.source);
+        let known = self.db.uploaded_images(&self.cfg.alipay.app_id)?;
+        let file = crate::source::file_name(self.cfg.source());
         let resolution = resolve(
             loaded,
             &file,
@@ -102,7 +93,6 @@ impl Context {
         }
         let settings = UploadSettings {
             app_id: self.cfg.alipay.app_id.clone(),
-            merchant: self.merchant_key().to_string(),
             concurrency: self.cfg.sync.concurrency,
             max_attempts: self.cfg.sync.max_attempts,
         };

@@ -26,8 +26,6 @@ use crate::sync::plan::{Plan, PlannedPhoto};
 #[derive(Debug, Clone)]
 pub struct UploadSettings {
     pub app_id: String,
-    /// `""` for the app's own merchant.
-    pub merchant: String,
     pub concurrency: usize,
     pub max_attempts: u32,
 }
@@ -225,7 +223,6 @@ async fn upload_one(
         &NewUpload {
             run: Some(run),
             app_id: &settings.app_id,
-            merchant: &settings.merchant,
             sha256: &photo.sha256,
             source,
             image_type: &photo.image_type,

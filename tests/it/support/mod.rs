@@ -10,8 +10,12 @@
 //! - [`poll`]: wait for a condition, failing after a deadline (never a bare sleep).
 //! - [`chromium`]: a headless Chromium (installed through apt when missing).
 //! - [`http_receiver`]: a loopback HTTP receiver that records what it was sent.
+//! - [`db_servers`]: real PostgreSQL and MariaDB servers (installed through apt when
+//!   missing), one per kind per process, a database per test; `benches/db_sources.rs`
+//!   includes it by path.
 
 pub mod chromium;
+pub mod db_servers;
 pub mod export;
 pub mod http_receiver;
 pub mod keys;
