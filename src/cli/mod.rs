@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod audit;
+pub mod simulate;
 
 pub use audit::{AuditArgs, AuditCommand, OutputFormat};
 
@@ -52,7 +53,7 @@ pub enum Command {
     /// between runs, receive audit notifications, serve health and metrics.
     Daemon(DaemonArgs),
     /// Start the built-in Alipay simulator as a server any Alipay client can use.
-    Simulate(Box<crate::sim::cli::SimulateArgs>),
+    Simulate(Box<simulate::SimulateArgs>),
 }
 
 /// How long `plan`, `sync` and `follow-up` wait for another shopsync's run to finish.

@@ -13,6 +13,7 @@ mod follow_up;
 mod one_run;
 mod plan;
 mod simulate;
+mod simulate_cert;
 mod sync;
 mod validate;
 mod validate_online;

@@ -394,6 +394,16 @@ pub struct SimulatorSection {
     pub snapshot: Option<PathBuf>,
     #[serde(default = "yes", deserialize_with = "lenient")]
     pub keep_state: bool,
+    /// Apply orders also carry `store_id` and the caller's `request_id` in
+    /// `biz_context_info` (a test opt-in; Alipay's hold only category and name).
+    #[serde(default, deserialize_with = "lenient")]
+    pub rich_biz_context: bool,
+    /// Accept any well-formed image id, not only ids the simulator's upload issued.
+    #[serde(default, deserialize_with = "lenient")]
+    pub accept_image_ids: bool,
+    /// Accept the two official example image ids as if uploaded.
+    #[serde(default, deserialize_with = "lenient")]
+    pub preload_example_images: bool,
 }
 
 fn default_audit_delay() -> Duration {
@@ -410,6 +420,9 @@ impl Default for SimulatorSection {
             latency: None,
             snapshot: None,
             keep_state: true,
+            rich_biz_context: false,
+            accept_image_ids: false,
+            preload_example_images: false,
         }
     }
 }

@@ -1,22 +1,15 @@
-//! `/__sim/` control endpoints: JSON in, JSON out, never signed.
-//!
-//! - `GET state`, `GET stats`, `GET notifications`
-//! - `POST clock/advance` `{"seconds": 60}`
-//! - `POST process` (run due audits now)
-//! - `POST force` `{"key": "<apply_id|store_id>", "outcome": "success"}` or
-//!   `{"key": "…", "outcome": "fail", "reason": "…"}`
-//! - `POST shop-status` `{"shop_id": "…", "status": "PAUSE"}`
-//! - `POST edit` `{"shop_id": "…", "field": "address", "value": "…" | null}`
-//! - `POST faults` `{"spec": "drop_before:*:next=1"}`, `{"rule": {…FaultRule…}}` or `{"clear": true}`
+//! `/__sim/` control endpoints: JSON in, JSON out, never signed. The list is in the
+//! module docs of `sim` (and `shopsync simulate --help`).
 
 use std::sync::Arc;
 
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use super::config::ForcedOutcome;
 use super::faults::FaultRule;
-use super::handle::{Shared, SimHandle};
-use super::ForcedOutcome;
+use super::ops;
+use super::shared::Shared;
 
 fn ok(v: Value) -> (StatusCode, String) {
     (StatusCode::OK, v.to_string())
@@ -26,13 +19,16 @@ fn bad(msg: &str) -> (StatusCode, String) {
     (StatusCode::BAD_REQUEST, json!({ "error": msg }).to_string())
 }
 
+fn not_found(msg: &str) -> (StatusCode, String) {
+    (StatusCode::NOT_FOUND, json!({ "error": msg }).to_string())
+}
+
 pub fn handle(
     shared: &Arc<Shared>,
     method: &Method,
     path: &str,
     body: &[u8],
 ) -> (StatusCode, String) {
-    let h = SimHandle::from_shared(shared.clone());
     let input: Value = if body.is_empty() {
         Value::Null
     } else {
@@ -43,25 +39,29 @@ pub fn handle(
     };
     let s = |k: &str| input.get(k).and_then(Value::as_str);
     match (method.as_str(), path) {
-        ("GET", "state") => ok(serde_json::to_value(h.state()).unwrap_or(Value::Null)),
-        ("GET", "stats") => ok(json!({
-            "call_counts": h.call_counts(),
-            "max_calls_in_one_second": h.max_calls_in_one_second(),
-            "throttled": h.throttled_count(),
-        })),
+        ("GET", "state") => ok(serde_json::to_value(ops::state(shared)).unwrap_or(Value::Null)),
+        ("GET", "stats") => ok(ops::stats_json(shared)),
+        ("POST", "cert/rotate") => match shared.rotate() {
+            true => ok(json!({ "alipay_cert_sn": shared.alipay_cert_sn() })),
+            false => bad("no further certificate to rotate to (certificate mode with a rotation)"),
+        },
+        ("POST", "stats/reset") => {
+            ops::reset_stats(shared);
+            ok(json!({}))
+        }
         ("GET", "notifications") => {
-            ok(serde_json::to_value(h.notifications()).unwrap_or(Value::Null))
+            ok(serde_json::to_value(ops::notifications(shared)).unwrap_or(Value::Null))
         }
         ("POST", "clock/advance") => {
             let Some(secs) = input.get("seconds").and_then(Value::as_i64) else {
                 return bad("need {\"seconds\": N}");
             };
-            h.advance_clock(chrono::Duration::seconds(secs));
-            ok(json!({ "now": crate::alipay::timestamp::format(h.now()) }))
+            ops::advance_clock(shared, chrono::Duration::seconds(secs));
+            ok(json!({ "now": crate::alipay::timestamp::format(shared.now()) }))
         }
         ("POST", "process") => {
-            h.process_due();
-            ok(json!({ "now": crate::alipay::timestamp::format(h.now()) }))
+            ops::process_due(shared);
+            ok(json!({ "now": crate::alipay::timestamp::format(shared.now()) }))
         }
         ("POST", "force") => {
             let outcome = match s("outcome") {
@@ -74,26 +74,32 @@ pub fn handle(
             let Some(key) = s("key") else {
                 return bad("need key");
             };
-            h.force_outcome(key, outcome);
+            ops::force_outcome(shared, key, outcome);
             ok(json!({}))
         }
         ("POST", "shop-status") => match (s("shop_id"), s("status")) {
             (Some(id), Some(st @ ("OPEN" | "PAUSE" | "FREEZE" | "CLOSE"))) => {
-                h.set_shop_status(id, st);
-                ok(json!({}))
+                if ops::set_shop_status(shared, id, st) {
+                    ok(json!({}))
+                } else {
+                    not_found("unknown shop_id")
+                }
             }
             _ => bad("need shop_id and status OPEN/PAUSE/FREEZE/CLOSE"),
         },
         ("POST", "edit") => match (s("shop_id"), s("field")) {
             (Some(id), Some(field)) => {
-                h.edit_shop(id, field, s("value"));
-                ok(json!({}))
+                if ops::edit_shop(shared, id, field, s("value")) {
+                    ok(json!({}))
+                } else {
+                    not_found("unknown shop_id")
+                }
             }
             _ => bad("need shop_id, field and value"),
         },
         ("POST", "faults") => {
             if input.get("clear").and_then(Value::as_bool) == Some(true) {
-                h.clear_faults();
+                ops::clear_faults(shared);
                 return ok(json!({}));
             }
             let rule = if let Some(spec) = s("spec") {
@@ -109,12 +115,9 @@ pub fn handle(
             } else {
                 return bad("need spec, rule or clear");
             };
-            h.add_fault(rule);
+            ops::add_fault(shared, rule);
             ok(json!({}))
         }
-        _ => (
-            StatusCode::NOT_FOUND,
-            json!({ "error": "unknown control endpoint" }).to_string(),
-        ),
+        _ => not_found("unknown control endpoint"),
     }
 }

@@ -146,7 +146,7 @@ pub fn category_path(id: &str) -> Vec<&'static Category> {
     out
 }
 
-/// Image ids that exist before any upload (the official examples).
+/// The official examples' image ids (§8.4), accepted with `preload_example_images`.
 pub const PRELOADED_IMAGES: [&str; 2] = [
     "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC",
     "4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUYT",

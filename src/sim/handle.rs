@@ -3,51 +3,20 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::faults::{FaultRule, Faults};
-use super::ratelimit::{Limiter, Stats};
-use super::state::{
-    SentNotification, SimOrder, SimShop, SimState, State, OWN_MERCHANT, TOKEN_MERCHANT,
-};
-use super::{notify, server, snapshot, writes, ForcedOutcome, SimConfig, SimError};
-use crate::alipay::sign::{SignKey, VerifyKey};
-
-/// Everything the server tasks share.
-pub struct Shared {
-    pub cfg: SimConfig,
-    pub state: Mutex<State>,
-    pub stats: Mutex<Stats>,
-    pub limiter: Mutex<Limiter>,
-    pub faults: Mutex<Faults>,
-    /// Wakes the notification worker.
-    pub wake: Notify,
-    pub shutdown: watch::Sender<bool>,
-    pub wrong_key: OnceLock<SignKey>,
-    /// Added to the configured clock by `/__sim/clock/advance`.
-    pub offset: Mutex<Duration>,
-    pub addr: SocketAddr,
-}
-
-impl Shared {
-    /// The simulator's "now": the configured clock plus any advance made through `/__sim/`.
-    pub fn now(&self) -> DateTime<Utc> {
-        self.cfg.clock.now() + *self.offset.lock().expect("offset lock")
-    }
-
-    pub fn process_due(&self) {
-        let now = self.now();
-        let mut st = self.state.lock().expect("state lock");
-        writes::process_due(&self.cfg, &mut st, now);
-        drop(st);
-        self.wake.notify_one();
-    }
-}
+use super::config::{ForcedOutcome, SimConfig, SimError};
+use super::faults::FaultRule;
+use super::records::{SentNotification, SimOrder, SimShop, SimState};
+use super::shared::Shared;
+use super::state::State;
+use super::stats::WindowSummary;
+use super::{notify, ops, server, snapshot};
+use crate::alipay::sign::VerifyKey;
 
 /// A running simulator. Cheap to clone.
 #[derive(Clone)]
@@ -61,7 +30,7 @@ pub async fn start(cfg: SimConfig, addr: SocketAddr) -> Result<SimHandle, SimErr
     let (state, offset) = match &cfg.snapshot {
         Some(path) if path.exists() => {
             let loaded = snapshot::read(path, &cfg, cfg.clock.now())?;
-            tracing::info!(path = %path.display(), shops = loaded.0.shops.len(), "Simulator state loaded from the snapshot.");
+            tracing::info!(path = %path.display(), shops = loaded.0.shop_count(), "Simulator state loaded from the snapshot.");
             loaded
         }
         _ => (State::new(cfg.seed), Duration::zero()),
@@ -72,19 +41,8 @@ pub async fn start(cfg: SimConfig, addr: SocketAddr) -> Result<SimHandle, SimErr
     let addr = listener
         .local_addr()
         .map_err(|source| SimError::Bind { addr, source })?;
-    let (tx, rx) = watch::channel(false);
-    let shared = Arc::new(Shared {
-        state: Mutex::new(state),
-        stats: Mutex::new(Stats::default()),
-        limiter: Mutex::new(Limiter::new(cfg.rate, &cfg.method_rates)),
-        faults: Mutex::new(Faults::new(cfg.seed)),
-        wake: Notify::new(),
-        shutdown: tx,
-        wrong_key: OnceLock::new(),
-        offset: Mutex::new(offset),
-        addr,
-        cfg,
-    });
+    let shared = Arc::new(Shared::new(cfg, state, offset, addr));
+    let rx = shared.shutdown.subscribe();
     let server = tokio::spawn(server::serve(listener, shared.clone(), rx.clone()));
     let worker = tokio::spawn(notify::run(shared.clone(), rx));
     tracing::info!(%addr, "Simulator listening.");
@@ -95,13 +53,6 @@ pub async fn start(cfg: SimConfig, addr: SocketAddr) -> Result<SimHandle, SimErr
 }
 
 impl SimHandle {
-    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
-        Self {
-            shared,
-            tasks: Arc::new(Mutex::new(Vec::new())),
-        }
-    }
-
     pub fn addr(&self) -> SocketAddr {
         self.shared.addr
     }
@@ -112,7 +63,18 @@ impl SimHandle {
     }
 
     pub fn alipay_public_key(&self) -> VerifyKey {
-        self.shared.cfg.alipay_key.verify_key()
+        self.shared.answer_key().verify_key()
+    }
+
+    /// Certificate mode: the SN of Alipay's certificate answers are signed under now.
+    pub fn alipay_cert_sn(&self) -> Option<String> {
+        self.shared.alipay_cert_sn().map(str::to_string)
+    }
+
+    /// Certificate mode: rotate to the next certificate and key now. `false` when the
+    /// simulator holds no further certificate.
+    pub fn rotate_cert(&self) -> bool {
+        self.shared.rotate()
     }
 
     pub fn app_id(&self) -> &str {
@@ -126,13 +88,11 @@ impl SimHandle {
 
     /// Move the simulator's clock forward (on top of the configured clock).
     pub fn advance_clock(&self, by: Duration) {
-        *self.shared.offset.lock().expect("offset lock") += by;
-        self.process_due();
+        ops::advance_clock(&self.shared, by);
     }
 
     pub fn state(&self) -> SimState {
-        let now = self.shared.now();
-        self.shared.state.lock().expect("state lock").snapshot(now)
+        ops::state(&self.shared)
     }
 
     /// Approved shops (they have a shop id), in listing order.
@@ -149,9 +109,32 @@ impl SimHandle {
         self.shared.stats.lock().expect("stats lock").counts.clone()
     }
 
+    /// The most protocol requests (`/gateway.do`, `/v3/`) being answered at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.shared
+            .peak_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The most calls received within any sliding second (monotonic time).
     pub fn max_calls_in_one_second(&self) -> u64 {
-        self.shared.stats.lock().expect("stats lock").max_per_second
+        self.shared
+            .stats
+            .lock()
+            .expect("stats lock")
+            .app
+            .max_in_one_second
+    }
+
+    /// Every call the app made (all merchants): the busiest sliding second and the count of
+    /// each wall-clock second.
+    pub fn app_calls(&self) -> WindowSummary {
+        self.shared.stats.lock().expect("stats lock").app.summary()
+    }
+
+    /// Forget every count (calls per method, throttled, per-second windows).
+    pub fn reset_stats(&self) {
+        ops::reset_stats(&self.shared);
     }
 
     pub fn throttled_count(&self) -> u64 {
@@ -159,92 +142,54 @@ impl SimHandle {
     }
 
     pub fn add_fault(&self, rule: FaultRule) {
-        self.shared
-            .faults
-            .lock()
-            .expect("faults lock")
-            .rules
-            .push(rule);
+        ops::add_fault(&self.shared, rule);
     }
 
     pub fn clear_faults(&self) {
-        self.shared
-            .faults
-            .lock()
-            .expect("faults lock")
-            .rules
-            .clear();
+        ops::clear_faults(&self.shared);
     }
 
     /// Force the outcome of the next audit of an apply id, or of a store id's next audit.
     /// Used once, then forgotten.
     pub fn force_outcome(&self, key: &str, outcome: ForcedOutcome) {
-        let mut st = self.shared.state.lock().expect("state lock");
-        st.forced.insert(key.to_string(), outcome);
+        ops::force_outcome(&self.shared, key, outcome);
     }
 
     /// Set a shop's `status` (`OPEN`/`PAUSE`/`FREEZE`/`CLOSE`). Unknown shop ids are ignored.
     pub fn set_shop_status(&self, shop_id: &str, status: &str) {
-        let now = self.shared.now();
-        let mut st = self.shared.state.lock().expect("state lock");
-        if let Some(s) = st.shops.get_mut(shop_id) {
-            s.status = status.to_string();
-            s.gmt_modified = now;
-        }
+        ops::set_shop_status(&self.shared, shop_id, status);
     }
 
     /// An edit made on Alipay's side, applied at once. `field` is a wire name or `store_id`;
     /// `None` removes the value.
     pub fn edit_shop(&self, shop_id: &str, field: &str, value: Option<&str>) {
-        let now = self.shared.now();
-        let mut st = self.shared.state.lock().expect("state lock");
-        if let Some(s) = st.shops.get_mut(shop_id) {
-            let mut changes = BTreeMap::new();
-            changes.insert(field.to_string(), value.map(str::to_string));
-            writes::apply_changes(s, &changes, now);
-        }
+        ops::edit_shop(&self.shared, shop_id, field, value);
     }
 
     /// A shop that already exists on Alipay (approved, `OPEN`), owned by the merchant the
     /// tokens act for (the app's own merchant when no token is configured). No validation.
     pub fn seed_shop(&self, store_id: &str, fields: BTreeMap<String, String>) -> String {
-        let now = self.shared.now();
-        let merchant = if self.shared.cfg.app_auth_tokens.is_empty() {
-            OWN_MERCHANT
-        } else {
-            TOKEN_MERCHANT
-        };
-        let mut st = self.shared.state.lock().expect("state lock");
-        let shop_id = st.new_shop_id(now);
-        st.insert_shop(SimShop {
-            shop_id: shop_id.clone(),
-            store_id: store_id.to_string(),
-            merchant_id: merchant.to_string(),
-            status: "OPEN".into(),
-            audit_status: "AUDIT_SUCCESS".into(),
-            audit_desc: None,
-            is_online: "T".into(),
-            is_show: "T".into(),
-            fields: fields.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
-            pending_modify: None,
-            gmt_create: now,
-            gmt_modified: now,
-        });
-        shop_id
+        ops::seed_shop(&self.shared, store_id, fields)
     }
 
     /// Run the audits due at the simulator's now and wake the notification sender.
     pub fn process_due(&self) {
-        self.shared.process_due();
+        ops::process_due(&self.shared);
     }
 
+    /// The notification log: every notification queued, with its delivery state.
     pub fn notifications(&self) -> Vec<SentNotification> {
-        self.shared
-            .state
-            .lock()
-            .expect("state lock")
-            .notifications
-            .clone()
+        ops::notifications(&self.shared)
+    }
+
+    /// Wait until `done` holds for the notification log (re-checked on every change of
+    /// it, no polling). `false` when `timeout` passes first.
+    pub async fn wait_for_notifications(
+        &self,
+        timeout: std::time::Duration,
+        done: impl Fn(&[SentNotification]) -> bool,
+    ) -> bool {
+        ops::wait_for_notifications(&self.shared, timeout, done).await
     }
 
     /// Save the whole simulated Alipay to `path` (JSON, written atomically: temp file in
@@ -253,14 +198,13 @@ impl SimHandle {
     pub fn save_snapshot(&self, path: &Path) -> Result<(), SimError> {
         let now = self.shared.now();
         let offset = *self.shared.offset.lock().expect("offset lock");
-        let text = {
-            let mut st = self.shared.state.lock().expect("state lock");
-            snapshot::to_json(&mut st, now, offset)
-        }
-        .map_err(|message| SimError::SnapshotInvalid {
-            path: path.to_path_buf(),
-            message,
-        })?;
+        let text =
+            { snapshot::to_json(&mut self.shared.state(), now, offset) }.map_err(|message| {
+                SimError::SnapshotInvalid {
+                    path: path.to_path_buf(),
+                    message,
+                }
+            })?;
         snapshot::write_atomically(path, &text)?;
         tracing::debug!(path = %path.display(), "Simulator snapshot saved.");
         Ok(())
@@ -282,7 +226,7 @@ impl SimHandle {
     /// Replace the running simulator's state with the snapshot in `path`.
     pub fn load_snapshot(&self, path: &Path) -> Result<(), SimError> {
         let (state, offset) = snapshot::read(path, &self.shared.cfg, self.shared.cfg.clock.now())?;
-        *self.shared.state.lock().expect("state lock") = state;
+        *self.shared.state() = state;
         *self.shared.offset.lock().expect("offset lock") = offset;
         self.shared.wake.notify_one();
         Ok(())

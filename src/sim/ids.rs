@@ -42,6 +42,14 @@ pub fn image_id(rng: &mut StdRng) -> String {
     )
 }
 
+/// The §8.3 image id format: 32 chars from `[A-Za-z0-9_-]`.
+pub fn well_formed_image_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +67,10 @@ mod tests {
         assert!(n
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
-        assert_eq!(image_id(&mut rng).len(), 32);
+        let img = image_id(&mut rng);
+        assert!(well_formed_image_id(&img));
+        assert!(well_formed_image_id("1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC"));
+        assert!(!well_formed_image_id("1T8Pp00AT7eo9NoAJkMR3AAAACMAAQE"));
+        assert!(!well_formed_image_id("1T8Pp00AT7eo9NoAJkMR3AAAACMAAQE."));
     }
 }

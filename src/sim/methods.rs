@@ -4,11 +4,17 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+use super::api::{Outcome, Refusal};
+use super::cert::CertMode;
 use super::fixtures::{self, category_path, CATEGORIES};
 use super::ids;
-use super::state::{SimShop, State};
-use super::writes::Outcome;
-use crate::alipay::timestamp::{self, china};
+use super::records::{SimOrder, SimShop};
+use super::state::State;
+use super::times;
+use crate::alipay::timestamp;
 
 fn text(biz: &Map<String, Value>, key: &str) -> Option<String> {
     match biz.get(key)? {
@@ -28,12 +34,6 @@ fn number(biz: &Map<String, Value>, key: &str, default: i64) -> Result<i64, ()> 
 
 fn pages(total: usize, size: usize) -> usize {
     total.div_ceil(size)
-}
-
-fn millis(t: DateTime<Utc>) -> String {
-    t.with_timezone(&china())
-        .format("%Y-%m-%d %H:%M:%S%.3f")
-        .to_string()
 }
 
 fn pic_coll(shop: &SimShop) -> String {
@@ -59,7 +59,7 @@ fn status_filter(s: &str) -> Option<&'static str> {
 }
 
 pub fn summary(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outcome {
-    let bad = || "INVALID_PARAMETER".to_string();
+    let bad = || Refusal::new("INVALID_PARAMETER");
     let page_no = number(biz, "page_no", 1).map_err(|_| bad())?;
     let page_size = number(biz, "page_size", 20).map_err(|_| bad())?;
     if !(1..=100).contains(&page_size) || page_no < 1 {
@@ -153,7 +153,7 @@ fn summary_info(s: &SimShop) -> Value {
             .collect();
         m.insert("category_infos".into(), Value::Array(infos));
     }
-    m.insert("gmt_create".into(), json!(millis(s.gmt_create)));
+    m.insert("gmt_create".into(), json!(times::millis(s.gmt_create)));
     Value::Object(m)
 }
 
@@ -183,7 +183,7 @@ pub fn querydetail(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outc
     let Some(id) = text(biz, "shop_id") else {
         return Err("INVALID_PARAM".into());
     };
-    let Some(s) = st.shops.get(&id).filter(|s| s.merchant_id == merchant) else {
+    let Some(s) = st.shop(&id).filter(|s| s.merchant_id == merchant) else {
         return Err("INVALID_SHOPID".into());
     };
     let mut m = Map::new();
@@ -197,11 +197,11 @@ pub fn querydetail(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outc
     m.insert("is_show".into(), json!(s.is_show));
     m.insert(
         "gmt_shop_create".into(),
-        json!(timestamp::format(s.gmt_create)),
+        json!(times::seconds(s.gmt_create)),
     );
     m.insert(
         "gmt_shop_modified".into(),
-        json!(timestamp::format(s.gmt_modified)),
+        json!(times::seconds(s.gmt_modified)),
     );
     m.insert("partner_id".into(), json!(s.merchant_id));
     m.insert("create_channel".into(), json!("OPEN_API"));
@@ -212,13 +212,32 @@ pub fn querydetail(st: &State, merchant: &str, biz: &Map<String, Value>) -> Outc
     Ok(m)
 }
 
+/// `biz_context_info` (§4.6, §8.5): a JSON string of a few submitted parameters, as in
+/// the official `BizOrderQueryResponse` example: `category_id` and `main_shop_name` when
+/// the write sent them. `rich` (a test opt-in) adds `store_id` and the caller's
+/// `request_id`, which Alipay is not known to return.
+fn biz_context_info(o: &SimOrder, rich: bool) -> String {
+    let mut m = Map::new();
+    for key in ["category_id", "main_shop_name"] {
+        if let Some(v) = o.params.get(key).filter(|v| !v.is_null()) {
+            m.insert(key.into(), v.clone());
+        }
+    }
+    if rich {
+        m.insert("store_id".into(), json!(o.store_id));
+        m.insert("request_id".into(), json!(o.request_id));
+    }
+    Value::Object(m).to_string()
+}
+
 pub fn applyorder(
     st: &State,
     merchant: &str,
     now: DateTime<Utc>,
     biz: &Map<String, Value>,
+    rich: bool,
 ) -> Outcome {
-    let bad = || "INVALID_PARAMETER".to_string();
+    let bad = || Refusal::new("INVALID_PARAMETER");
     let biz_type = text(biz, "biz_type").ok_or_else(bad)?;
     if biz_type != "SHOP" && biz_type != "ITEM" {
         return Err(bad());
@@ -237,7 +256,7 @@ pub fn applyorder(
         return Err(bad());
     }
     let horizon = now - Duration::days(90);
-    let parse_time = |k: &str| -> Result<Option<DateTime<Utc>>, String> {
+    let parse_time = |k: &str| -> Result<Option<DateTime<Utc>>, Refusal> {
         match text(biz, k) {
             None => Ok(None),
             Some(s) => timestamp::parse(&s).map(Some).ok_or_else(bad),
@@ -256,14 +275,25 @@ pub fn applyorder(
     let orders: Vec<_> = if biz_type == "ITEM" {
         Vec::new()
     } else {
-        let mut v: Vec<_> = st
-            .orders
-            .values()
+        let (biz_id, action, status) = (
+            text(biz, "biz_id"),
+            text(biz, "action"),
+            text(biz, "status"),
+        );
+        // Named applications are looked up, not searched for.
+        let candidates: Vec<&SimOrder> = match &apply_ids {
+            Some(ids) => {
+                let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+                unique.into_iter().filter_map(|id| st.order(id)).collect()
+            }
+            None => st.orders().collect(),
+        };
+        let mut v: Vec<_> = candidates
+            .into_iter()
             .filter(|o| o.merchant_id == merchant && o.created >= horizon)
-            .filter(|o| apply_ids.as_ref().is_none_or(|a| a.contains(&o.apply_id)))
-            .filter(|o| text(biz, "biz_id").is_none_or(|b| o.biz_id.as_ref() == Some(&b)))
-            .filter(|o| text(biz, "action").is_none_or(|a| a == o.action))
-            .filter(|o| text(biz, "status").is_none_or(|s| s == o.status))
+            .filter(|o| biz_id.as_ref().is_none_or(|b| o.biz_id.as_ref() == Some(b)))
+            .filter(|o| action.as_ref().is_none_or(|a| *a == o.action))
+            .filter(|o| status.as_ref().is_none_or(|s| *s == o.status))
             .filter(|o| start.is_none_or(|s| o.created >= s) && end.is_none_or(|e| o.created <= e))
             .collect();
         v.sort_by(|a, b| a.created.cmp(&b.created).then(a.apply_id.cmp(&b.apply_id)));
@@ -292,12 +322,9 @@ pub fn applyorder(
                 m.insert("result_desc".into(), json!(d));
             }
             m.insert("request_id".into(), json!(o.internal_request_id));
-            m.insert(
-                "biz_context_info".into(),
-                json!(Value::Object(o.params.clone()).to_string()),
-            );
-            m.insert("create_time".into(), json!(timestamp::format(o.created)));
-            m.insert("update_time".into(), json!(timestamp::format(o.modified)));
+            m.insert("biz_context_info".into(), json!(biz_context_info(o, rich)));
+            m.insert("create_time".into(), json!(times::seconds(o.created)));
+            m.insert("update_time".into(), json!(times::seconds(o.modified)));
             Value::Object(m)
         })
         .collect();
@@ -335,10 +362,37 @@ pub fn category(biz: &Map<String, Value>) -> Outcome {
     Ok(m)
 }
 
+/// `alipay.open.app.alipaycert.download` (§2.9): `alipay_cert_content` is the base64 of
+/// the PEM chain of the certificate named by `alipay_cert_sn`. **The simulator answers**
+/// `ALIPAY_CERT_NOT_EXIST` for a certificate it does not hold (and in key mode, where it
+/// holds none); the live code is not documented.
+pub fn cert_download(cert: Option<&CertMode>, biz: &Map<String, Value>) -> Outcome {
+    let Some(sn) = text(biz, "alipay_cert_sn") else {
+        return Err("INVALID_PARAMETER".into());
+    };
+    let Some(c) = cert.and_then(|c| c.by_sn(&sn)) else {
+        return Err(Refusal::with_msg(
+            "ALIPAY_CERT_NOT_EXIST",
+            format!("支付宝公钥证书 {sn} 不存在"),
+        ));
+    };
+    let mut m = Map::new();
+    m.insert(
+        "alipay_cert_content".into(),
+        json!(B64.encode(&c.chain_pem)),
+    );
+    Ok(m)
+}
+
 /// The largest accepted image.
 pub const MAX_IMAGE: usize = 5 * 1024 * 1024;
 
-pub fn image_upload(st: &mut State, image_type: &str, file: Option<&[u8]>) -> Outcome {
+pub fn image_upload(
+    st: &mut State,
+    merchant: &str,
+    image_type: &str,
+    file: Option<&[u8]>,
+) -> Outcome {
     let Some(bytes) = file.filter(|b| !b.is_empty()) else {
         return Err("isv.invalid-arguments".into());
     };
@@ -350,7 +404,7 @@ pub fn image_upload(st: &mut State, image_type: &str, file: Option<&[u8]>) -> Ou
         return Err("isv.unknown-fomat".into());
     }
     let id = ids::image_id(&mut st.rng);
-    st.images.insert(id.clone());
+    st.issue_image(merchant, id.clone());
     let mut m = Map::new();
     m.insert("image_id".into(), json!(id));
     m.insert("image_url".into(), json!(fixtures::image_url(&id)));

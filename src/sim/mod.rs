@@ -1,204 +1,92 @@
-//! The built-in Alipay simulator (reference §8): a real HTTP server on loopback that answers
-//! `POST /gateway.do` like the classic gateway, runs the shop audit state machine, sends
-//! signed audit notifications, throttles and injects faults. Control endpoints live under
-//! `/__sim/`.
+//! The built-in Alipay simulator (reference §8): a real HTTP server on loopback that
+//! answers `POST /gateway.do` like the classic gateway and `/v3/...` like v3 REST, on one
+//! state; runs the shop audit state machine; sends signed audit notifications; throttles
+//! and injects faults. It models Alipay from the reference, never the client: its rules
+//! are its own (`rules`), and so are the strings it signs and verifies (`signing`).
+//!
+//! Modules, leaves first (imports form a tree; `shared` is the state every task shares):
+//! - `config` (what it is told), `api` (methods and outcomes), `rules` (Alipay's field
+//!   rules and §8.4 codes), `signing`, `ids`, `fixtures`, `faults`, `ratelimit`, `stats`,
+//!   `reply`
+//! - `records` (shops, orders, notifications as shown), `state` (the world and its
+//!   indexes), `shared` (the tasks' common state)
+//! - `validate` + `audit_rules` (§8.4/§8.5 checks), `writes` (create/modify), `audit`
+//!   (settling applications, queuing notifications), `methods` (the reads, image.upload)
+//! - `dispatch` (the business step of both protocols), `keys` (which key signs),
+//!   `gateway` (classic), `v3`, `control` (`/__sim/`), `ops` (what control and the handle
+//!   do), `notify` (delivery), `server` (the listener), `snapshot`, `handle` (start, the
+//!   handle tests drive); `shopsync simulate` is `commands/simulate.rs` (options in
+//!   `cli/simulate.rs`)
+//!
+//! # Control endpoints (`/__sim/`, JSON in and out, never signed)
+//! - `GET state`: shops, apply orders, issued images, the simulator's now.
+//! - `GET stats`: `call_counts` per method, `throttled`, `max_calls_in_one_second` (the
+//!   busiest sliding second, exact over arrival times), and `app`: `{calls,
+//!   max_calls_in_one_second, max_calls_in_a_calendar_second, per_second: [{unix_second,
+//!   calls}]}` for every wall-clock second that saw a call.
+//! - `POST stats/reset`: forget the counts (e.g. between the phases of a test).
+//! - `GET notifications`: the notification log with delivery state.
+//! - `POST clock/advance` `{"seconds": 60}`: move the clock and run due audits.
+//! - `POST process`: run due audits now.
+//! - `POST force` `{"key": "<apply_id|store_id>", "outcome": "success"}` or
+//!   `{"key": "…", "outcome": "fail", "reason": "…"}`: the next audit's outcome.
+//! - `POST shop-status` `{"shop_id": "…", "status": "OPEN|PAUSE|FREEZE|CLOSE"}` (404 for
+//!   an unknown shop).
+//! - `POST edit` `{"shop_id": "…", "field": "address", "value": "…" | null}`: an edit made
+//!   on Alipay's side (404 for an unknown shop).
+//! - `POST faults` `{"spec": "drop_before:*:next=1"}`, `{"rule": {…FaultRule…}}` or
+//!   `{"clear": true}`.
+//! - `POST cert/rotate`: certificate mode: answers name the next certificate now
+//!   (400 when there is none).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::Arc;
-
-use crate::alipay::sign::{SignKey, VerifyKey};
-use crate::clock::{SharedClock, SystemClock};
-
-pub mod cli;
+mod api;
+mod audit;
+mod audit_rules;
+pub mod cert;
+mod config;
 mod control;
+mod dispatch;
 mod faults;
 mod fixtures;
 mod gateway;
 mod handle;
 mod ids;
+mod keys;
 mod methods;
 mod notify;
+mod ops;
+pub mod pki;
 mod ratelimit;
+mod records;
+mod reply;
+mod rules;
 mod server;
+mod shared;
+pub mod signing;
 mod snapshot;
 mod state;
+mod stats;
+mod times;
 mod v3;
 mod validate;
 mod writes;
 
+pub use config::{ForcedOutcome, RateSpec, RuleStages, SimConfig, SimError, Stage};
 pub use faults::{FaultKind, FaultRule, FaultSpecError, Trigger};
 pub use handle::{start, SimHandle};
+pub use records::{SentNotification, SimOrder, SimShop, SimState};
 pub use snapshot::SNAPSHOT_VERSION;
-pub use state::{SentNotification, SimOrder, SimShop, SimState};
-
-/// A token bucket: `qps` tokens per second, at most `burst` stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RateSpec {
-    pub qps: u32,
-    pub burst: u32,
-}
-
-/// Where a rejection rule is evaluated (§8.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    /// Checked on create/modify: answers `40004` at once.
-    Sync,
-    /// Checked when the audit runs: the application fails.
-    Audit,
-    /// Not checked.
-    Off,
-}
-
-/// The stage of each configurable rejection rule (§8.5). Defaults follow the reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RuleStages {
-    /// Fewer than `min_audit_images` distinct `audit_images` (default audit).
-    pub min_audit_images: Stage,
-    /// `main_shop_name` carrying a branch part such as `…店` (default audit).
-    pub branch_in_main_name: Stage,
-    /// `main_shop_name` >20 chars, `branch_shop_name` not 2–20 (default sync).
-    pub name_lengths: Stage,
-    /// `address` not 4–50 chars (default sync).
-    pub address_length: Stage,
-    /// `business_time` grammar (default sync).
-    pub business_time: Stage,
-    /// Licence data or `is_operating_online=T` + `online_url` required on create (default off).
-    pub licence_required: Stage,
-    /// Any value containing `#REJECT#` (default audit).
-    pub reject_marker: Stage,
-}
-
-impl Default for RuleStages {
-    fn default() -> Self {
-        Self {
-            min_audit_images: Stage::Audit,
-            branch_in_main_name: Stage::Audit,
-            name_lengths: Stage::Sync,
-            address_length: Stage::Sync,
-            business_time: Stage::Sync,
-            licence_required: Stage::Off,
-            reject_marker: Stage::Audit,
-        }
-    }
-}
-
-/// What a forced audit outcome is.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "outcome", content = "reason", rename_all = "lowercase")]
-pub enum ForcedOutcome {
-    Success,
-    Fail(String),
-}
-
-/// Everything the simulator needs to run.
-#[derive(Debug, Clone)]
-pub struct SimConfig {
-    pub app_id: String,
-    /// Verifies request signatures.
-    pub app_public_key: VerifyKey,
-    /// Signs responses and notifications.
-    pub alipay_key: SignKey,
-    /// Accepted `app_auth_token`s; all act on one merchant. No token = the app's own merchant.
-    pub app_auth_tokens: Vec<String>,
-    pub audit_delay: chrono::Duration,
-    pub timestamp_skew: chrono::Duration,
-    /// The app bucket; `None` = unlimited.
-    pub rate: Option<RateSpec>,
-    /// Per-method buckets (full method names).
-    pub method_rates: BTreeMap<String, RateSpec>,
-    pub min_audit_images: usize,
-    pub seed: u64,
-    pub clock: SharedClock,
-    /// Retry schedule of notifications after the first attempt.
-    pub notify_retry: Vec<std::time::Duration>,
-    /// How long `timeout_*` faults hold the connection.
-    pub hold_timeout: std::time::Duration,
-    /// Added before answering every `/gateway.do` and `/v3/` request (network and service
-    /// latency); `None` answers at once. Not applied to `/__sim/` control endpoints.
-    pub latency: Option<std::time::Duration>,
-    pub rules: RuleStages,
-    /// Names and addresses containing one of these answer `EXIST_FORBIDDEN_WORD`.
-    pub forbidden_words: Vec<String>,
-    /// Extra area codes: `(province, city, district)`, added to the fixture.
-    pub extra_areas: Vec<(String, String, String)>,
-    /// Methods not enabled for the app (`40006 isv.insufficient-isv-permissions`).
-    pub disabled_methods: BTreeSet<String>,
-    /// A `store_id` held by a pending create blocks another create of it (§8.4).
-    pub reserve_pending_store_ids: bool,
-    /// §8.6 fault switch: log notifications but never send them (the client must poll).
-    pub suppress_notifications: bool,
-    /// §8.6 fault switch: send every notification twice (same `notify_id`).
-    pub duplicate_notifications: bool,
-    /// State file (§8.1): loaded at start when it exists; written by
-    /// [`SimHandle::save_snapshot`] / [`SimHandle::save_configured_snapshot`].
-    pub snapshot: Option<PathBuf>,
-}
-
-impl SimConfig {
-    /// The defaults of the reference, with the given keys.
-    pub fn new(app_public_key: VerifyKey, alipay_key: SignKey) -> Self {
-        Self {
-            app_id: "2021000000000001".to_string(),
-            app_public_key,
-            alipay_key,
-            app_auth_tokens: Vec::new(),
-            audit_delay: chrono::Duration::seconds(2),
-            timestamp_skew: chrono::Duration::minutes(10),
-            rate: None,
-            method_rates: BTreeMap::new(),
-            min_audit_images: 2,
-            seed: 0,
-            clock: Arc::new(SystemClock),
-            notify_retry: [2, 10, 60, 300]
-                .into_iter()
-                .map(std::time::Duration::from_secs)
-                .collect(),
-            hold_timeout: std::time::Duration::from_secs(30),
-            latency: None,
-            rules: RuleStages::default(),
-            forbidden_words: Vec::new(),
-            extra_areas: Vec::new(),
-            disabled_methods: BTreeSet::new(),
-            reserve_pending_store_ids: true,
-            suppress_notifications: false,
-            duplicate_notifications: false,
-            snapshot: None,
-        }
-    }
-}
-
-/// Why the simulator could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("cannot read simulator snapshot {}: {source}", .path.display())]
-    SnapshotRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("simulator snapshot {} is not usable: {message}", .path.display())]
-    SnapshotInvalid { path: PathBuf, message: String },
-    #[error("cannot write simulator snapshot {}: {source}", .path.display())]
-    SnapshotWrite {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
+pub use stats::{SecondCount, WindowSummary};
 
 /// The classic methods the simulator serves.
-pub const METHODS: [&str; 8] = [
-    "alipay.offline.market.shop.summary.batchquery",
-    "alipay.offline.market.shop.create",
-    "alipay.offline.market.shop.modify",
-    "alipay.offline.market.shop.querydetail",
-    "alipay.offline.market.shop.batchquery",
-    "alipay.offline.market.applyorder.batchquery",
-    "alipay.offline.market.shop.category.query",
-    "alipay.offline.material.image.upload",
+pub const METHODS: [&str; 9] = [
+    api::Api::Summary.name(),
+    api::Api::Create.name(),
+    api::Api::Modify.name(),
+    api::Api::QueryDetail.name(),
+    api::Api::ShopBatchQuery.name(),
+    api::Api::ApplyOrder.name(),
+    api::Api::Category.name(),
+    api::Api::ImageUpload.name(),
+    api::Api::CertDownload.name(),
 ];

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::handle::Shared;
-use super::writes;
+use super::audit;
+use super::shared::Shared;
 
 /// A notification to send: its index in the log, the URL and the form.
 type Due = (usize, String, Vec<(String, String)>);
@@ -33,20 +33,24 @@ pub async fn run(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         }
         let now = shared.now();
         let due: Vec<Due> = {
-            let mut st = shared.state.lock().expect("state lock");
-            writes::process_due(&shared.cfg, &mut st, now);
-            st.notifications
-                .iter_mut()
-                .enumerate()
-                .filter(|(_, n)| {
-                    !n.delivered
-                        && !n.gave_up
-                        && !n.in_flight
-                        && n.next_attempt.is_some_and(|t| t <= now)
+            let mut st = shared.state();
+            if audit::process_due(&shared.cfg, shared.answer_key(), &mut st, now) {
+                shared.log_changed();
+            }
+            let ready: Vec<usize> = st
+                .outbox()
+                .filter(|i| {
+                    let n = &st.notifications()[*i];
+                    !n.in_flight && n.next_attempt.is_some_and(|t| t <= now)
                 })
-                .map(|(i, n)| {
-                    n.in_flight = true;
-                    (i, n.url.clone(), n.form.clone())
+                .collect();
+            ready
+                .into_iter()
+                .filter_map(|i| {
+                    st.update_notification(i, |n| {
+                        n.in_flight = true;
+                        (i, n.url.clone(), n.form.clone())
+                    })
                 })
                 .collect()
         };
@@ -91,10 +95,20 @@ async fn deliver(
         Err(e) => Err(e.to_string()),
     };
     let now = shared.now();
-    let mut st = shared.state.lock().expect("state lock");
-    let Some(n) = st.notifications.get_mut(index) else {
-        return;
-    };
+    let mut st = shared.state();
+    let retry = &shared.cfg.notify_retry;
+    st.update_notification(index, |n| settle(n, outcome, retry, now));
+    drop(st);
+    shared.log_changed();
+}
+
+/// Record one delivery attempt's outcome: done, or the next attempt (or giving up).
+fn settle(
+    n: &mut super::records::SentNotification,
+    outcome: Result<(), String>,
+    retry: &[Duration],
+    now: chrono::DateTime<chrono::Utc>,
+) {
     n.in_flight = false;
     n.attempts += 1;
     match outcome {
@@ -107,7 +121,7 @@ async fn deliver(
             tracing::debug!(notify_id = %n.notify_id, error = %e, "Simulated notification not acknowledged.");
             n.last_error = Some(e);
             let idx = (n.attempts as usize).saturating_sub(1);
-            match shared.cfg.notify_retry.get(idx) {
+            match retry.get(idx) {
                 Some(d) => {
                     n.next_attempt = Some(now + chrono::Duration::from_std(*d).unwrap_or_default());
                 }

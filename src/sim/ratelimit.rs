@@ -1,10 +1,9 @@
-//! Token buckets per app and per (app, method) (§8.7), on the monotonic clock, plus the
-//! call statistics the tests read.
+//! Token buckets per app and per (app, method) (§8.7), on the monotonic clock.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::Instant;
 
-use super::RateSpec;
+use super::config::RateSpec;
 
 #[derive(Debug)]
 struct Bucket {
@@ -75,30 +74,5 @@ impl Limiter {
             b.tokens -= 1.0;
         }
         Ok(())
-    }
-}
-
-/// Calls received, per method, and the busiest sliding second.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub counts: BTreeMap<String, u64>,
-    pub throttled: u64,
-    pub max_per_second: u64,
-    window: VecDeque<Instant>,
-}
-
-impl Stats {
-    pub fn record(&mut self, method: &str) {
-        *self.counts.entry(method.to_string()).or_default() += 1;
-        let now = Instant::now();
-        while self
-            .window
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
-        {
-            self.window.pop_front();
-        }
-        self.window.push_back(now);
-        self.max_per_second = self.max_per_second.max(self.window.len() as u64);
     }
 }

@@ -2,6 +2,7 @@
 //! short), routing to the gateway and to the `/__sim/` control endpoints.
 
 use std::convert::Infallible;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -13,8 +14,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::control;
-use super::gateway::{self, Incoming, Reply};
-use super::handle::Shared;
+use super::gateway::{self, Incoming};
+use super::reply::{self, Reply};
+use super::shared::Shared;
 use super::v3;
 
 /// The largest request body read (image.upload answers `isv.exceed-max-size` above 5 MB).
@@ -90,8 +92,9 @@ async fn route(
             .await
             .unwrap_or_default();
         let (status, body) = control::handle(shared, &method, rest, &body);
-        return Ok(json_response(status, body, gateway::JSON));
+        return Ok(json_response(status, body, reply::JSON));
     }
+    let _in_flight = InFlight::enter(shared);
     if let Some(latency) = shared.cfg.latency {
         let mut sd = shared.shutdown.subscribe();
         tokio::select! {
@@ -123,6 +126,35 @@ async fn route(
     respond(shared, reply).await
 }
 
+/// Counts a protocol request as in flight until dropped, keeping the peak.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn with_headers(mut r: Response<Body>, headers: Vec<(String, String)>) -> Response<Body> {
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            hyper::header::HeaderValue::from_str(&v),
+        ) {
+            r.headers_mut().insert(k, v);
+        }
+    }
+    r
+}
+
 fn truncated(status: StatusCode, body: String, keep: usize) -> Response<Body> {
     let len = body.len();
     let head = Bytes::copy_from_slice(&body.as_bytes()[..keep.min(len)]);
@@ -133,44 +165,40 @@ fn truncated(status: StatusCode, body: String, keep: usize) -> Response<Body> {
     let mut r = Response::new(Body::from_stream(futures::stream::iter(chunks)));
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_LENGTH, len.into());
-    if let Ok(v) = gateway::JSON.parse() {
+    if let Ok(v) = reply::JSON.parse() {
         r.headers_mut().insert(CONTENT_TYPE, v);
     }
     r
 }
 
+fn status_of(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::OK)
+}
+
 async fn respond(shared: &Arc<Shared>, reply: Reply) -> Result<Response<Body>, DropConnection> {
     match reply {
-        Reply::Headers {
+        Reply::Body {
+            status,
+            content_type,
+            headers,
+            body,
+        } => Ok(with_headers(
+            json_response(status_of(status), body, content_type),
+            headers,
+        )),
+        Reply::Truncated {
             status,
             headers,
             body,
             keep,
         } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut r = match keep {
-                Some(k) if k < body.len() => truncated(status, body, k),
-                _ => json_response(status, body, gateway::JSON),
+            let r = if keep >= body.len() {
+                json_response(status_of(status), body, reply::JSON)
+            } else {
+                truncated(status_of(status), body, keep)
             };
-            for (k, v) in headers {
-                if let (Ok(k), Ok(v)) = (
-                    hyper::header::HeaderName::from_bytes(k.as_bytes()),
-                    hyper::header::HeaderValue::from_str(&v),
-                ) {
-                    r.headers_mut().insert(k, v);
-                }
-            }
-            Ok(r)
+            Ok(with_headers(r, headers))
         }
-        Reply::Body {
-            status,
-            content_type,
-            body,
-        } => Ok(json_response(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            body,
-            content_type,
-        )),
         Reply::Drop => Err(DropConnection),
         Reply::Hold => {
             let mut sd = shared.shutdown.subscribe();
@@ -179,12 +207,6 @@ async fn respond(shared: &Arc<Shared>, reply: Reply) -> Result<Response<Body>, D
                 _ = sd.changed() => {}
             }
             Err(DropConnection)
-        }
-        Reply::Truncated { body, keep } => {
-            if keep >= body.len() {
-                return Ok(json_response(StatusCode::OK, body, gateway::JSON));
-            }
-            Ok(truncated(StatusCode::OK, body, keep))
         }
     }
 }
@@ -200,6 +222,7 @@ async fn read_v3(req: Request<HyperBody>) -> v3::V3Request {
     };
     let authorization = header("authorization");
     let app_auth_token = header("alipay-app-auth-token");
+    let root_cert_sn = header("alipay-root-cert-sn");
     let content_type = header("content-type").unwrap_or_default();
     let http_method = parts.method.as_str().to_string();
     let uri = parts
@@ -216,6 +239,7 @@ async fn read_v3(req: Request<HyperBody>) -> v3::V3Request {
         uri,
         authorization,
         app_auth_token,
+        root_cert_sn,
         content_type,
         body,
     }

@@ -3,7 +3,8 @@
 //! shows the next process the same shops, applications, used request ids, reserved
 //! store ids (held by pending creates), images and id counters.
 //!
-//! The file is JSON (`version` 1). Times are RFC 3339 with nanoseconds, so a restored
+//! The file is JSON (`version` 2: issued images per merchant; version 1 files, with one
+//! image list, are still read). Times are RFC 3339 with nanoseconds, so a restored
 //! simulator orders and answers exactly as the one that saved it. The random generator
 //! (notify and image ids) is reseeded from itself on save and the seed stored, so the
 //! saving and the restored simulator draw the same ids afterwards. Pending notifications
@@ -20,12 +21,14 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::state::{SentNotification, SimOrder, SimShop, State};
-use super::{ForcedOutcome, SimConfig, SimError};
-use crate::alipay::sign::notify_sign_content;
+use super::config::{ForcedOutcome, SimConfig, SimError};
+use super::fixtures::PRELOADED_IMAGES;
+use super::records::{SentNotification, SimOrder, SimShop};
+use super::signing::notification_content;
+use super::state::{State, OWN_MERCHANT, TOKEN_MERCHANT};
 
-/// The snapshot format version written and accepted.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// The snapshot format version written (1 is still read).
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 mod time {
     use chrono::{DateTime, SecondsFormat, Utc};
@@ -132,6 +135,15 @@ struct Order(#[serde(with = "OrderDef")] SimOrder);
 #[derive(Serialize, Deserialize)]
 struct Notification(#[serde(with = "NotificationDef")] SentNotification);
 
+/// Issued image ids: per merchant (version 2), or one list (version 1, which also held
+/// the two example ids whether issued or not).
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Images {
+    PerMerchant(BTreeMap<String, Vec<String>>),
+    Flat(Vec<String>),
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Snapshot {
@@ -147,7 +159,7 @@ struct Snapshot {
     shops: Vec<Shop>,
     orders: Vec<Order>,
     request_ids: Vec<String>,
-    images: Vec<String>,
+    images: Images,
     forced: BTreeMap<String, ForcedOutcome>,
     notifications: Vec<Notification>,
 }
@@ -170,16 +182,26 @@ pub(super) fn to_json(
         serial_shop: st.serial_shop,
         serial_apply: st.serial_apply,
         serial_internal: st.serial_internal,
-        shops: st.shops.values().cloned().map(Shop).collect(),
-        orders: st.orders.values().cloned().map(Order).collect(),
+        shops: st.shops().cloned().map(Shop).collect(),
+        orders: st.orders().cloned().map(Order).collect(),
         request_ids,
-        images: st.images.iter().cloned().collect(),
+        images: Images::PerMerchant(
+            st.images()
+                .iter()
+                .map(|(m, ids)| (m.clone(), ids.iter().cloned().collect()))
+                .collect(),
+        ),
         forced: st
             .forced
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        notifications: st.notifications.iter().cloned().map(Notification).collect(),
+        notifications: st
+            .notifications()
+            .iter()
+            .cloned()
+            .map(Notification)
+            .collect(),
     };
     serde_json::to_string_pretty(&snap).map_err(|e| e.to_string())
 }
@@ -193,9 +215,9 @@ pub(super) fn from_json(
     now: DateTime<Utc>,
 ) -> Result<(State, Duration), String> {
     let snap: Snapshot = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    if snap.version != SNAPSHOT_VERSION {
+    if !(1..=SNAPSHOT_VERSION).contains(&snap.version) {
         return Err(format!(
-            "snapshot version {} is not supported (expected {SNAPSHOT_VERSION})",
+            "snapshot version {} is not supported (expected 1 to {SNAPSHOT_VERSION})",
             snap.version
         ));
     }
@@ -205,15 +227,30 @@ pub(super) fn from_json(
     st.serial_apply = snap.serial_apply;
     st.serial_internal = snap.serial_internal;
     st.replace_shops(snap.shops.into_iter().map(|Shop(s)| s));
-    st.orders = snap
-        .orders
-        .into_iter()
-        .map(|Order(o)| (o.apply_id.clone(), o))
-        .collect();
+    st.replace_orders(snap.orders.into_iter().map(|Order(o)| o));
     st.request_ids = snap.request_ids.into_iter().collect();
-    st.images = snap.images.into_iter().collect();
+    match snap.images {
+        Images::PerMerchant(m) => {
+            for (merchant, ids) in m {
+                for id in ids {
+                    st.issue_image(&merchant, id);
+                }
+            }
+        }
+        // Version 1 kept one list for both merchants it knew.
+        Images::Flat(ids) => {
+            for id in ids
+                .into_iter()
+                .filter(|id| !PRELOADED_IMAGES.contains(&id.as_str()))
+            {
+                for merchant in [OWN_MERCHANT, TOKEN_MERCHANT] {
+                    st.issue_image(merchant, id.clone());
+                }
+            }
+        }
+    }
     st.forced = snap.forced.into_iter().collect();
-    st.notifications = snap
+    let log = snap
         .notifications
         .into_iter()
         .map(|Notification(mut n)| {
@@ -225,15 +262,17 @@ pub(super) fn from_json(
             n
         })
         .collect();
+    st.replace_notifications(log);
     Ok((st, Duration::nanoseconds(snap.clock_offset_ns)))
 }
 
 /// Replace `sign`/`sign_type` with a signature by this simulator's key.
 fn resign(n: &mut SentNotification, cfg: &SimConfig) {
     n.form.retain(|(k, _)| k != "sign" && k != "sign_type");
-    let content = notify_sign_content(n.form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let content = notification_content(&n.form);
     n.form.push(("sign_type".into(), "RSA2".into()));
-    n.form.push(("sign".into(), cfg.alipay_key.sign(&content)));
+    n.form
+        .push(("sign".into(), cfg.first_alipay_key().sign(&content)));
 }
 
 /// Write `text` to `path` atomically: a temporary file in the same directory, flushed to

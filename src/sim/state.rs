@@ -1,150 +1,60 @@
 //! The simulator's in-memory world: shops, apply orders, used request ids, issued images,
-//! forced outcomes and the notification log. Also the serialisable snapshots of it.
+//! forced outcomes and the notification log, with the indexes that keep every call's cost
+//! independent of the account's size (listing order, store codes, devices, pending
+//! creates, due audits). Shops and orders change only through methods that keep the
+//! indexes in step.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use serde::Serialize;
 
-use super::fixtures::PRELOADED_IMAGES;
+use super::config::ForcedOutcome;
 use super::ids;
-use super::ForcedOutcome;
-use crate::alipay::timestamp::china;
+use super::records::{SentNotification, SimOrder, SimShop, SimState};
+use super::rules::list;
 
 /// The merchant acting when the request has no `app_auth_token`.
 pub const OWN_MERCHANT: &str = "2088000000000001";
 /// The merchant every accepted `app_auth_token` acts for.
 pub const TOKEN_MERCHANT: &str = "2088000000000002";
 
-/// Times in snapshots: `yyyy-MM-dd HH:mm:ss.SSS`, UTC+8.
-fn ser_time<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(
-        &t.with_timezone(&china())
-            .format("%Y-%m-%d %H:%M:%S%.3f")
-            .to_string(),
-    )
-}
-
-fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => ser_time(t, s),
-        None => s.serialize_none(),
-    }
-}
-
-/// An approved shop (it has a shop id).
-#[derive(Debug, Clone, Serialize)]
-pub struct SimShop {
-    pub shop_id: String,
-    pub store_id: String,
-    pub merchant_id: String,
-    /// `OPEN`, `PAUSE`, `FREEZE` or `CLOSE`.
-    pub status: String,
-    /// `AUDITING`, `AUDIT_SUCCESS` or `AUDIT_FAILED`.
-    pub audit_status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub audit_desc: Option<String>,
-    pub is_online: String,
-    pub is_show: String,
-    /// Current approved values by wire name (absent fields are not in the map).
-    pub fields: BTreeMap<String, String>,
-    /// The apply id of a review-triggering modify under audit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending_modify: Option<String>,
-    #[serde(serialize_with = "ser_time")]
-    pub gmt_create: DateTime<Utc>,
-    #[serde(serialize_with = "ser_time")]
-    pub gmt_modified: DateTime<Utc>,
-}
-
-/// An application (create or modify).
-#[derive(Debug, Clone, Serialize)]
-pub struct SimOrder {
-    pub apply_id: String,
-    /// `CREATE_SHOP` or `MODIFY_SHOP`.
-    pub action: String,
-    pub merchant_id: String,
-    /// `PROCESS`, `SUCCESS` or `FAIL`.
-    pub status: String,
-    /// `RISK_AUDITING` or `FINISH`.
-    pub sub_status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub biz_id: Option<String>,
-    /// The caller's request id.
-    pub request_id: String,
-    /// The simulator's own 16-digit id (what applyorder shows as `request_id`).
-    pub internal_request_id: String,
-    pub store_id: String,
-    /// The submitted business parameters, exactly as received (`biz_context_info`).
-    pub params: serde_json::Map<String, serde_json::Value>,
-    /// Modify: field → new value (`None` = cleared by `#EMPTY#`). Create: all fields.
-    pub changes: BTreeMap<String, Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub notify_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result_desc: Option<String>,
-    #[serde(serialize_with = "ser_time")]
-    pub created: DateTime<Utc>,
-    #[serde(serialize_with = "ser_time")]
-    pub modified: DateTime<Utc>,
-    /// When the audit runs (orders under audit only).
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_time"
-    )]
-    pub audit_due: Option<DateTime<Utc>>,
-}
-
-/// A notification and its delivery state.
-#[derive(Debug, Clone, Serialize)]
-pub struct SentNotification {
-    pub notify_id: String,
-    pub apply_id: String,
-    pub url: String,
-    /// The form fields sent, `sign` and `sign_type` included.
-    pub form: Vec<(String, String)>,
-    pub attempts: u32,
-    pub delivered: bool,
-    pub gave_up: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
-    #[serde(skip)]
-    pub next_attempt: Option<DateTime<Utc>>,
-    #[serde(skip)]
-    pub in_flight: bool,
-}
-
-/// A snapshot of the whole state.
-#[derive(Debug, Clone, Serialize)]
-pub struct SimState {
-    #[serde(serialize_with = "ser_time")]
-    pub now: DateTime<Utc>,
-    /// Approved shops, ordered by `gmt_create` then `shop_id`.
-    pub shops: Vec<SimShop>,
-    pub orders: Vec<SimOrder>,
-    pub images: Vec<String>,
-}
+/// A `(merchant, store_id)` pair.
+type StoreKey = (String, String);
 
 pub struct State {
-    /// Approved shops by shop_id. Add them with [`State::insert_shop`] /
-    /// [`State::replace_shops`], which keep `listing` in step.
-    pub shops: BTreeMap<String, SimShop>,
+    /// Approved shops by shop_id.
+    shops: BTreeMap<String, SimShop>,
     /// `(merchant_id, gmt_create, shop_id)` of every shop, in listing order, so a summary
     /// page does not sort the whole account (a 20k-shop account is paged 200 times).
     listing: BTreeSet<(String, DateTime<Utc>, String)>,
-    pub orders: BTreeMap<String, SimOrder>,
+    /// Shops per merchant (a page's total without counting the listing).
+    per_merchant: HashMap<String, usize>,
+    /// Shop ids per `(merchant, store_id)`.
+    store_ids: HashMap<StoreKey, BTreeSet<String>>,
+    /// Shop ids per device (`implement_id` item).
+    devices: HashMap<String, BTreeSet<String>>,
+    orders: BTreeMap<String, SimOrder>,
+    /// `(audit_due, apply_id)` of every application under audit.
+    due: BTreeSet<(DateTime<Utc>, String)>,
+    /// Apply ids of the creates under audit per `(merchant, store_id)`.
+    pending_creates: HashMap<StoreKey, BTreeSet<String>>,
     pub request_ids: HashSet<String>,
-    pub images: BTreeSet<String>,
+    /// Image ids issued by image.upload, per merchant.
+    images: BTreeMap<String, BTreeSet<String>>,
     pub forced: HashMap<String, ForcedOutcome>,
-    pub notifications: Vec<SentNotification>,
+    notifications: Vec<SentNotification>,
+    /// Indices of the notifications neither delivered nor given up.
+    outbox: BTreeSet<usize>,
     pub rng: StdRng,
     pub(super) serial_shop: u64,
     pub(super) serial_apply: u64,
     pub(super) serial_internal: u64,
+}
+
+fn under_audit(o: &SimOrder) -> bool {
+    o.status == "PROCESS"
 }
 
 impl State {
@@ -152,11 +62,17 @@ impl State {
         Self {
             shops: BTreeMap::new(),
             listing: BTreeSet::new(),
+            per_merchant: HashMap::new(),
+            store_ids: HashMap::new(),
+            devices: HashMap::new(),
             orders: BTreeMap::new(),
+            due: BTreeSet::new(),
+            pending_creates: HashMap::new(),
             request_ids: HashSet::new(),
-            images: PRELOADED_IMAGES.iter().map(|s| s.to_string()).collect(),
+            images: BTreeMap::new(),
             forced: HashMap::new(),
             notifications: Vec::new(),
+            outbox: BTreeSet::new(),
             rng: StdRng::seed_from_u64(seed),
             serial_shop: 0,
             serial_apply: 0,
@@ -179,45 +95,125 @@ impl State {
         ids::internal_request_id(now, self.serial_internal)
     }
 
+    pub fn shop(&self, shop_id: &str) -> Option<&SimShop> {
+        self.shops.get(shop_id)
+    }
+
+    pub fn shops(&self) -> impl Iterator<Item = &SimShop> {
+        self.shops.values()
+    }
+
+    pub fn shop_count(&self) -> usize {
+        self.shops.len()
+    }
+
+    fn index_shop(&mut self, s: &SimShop, add: bool) {
+        let listed = (s.merchant_id.clone(), s.gmt_create, s.shop_id.clone());
+        let store = (s.merchant_id.clone(), s.store_id.clone());
+        let devices: Vec<String> = s
+            .fields
+            .get("implement_id")
+            .map(|v| list(v).map(str::to_string).collect())
+            .unwrap_or_default();
+        let count = self.per_merchant.entry(s.merchant_id.clone()).or_default();
+        if add {
+            *count += 1;
+            self.listing.insert(listed);
+            self.store_ids
+                .entry(store)
+                .or_default()
+                .insert(s.shop_id.clone());
+            for d in devices {
+                self.devices.entry(d).or_default().insert(s.shop_id.clone());
+            }
+        } else {
+            *count -= 1;
+            self.listing.remove(&listed);
+            if let Some(set) = self.store_ids.get_mut(&store) {
+                set.remove(&s.shop_id);
+                if set.is_empty() {
+                    self.store_ids.remove(&store);
+                }
+            }
+            for d in devices {
+                if let Some(set) = self.devices.get_mut(&d) {
+                    set.remove(&s.shop_id);
+                    if set.is_empty() {
+                        self.devices.remove(&d);
+                    }
+                }
+            }
+        }
+    }
+
     /// Add (or replace) an approved shop.
     pub fn insert_shop(&mut self, shop: SimShop) {
-        if let Some(old) = self.shops.get(&shop.shop_id) {
-            self.listing
-                .remove(&(old.merchant_id.clone(), old.gmt_create, old.shop_id.clone()));
+        if let Some(old) = self.shops.remove(&shop.shop_id) {
+            self.index_shop(&old, false);
         }
-        self.listing.insert((
-            shop.merchant_id.clone(),
-            shop.gmt_create,
-            shop.shop_id.clone(),
-        ));
+        self.index_shop(&shop, true);
         self.shops.insert(shop.shop_id.clone(), shop);
+    }
+
+    /// Change a shop in place (the indexes follow). `None` when the shop id is unknown.
+    pub fn update_shop<R>(
+        &mut self,
+        shop_id: &str,
+        f: impl FnOnce(&mut SimShop) -> R,
+    ) -> Option<R> {
+        let mut shop = self.shops.remove(shop_id)?;
+        self.index_shop(&shop, false);
+        let r = f(&mut shop);
+        self.index_shop(&shop, true);
+        self.shops.insert(shop.shop_id.clone(), shop);
+        Some(r)
     }
 
     /// Replace every shop (loading a snapshot).
     pub fn replace_shops(&mut self, shops: impl IntoIterator<Item = SimShop>) {
         self.shops.clear();
         self.listing.clear();
+        self.per_merchant.clear();
+        self.store_ids.clear();
+        self.devices.clear();
         for shop in shops {
             self.insert_shop(shop);
         }
     }
 
-    /// Shop ids of a merchant in listing order, or None when `listing` is out of step.
-    fn listed_ids<'a>(&'a self, merchant: &'a str) -> Option<impl Iterator<Item = &'a str>> {
-        if self.listing.len() != self.shops.len() {
-            return None;
-        }
+    /// Shops of `merchant` holding `store_id`.
+    pub fn shops_with_store_id<'a>(
+        &'a self,
+        merchant: &str,
+        store_id: &str,
+    ) -> impl Iterator<Item = &'a str> {
+        self.store_ids
+            .get(&(merchant.to_string(), store_id.to_string()))
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// Shops using a device id.
+    pub fn shops_with_device<'a>(&'a self, device: &str) -> impl Iterator<Item = &'a str> {
+        self.devices
+            .get(device)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// Shop ids of a merchant in listing order.
+    fn listed_ids<'a>(&'a self, merchant: &'a str) -> impl Iterator<Item = &'a str> {
         let from = (
             merchant.to_string(),
             DateTime::<Utc>::MIN_UTC,
             String::new(),
         );
-        Some(
-            self.listing
-                .range(from..)
-                .take_while(move |(m, _, _)| m == merchant)
-                .map(|(_, _, id)| id.as_str()),
-        )
+        self.listing
+            .range(from..)
+            .take_while(move |(m, _, _)| m == merchant)
+            .map(|(_, _, id)| id.as_str())
     }
 
     /// How many shops a merchant has, and the `take` of them after `skip`, in listing
@@ -228,43 +224,169 @@ impl State {
         skip: usize,
         take: usize,
     ) -> (usize, Vec<&SimShop>) {
-        match self.listed_ids(merchant) {
-            Some(ids) => {
-                let mut total = 0;
-                let mut page = Vec::new();
-                for id in ids {
-                    if total >= skip && page.len() < take {
-                        page.extend(self.shops.get(id));
-                    }
-                    total += 1;
-                }
-                (total, page)
-            }
-            None => {
-                let all = self.merchant_shops(merchant);
-                let page = all.iter().skip(skip).take(take).copied().collect();
-                (all.len(), page)
-            }
-        }
+        let total = self.per_merchant.get(merchant).copied().unwrap_or(0);
+        let page = self
+            .listed_ids(merchant)
+            .skip(skip)
+            .take(take)
+            .filter_map(|id| self.shops.get(id))
+            .collect();
+        (total, page)
     }
 
     /// Approved shops of a merchant in listing order (`gmt_create`, then `shop_id`).
     pub fn merchant_shops(&self, merchant: &str) -> Vec<&SimShop> {
-        if let Some(ids) = self.listed_ids(merchant) {
-            return ids.filter_map(|id| self.shops.get(id)).collect();
+        self.listed_ids(merchant)
+            .filter_map(|id| self.shops.get(id))
+            .collect()
+    }
+
+    pub fn order(&self, apply_id: &str) -> Option<&SimOrder> {
+        self.orders.get(apply_id)
+    }
+
+    /// Every order, by apply id (allocation order).
+    pub fn orders(&self) -> impl Iterator<Item = &SimOrder> {
+        self.orders.values()
+    }
+
+    fn index_order(&mut self, o: &SimOrder, add: bool) {
+        let due = o
+            .audit_due
+            .filter(|_| under_audit(o))
+            .map(|d| (d, o.apply_id.clone()));
+        let pending = (o.action == "CREATE_SHOP" && under_audit(o))
+            .then(|| (o.merchant_id.clone(), o.store_id.clone()));
+        if add {
+            if let Some(d) = due {
+                self.due.insert(d);
+            }
+            if let Some(k) = pending {
+                self.pending_creates
+                    .entry(k)
+                    .or_default()
+                    .insert(o.apply_id.clone());
+            }
+        } else {
+            if let Some(d) = due {
+                self.due.remove(&d);
+            }
+            if let Some(k) = pending {
+                if let Some(set) = self.pending_creates.get_mut(&k) {
+                    set.remove(&o.apply_id);
+                    if set.is_empty() {
+                        self.pending_creates.remove(&k);
+                    }
+                }
+            }
         }
-        // A shop was added around insert_shop: sort (same order, just slower).
-        let mut v: Vec<&SimShop> = self
-            .shops
-            .values()
-            .filter(|s| s.merchant_id == merchant)
-            .collect();
-        v.sort_by(|a, b| {
-            a.gmt_create
-                .cmp(&b.gmt_create)
-                .then(a.shop_id.cmp(&b.shop_id))
-        });
-        v
+    }
+
+    pub fn insert_order(&mut self, order: SimOrder) {
+        if let Some(old) = self.orders.remove(&order.apply_id) {
+            self.index_order(&old, false);
+        }
+        self.index_order(&order, true);
+        self.orders.insert(order.apply_id.clone(), order);
+    }
+
+    /// Change an order in place (the indexes follow). `None` when the apply id is unknown.
+    pub fn update_order<R>(
+        &mut self,
+        apply_id: &str,
+        f: impl FnOnce(&mut SimOrder) -> R,
+    ) -> Option<R> {
+        let mut order = self.orders.remove(apply_id)?;
+        self.index_order(&order, false);
+        let r = f(&mut order);
+        self.index_order(&order, true);
+        self.orders.insert(order.apply_id.clone(), order);
+        Some(r)
+    }
+
+    /// Replace every order (loading a snapshot).
+    pub fn replace_orders(&mut self, orders: impl IntoIterator<Item = SimOrder>) {
+        self.orders.clear();
+        self.due.clear();
+        self.pending_creates.clear();
+        for o in orders {
+            self.insert_order(o);
+        }
+    }
+
+    /// A create of `store_id` by `merchant` is under audit.
+    pub fn create_pending(&self, merchant: &str, store_id: &str) -> bool {
+        self.pending_creates
+            .contains_key(&(merchant.to_string(), store_id.to_string()))
+    }
+
+    /// Apply ids of the applications due at `now`, in due order.
+    pub fn due_at(&self, now: DateTime<Utc>) -> Vec<String> {
+        self.due
+            .iter()
+            .take_while(|(d, _)| *d <= now)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
+    /// Remember an image id issued to `merchant`.
+    pub fn issue_image(&mut self, merchant: &str, id: String) {
+        self.images
+            .entry(merchant.to_string())
+            .or_default()
+            .insert(id);
+    }
+
+    /// Whether image.upload issued `id` to `merchant`.
+    pub fn image_issued(&self, merchant: &str, id: &str) -> bool {
+        self.images
+            .get(merchant)
+            .is_some_and(|ids| ids.contains(id))
+    }
+
+    /// Issued image ids per merchant.
+    pub fn images(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        &self.images
+    }
+
+    /// The notification log, in queuing order.
+    pub fn notifications(&self) -> &[SentNotification] {
+        &self.notifications
+    }
+
+    pub fn queue_notification(&mut self, n: SentNotification) {
+        if !n.delivered && !n.gave_up {
+            self.outbox.insert(self.notifications.len());
+        }
+        self.notifications.push(n);
+    }
+
+    /// Replace the log (loading a snapshot).
+    pub fn replace_notifications(&mut self, log: Vec<SentNotification>) {
+        self.notifications.clear();
+        self.outbox.clear();
+        for n in log {
+            self.queue_notification(n);
+        }
+    }
+
+    /// Indices of the notifications still to deliver.
+    pub fn outbox(&self) -> impl Iterator<Item = usize> + '_ {
+        self.outbox.iter().copied()
+    }
+
+    /// Change notification `i`; once delivered or given up it leaves the outbox.
+    pub fn update_notification<R>(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(&mut SentNotification) -> R,
+    ) -> Option<R> {
+        let n = self.notifications.get_mut(i)?;
+        let r = f(n);
+        if n.delivered || n.gave_up {
+            self.outbox.remove(&i);
+        }
+        Some(r)
     }
 
     pub fn snapshot(&self, now: DateTime<Utc>) -> SimState {
@@ -278,7 +400,11 @@ impl State {
             now,
             shops,
             orders: self.orders.values().cloned().collect(),
-            images: self.images.iter().cloned().collect(),
+            images: self
+                .images
+                .iter()
+                .map(|(m, ids)| (m.clone(), ids.iter().cloned().collect()))
+                .collect(),
         }
     }
 }
@@ -310,7 +436,7 @@ mod tests {
     }
 
     #[test]
-    fn pages_follow_listing_order_per_merchant_with_or_without_the_index() {
+    fn pages_follow_listing_order_per_merchant() {
         let mut st = State::new(1);
         // Inserted out of order; "b" and "c" created in the same minute (shop_id breaks the tie).
         for (id, m, minute) in [
@@ -332,14 +458,40 @@ mod tests {
         assert_eq!(st.merchant_page("M1", 3, 2).1.len(), 0);
         assert_eq!(ids(&st.merchant_page("M2", 0, 100).1), ["x"]);
         assert_eq!(st.merchant_page("M0", 0, 100).0, 0);
-        // A shop added behind the index's back: same answers, by sorting.
-        st.shops.insert("0".into(), shop("0", "M1", 0));
-        assert_eq!(ids(&st.merchant_shops("M1")), ["0", "a", "b", "c"]);
-        assert_eq!(ids(&st.merchant_page("M1", 1, 2).1), ["a", "b"]);
-        assert_eq!(st.merchant_page("M1", 0, 1).0, 4);
         // Reloading (a snapshot) rebuilds the index.
-        let all: Vec<SimShop> = st.shops.values().cloned().collect();
+        let all: Vec<SimShop> = st.shops().cloned().collect();
         st.replace_shops(all);
-        assert_eq!(ids(&st.merchant_page("M1", 0, 10).1), ["0", "a", "b", "c"]);
+        assert_eq!(ids(&st.merchant_page("M1", 0, 10).1), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn store_code_and_device_indexes_follow_updates() {
+        let mut st = State::new(1);
+        let mut s = shop("a", "M1", 0);
+        s.fields.insert("implement_id".into(), "D1, D2".into());
+        st.insert_shop(s);
+        st.insert_shop(shop("b", "M2", 0));
+        assert_eq!(
+            st.shops_with_store_id("M1", "S-a").collect::<Vec<_>>(),
+            ["a"]
+        );
+        assert_eq!(
+            st.shops_with_store_id("M2", "S-a").count(),
+            0,
+            "per merchant"
+        );
+        assert_eq!(st.shops_with_device("D2").collect::<Vec<_>>(), ["a"]);
+        st.update_shop("a", |s| {
+            s.store_id = "NEW".into();
+            s.fields.insert("implement_id".into(), "D3".into());
+        });
+        assert_eq!(st.shops_with_store_id("M1", "S-a").count(), 0);
+        assert_eq!(
+            st.shops_with_store_id("M1", "NEW").collect::<Vec<_>>(),
+            ["a"]
+        );
+        assert_eq!(st.shops_with_device("D2").count(), 0);
+        assert_eq!(st.shops_with_device("D3").collect::<Vec<_>>(), ["a"]);
+        assert!(st.update_shop("zz", |_| ()).is_none());
     }
 }

@@ -1,54 +1,23 @@
-//! Synchronous validation of create/modify (§8.4, in table order) and the rejection rules
-//! that may run at sync or audit stage (§8.5).
+//! The synchronous checks of create/modify (§8.4), in [`Check`] order, over the simulator's
+//! own rule table. The first failing check answers `40004` with its code.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::fixtures::{category, AREAS};
+use super::api::Refusal;
+use super::audit_rules::{self, has_licence};
+use super::config::{SimConfig, Stage};
+use super::fixtures::{category, AREAS, PRELOADED_IMAGES};
+use super::ids;
+use super::records::SimShop;
+use super::rules::{self, get, list, Check, Format, Kind, OnCreate, OnModify, EMPTY};
 use super::state::State;
-use super::{SimConfig, Stage};
 use crate::alipay::timestamp::china;
-use crate::record::Field;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Create,
-    Modify,
-}
-
-impl Kind {
-    fn p(self, code: &str) -> String {
-        match self {
-            Kind::Create => format!("SHOP_CREATE_{code}"),
-            Kind::Modify => format!("SHOP_MODIFY_{code}"),
-        }
-    }
-}
-
-pub const EMPTY: &str = "#EMPTY#";
-
-/// Fields whose values are image ids.
-const IMAGE_FIELDS: [Field; 7] = [
-    Field::BrandLogo,
-    Field::MainImage,
-    Field::AuditImages,
-    Field::Licence,
-    Field::BusinessCertificate,
-    Field::AuthLetter,
-    Field::OtherAuthorization,
-];
-
-const FLAG_FIELDS: [Field; 5] = [
-    Field::Wifi,
-    Field::Parking,
-    Field::Box,
-    Field::NoSmoking,
-    Field::IsOperatingOnline,
-];
 
 /// The string business parameters of a `biz_content`: strings as they are, numbers as
-/// their text, empty strings dropped (they count as absent). `None` for other JSON types.
+/// their text, empty strings dropped (they count as absent). `None` when a field of the
+/// table or a bookkeeping parameter holds another JSON type; unknown keys are ignored.
 pub fn string_params(
     biz: &serde_json::Map<String, serde_json::Value>,
 ) -> Option<BTreeMap<String, String>> {
@@ -59,7 +28,7 @@ pub fn string_params(
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Null => continue,
             _ => {
-                if Field::from_name(k).is_some() || k == "store_id" || k == "request_id" {
+                if rules::field(k).is_some() || rules::BOOKKEEPING.contains(&k.as_str()) {
                     return None;
                 }
                 continue;
@@ -72,6 +41,7 @@ pub fn string_params(
     Some(out)
 }
 
+/// What the checks read besides the request.
 pub struct Ctx<'a> {
     pub cfg: &'a SimConfig,
     pub state: &'a State,
@@ -83,239 +53,259 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-fn get(p: &BTreeMap<String, String>, f: Field) -> Option<&str> {
-    p.get(f.name()).map(String::as_str).filter(|v| *v != EMPTY)
+/// The present values of every field of the table with this format.
+fn values_of<'a>(
+    p: &'a BTreeMap<String, String>,
+    keep: impl Fn(Format) -> bool + 'a,
+) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+    rules::FIELDS
+        .iter()
+        .filter(move |r| keep(r.format))
+        .filter_map(move |r| get(p, r.name).map(|v| (r.name, v)))
 }
 
-/// Validate a create or modify. `Err` is the `sub_code` of the `40004` answer.
-pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Result<(), String> {
-    let cfg = ctx.cfg;
-    // request_id
+fn refuse(check: Check, kind: Kind) -> Refusal {
+    Refusal::new(check.code(kind))
+}
+
+/// Validate a create or modify.
+pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Result<(), Refusal> {
+    let fail = |check: Check| Err(refuse(check, kind));
     let request_id = p.get("request_id").map(String::as_str).unwrap_or("");
     if request_id.is_empty() || !request_id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(kind.p("INVALID_PARAM"));
+        return fail(Check::RequestIdFormat);
     }
     if ctx.state.request_ids.contains(request_id) {
-        return Err(match kind {
-            Kind::Create => "SHOP_CREATE_REPEAT_REQUEST".into(),
-            Kind::Modify => "SHOP_MODIFY_INVALID_PARAM".into(),
-        });
+        return fail(Check::RequestIdRepeat);
     }
-    // modify: the shop
-    let shop = if kind == Kind::Modify {
-        let id = p.get("shop_id").map(String::as_str).unwrap_or("");
-        let Some(shop) = ctx
-            .state
-            .shops
-            .get(id)
-            .filter(|s| s.merchant_id == ctx.merchant)
-        else {
-            return Err("SHOP_MODIFY_SHOP_NOT_EXISTS".into());
-        };
-        if shop.status == "FREEZE" || shop.status == "CLOSE" {
-            return Err("SHOP_STATUS_CANOT_MODIFY".into());
-        }
-        if shop.pending_modify.is_some() {
-            return Err("NOT_ALLOWED_CONCURRENT_MODIFY".into());
-        }
-        let differs = |f: Field| {
-            p.get(f.name())
-                .is_some_and(|v| Some(v) != shop.fields.get(f.name()))
-        };
-        if differs(Field::CategoryId) {
-            return Err("CATEGORY_CANOT_MODIFY".into());
-        }
-        if differs(Field::ProvinceCode) || differs(Field::CityCode) {
-            return Err("PROVINCE_CITY_CANOT_MODIFY".into());
-        }
-        Some(shop)
-    } else {
-        None
+    let shop = match kind {
+        Kind::Modify => Some(modify_target(p, ctx)?),
+        Kind::Create => None,
     };
-    // #EMPTY#
     for (k, v) in p {
         if v == EMPTY {
-            let clearable = Field::from_name(k).is_some_and(Field::clearable);
+            let clearable = rules::field(k).is_some_and(|r| r.clearable);
             if kind == Kind::Create || !clearable {
-                return Err(kind.p("INVALID_PARAM"));
+                return fail(Check::EmptyMarker);
             }
         }
     }
-    // store_id
     let store_id = p.get("store_id").map(String::as_str);
     match store_id {
-        None if kind == Kind::Create => return Err("OUT_SHOP_ID_RULE_ERROR".into()),
-        Some(s) if chars(s) > 32 => return Err("OUT_SHOP_ID_RULE_ERROR".into()),
+        None if kind == Kind::Create => return fail(Check::StoreIdRule),
+        Some(s) if chars(s) > 32 => return fail(Check::StoreIdRule),
         _ => {}
     }
     if let Some(sid) = store_id {
-        let own_shop = shop.map(|s| s.shop_id.as_str());
-        let taken_by_shop = ctx.state.shops.values().any(|s| {
-            s.merchant_id == ctx.merchant
-                && s.store_id == sid
-                && Some(s.shop_id.as_str()) != own_shop
-        });
-        let taken_by_pending = cfg.reserve_pending_store_ids
-            && ctx.state.orders.values().any(|o| {
-                o.merchant_id == ctx.merchant
-                    && o.action == "CREATE_SHOP"
-                    && o.status == "PROCESS"
-                    && o.store_id == sid
-            });
-        if taken_by_shop || taken_by_pending {
-            return Err(kind.p("UNIQUE_CONSTRAINT_OUTSHOPID_ERROR"));
+        if store_id_taken(sid, shop, ctx) {
+            return fail(Check::StoreIdTaken);
         }
     }
-    // required fields
     if kind == Kind::Create {
-        let missing = Field::ALL
+        let missing = rules::FIELDS
             .iter()
-            .filter(|f| f.required_for_create())
-            .filter(|f| {
-                !matches!(
-                    f,
-                    Field::ProvinceCode | Field::CityCode | Field::DistrictCode
-                )
-            })
-            .any(|f| get(p, *f).is_none());
+            .filter(|r| r.on_create == OnCreate::Required)
+            // Area codes answer AREA_CAN_NOT_NULL, the store code OUT_SHOP_ID_RULE_ERROR.
+            .filter(|r| !matches!(r.format, Format::Area | Format::StoreCode))
+            .any(|r| get(p, r.name).is_none());
         if missing {
-            return Err(kind.p("INVALID_PARAM"));
+            return fail(Check::Required);
         }
     }
-    // area codes
-    let area = |f: Field| {
-        get(p, f).or_else(|| shop.and_then(|s| s.fields.get(f.name()).map(String::as_str)))
-    };
-    if kind == Kind::Create || get(p, Field::DistrictCode).is_some() {
-        let (Some(prov), Some(city), Some(dist)) = (
-            area(Field::ProvinceCode),
-            area(Field::CityCode),
-            area(Field::DistrictCode),
-        ) else {
-            return Err("AREA_CAN_NOT_NULL".into());
-        };
-        let known = AREAS
-            .iter()
-            .any(|(a, b, c, _)| *a == prov && *b == city && *c == dist)
-            || cfg
-                .extra_areas
-                .iter()
-                .any(|(a, b, c)| a == prov && b == city && c == dist);
-        if !known {
-            return Err("AREA_NOT_LEGALITY".into());
-        }
-    }
-    // category
+    check_area(kind, p, shop, ctx.cfg)?;
     if kind == Kind::Create {
-        let ok = get(p, Field::CategoryId)
+        let leaf = get(p, "category_id")
             .and_then(category)
             .is_some_and(|c| c.leaf);
-        if !ok {
-            return Err("SHOP_CREATE_CATOGORY_NOT_EXISTS".into());
+        if !leaf {
+            return fail(Check::Category);
         }
     }
-    // sync-stage rules
-    if let Some(code) = sync_rules(kind, p, cfg) {
-        return Err(code);
+    if let Some(check) = audit_rules::failing_at(Stage::Sync, kind, p, ctx.cfg) {
+        return fail(check);
     }
-    // coordinates
-    for f in [Field::Longitude, Field::Latitude] {
-        if let Some(v) = get(p, f) {
-            if chars(v) > 15 || !is_decimal(v) {
-                return Err(kind.p("INVALID_PARAM"));
+    check_formats(kind, p, ctx.now)?;
+    if kind == Kind::Create && ctx.cfg.rules.licence_required == Stage::Sync && !has_licence(p) {
+        return fail(Check::LicenceRequired);
+    }
+    for (name, v) in values_of(p, |f| matches!(f, Format::Image | Format::Images)) {
+        if let Some(id) = list(v).find(|id| !image_known(ctx, id)) {
+            return Err(Refusal::with_msg(
+                Check::UnknownImage.code(kind),
+                format!("参数不合法：{name} 中的图片 {id} 不存在，请先调用图片上传接口"),
+            ));
+        }
+    }
+    if let Some(v) = get(p, "implement_id") {
+        let own = shop.map(|s| s.shop_id.as_str());
+        let mine: BTreeSet<&str> = list(v).collect();
+        let used = mine
+            .iter()
+            .any(|d| ctx.state.shops_with_device(d).any(|id| Some(id) != own));
+        if used {
+            return fail(Check::ImplementIdTaken);
+        }
+    }
+    for name in rules::SCREENED {
+        if let Some(v) = get(p, name) {
+            let words = &ctx.cfg.forbidden_words;
+            if words
+                .iter()
+                .any(|w| !w.is_empty() && v.contains(w.as_str()))
+            {
+                return fail(Check::ForbiddenWord);
             }
         }
     }
-    let num = |f: Field| get(p, f).and_then(|v| v.parse::<f64>().ok());
-    if let Some(lng) = num(Field::Longitude) {
-        if !(73.0..=136.0).contains(&lng) {
-            return Err(kind.p("LOCATION_VALIDATE_FAIL"));
+    Ok(())
+}
+
+/// An image id the merchant may name: issued to it by image.upload; any well-formed id
+/// with `accept_image_ids`; the two official example ids with `preload_example_images`.
+fn image_known(ctx: &Ctx<'_>, id: &str) -> bool {
+    ctx.state.image_issued(ctx.merchant, id)
+        || (ctx.cfg.accept_image_ids && ids::well_formed_image_id(id))
+        || (ctx.cfg.preload_example_images && PRELOADED_IMAGES.contains(&id))
+}
+
+/// The modify checks on the target shop: it exists for this merchant, its status allows a
+/// modify, no review is pending, and no immutable field changes.
+fn modify_target<'a>(p: &BTreeMap<String, String>, ctx: &Ctx<'a>) -> Result<&'a SimShop, Refusal> {
+    let id = p.get("shop_id").map(String::as_str).unwrap_or("");
+    let kind = Kind::Modify;
+    let Some(shop) = ctx.state.shop(id).filter(|s| s.merchant_id == ctx.merchant) else {
+        return Err(refuse(Check::ShopUnknown, kind));
+    };
+    if shop.status == "FREEZE" || shop.status == "CLOSE" {
+        return Err(refuse(Check::ShopStatus, kind));
+    }
+    if shop.pending_modify.is_some() {
+        return Err(refuse(Check::ConcurrentModify, kind));
+    }
+    let differs = |name: &str| {
+        p.get(name)
+            .is_some_and(|v| Some(v) != shop.fields.get(name))
+    };
+    if differs("category_id") {
+        return Err(refuse(Check::CategoryChange, kind));
+    }
+    let immutable = rules::FIELDS
+        .iter()
+        .filter(|r| matches!(r.on_modify, OnModify::Immutable(_)) && r.format == Format::Area);
+    if immutable.into_iter().any(|r| differs(r.name)) {
+        return Err(refuse(Check::ProvinceCityChange, kind));
+    }
+    Ok(shop)
+}
+
+fn store_id_taken(sid: &str, shop: Option<&SimShop>, ctx: &Ctx<'_>) -> bool {
+    let own = shop.map(|s| s.shop_id.as_str());
+    let by_shop = ctx
+        .state
+        .shops_with_store_id(ctx.merchant, sid)
+        .any(|id| Some(id) != own);
+    let by_pending =
+        ctx.cfg.reserve_pending_store_ids && ctx.state.create_pending(ctx.merchant, sid);
+    by_shop || by_pending
+}
+
+/// Area codes: all three present (a modify takes the shop's current values for the ones
+/// it does not send), known to the fixture, the district in the city.
+fn check_area(
+    kind: Kind,
+    p: &BTreeMap<String, String>,
+    shop: Option<&SimShop>,
+    cfg: &SimConfig,
+) -> Result<(), Refusal> {
+    if kind == Kind::Modify && get(p, "district_code").is_none() {
+        return Ok(());
+    }
+    let area = |name: &str| {
+        get(p, name).or_else(|| shop.and_then(|s| s.fields.get(name).map(String::as_str)))
+    };
+    let (Some(prov), Some(city), Some(dist)) = (
+        area("province_code"),
+        area("city_code"),
+        area("district_code"),
+    ) else {
+        return Err(refuse(Check::AreaMissing, kind));
+    };
+    let known = AREAS
+        .iter()
+        .any(|(a, b, c, _)| *a == prov && *b == city && *c == dist)
+        || cfg
+            .extra_areas
+            .iter()
+            .any(|(a, b, c)| a == prov && b == city && c == dist);
+    if !known {
+        return Err(refuse(Check::AreaIllegal, kind));
+    }
+    Ok(())
+}
+
+/// The value formats, in §8.4 order: coordinates, phones, flags, `biz_version`, price,
+/// `isv_uid`, licence code, expiry dates.
+fn check_formats(
+    kind: Kind,
+    p: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    let fail = |check: Check| Err(refuse(check, kind));
+    let coordinates = || values_of(p, |f| matches!(f, Format::Coordinate { .. }));
+    for (_, v) in coordinates() {
+        if chars(v) > 15 || !is_decimal(v) {
+            return fail(Check::CoordinateFormat);
         }
     }
-    if let Some(lat) = num(Field::Latitude) {
-        if !(3.0..=54.0).contains(&lat) {
-            return Err(kind.p("LOCATION_VALIDATE_FAIL"));
+    for (name, v) in coordinates() {
+        let Some(Format::Coordinate { lo, hi }) = rules::field(name).map(|r| r.format) else {
+            continue;
+        };
+        if v.parse::<f64>().is_ok_and(|x| !(lo..=hi).contains(&x)) {
+            return fail(Check::CoordinateRange);
         }
     }
-    for f in [Field::ContactNumber, Field::NotifyMobile] {
-        if let Some(v) = get(p, f) {
-            if !v.chars().all(|c| c.is_ascii_digit() || "+,-".contains(c)) {
-                return Err(kind.p("INVALID_PARAM"));
-            }
+    for (_, v) in values_of(p, |f| f == Format::Phones) {
+        if !v.chars().all(|c| c.is_ascii_digit() || "+,-".contains(c)) {
+            return fail(Check::PhoneChars);
         }
     }
-    for f in FLAG_FIELDS {
-        if get(p, f).is_some_and(|v| v != "T" && v != "F") {
-            return Err(kind.p("INVALID_PARAM"));
-        }
+    if values_of(p, |f| f == Format::Flag).any(|(_, v)| v != "T" && v != "F") {
+        return fail(Check::Flag);
     }
-    if p.get("biz_version").is_some_and(|v| v != "2.0") {
-        return Err(kind.p("INVALID_PARAM"));
+    if p.get("biz_version")
+        .is_some_and(|v| v != rules::BIZ_VERSION)
+    {
+        return fail(Check::BizVersion);
     }
-    if let Some(v) = get(p, Field::AvgPrice) {
+    for (_, v) in values_of(p, |f| f == Format::Price) {
         let ok = v.chars().all(|c| c.is_ascii_digit())
             && v.parse::<u32>().is_ok_and(|n| (1..=99_999).contains(&n));
         if !ok {
-            return Err(kind.p("INVALID_PARAM"));
+            return fail(Check::Price);
         }
     }
     if kind == Kind::Create {
-        if let Some(v) = get(p, Field::IsvUid) {
+        for (_, v) in values_of(p, |f| f == Format::IsvUid) {
             if v.len() != 16 || !v.starts_with("2088") || !v.chars().all(|c| c.is_ascii_digit()) {
-                return Err("SHOP_CREATE_INVALID_PARAM".into());
+                return fail(Check::IsvUid);
             }
         }
     }
-    if let Some(v) = get(p, Field::LicenceCode) {
-        if !v.chars().all(|c| c.is_alphanumeric()) {
-            return Err("LICENSE_NO_RULE_ERROR".into());
+    for (_, v) in values_of(p, |f| f == Format::LicenceCode) {
+        if !v.chars().all(char::is_alphanumeric) {
+            return fail(Check::LicenceCode);
         }
     }
-    let today = ctx.now.with_timezone(&china()).date_naive();
-    for f in [Field::LicenceExpires, Field::BusinessCertificateExpires] {
-        if let Some(v) = get(p, f) {
-            if v == "长期" {
-                continue;
-            }
-            match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-                Err(_) => return Err("VALIDITYDATE_RULE_ERROR".into()),
-                Ok(d) if d < today => return Err(kind.p("LICENSE_EXPIRES")),
-                Ok(_) => {}
-            }
+    let today = now.with_timezone(&china()).date_naive();
+    for (_, v) in values_of(p, |f| f == Format::Expiry) {
+        if v == "长期" {
+            continue;
         }
-    }
-    if kind == Kind::Create && cfg.rules.licence_required == Stage::Sync && !has_licence(p) {
-        return Err("LICENSE_IS_REQUIRED".into());
-    }
-    for f in IMAGE_FIELDS {
-        if let Some(v) = get(p, f) {
-            if v.split(',').any(|id| !ctx.state.images.contains(id.trim())) {
-                return Err(kind.p("INVALID_PARAM"));
-            }
-        }
-    }
-    if let Some(v) = get(p, Field::ImplementId) {
-        let own_shop = shop.map(|s| s.shop_id.as_str());
-        let mine: BTreeSet<&str> = v.split(',').map(str::trim).collect();
-        let used = ctx.state.shops.values().any(|s| {
-            Some(s.shop_id.as_str()) != own_shop
-                && s.fields
-                    .get("implement_id")
-                    .is_some_and(|o| o.split(',').any(|x| mine.contains(x.trim())))
-        });
-        if used {
-            return Err(kind.p("UNIQUE_CONSTRAINT_IMPLEMENTID_ERROR"));
-        }
-    }
-    for f in [Field::MainShopName, Field::BranchShopName, Field::Address] {
-        if let Some(v) = get(p, f) {
-            if cfg
-                .forbidden_words
-                .iter()
-                .any(|w| !w.is_empty() && v.contains(w))
-            {
-                return Err("EXIST_FORBIDDEN_WORD".into());
-            }
+        match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+            Err(_) => return fail(Check::ExpiryFormat),
+            Ok(d) if d < today => return fail(Check::Expired),
+            Ok(_) => {}
         }
     }
     Ok(())
@@ -323,196 +313,11 @@ pub fn validate(kind: Kind, p: &BTreeMap<String, String>, ctx: &Ctx<'_>) -> Resu
 
 fn is_decimal(v: &str) -> bool {
     let v = v.strip_prefix('-').unwrap_or(v);
-    let mut parts = v.splitn(2, '.');
-    let int = parts.next().unwrap_or("");
-    let frac = parts.next();
+    let (int, frac) = match v.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (v, None),
+    };
     !int.is_empty()
         && int.chars().all(|c| c.is_ascii_digit())
         && frac.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
-}
-
-fn has_licence(p: &BTreeMap<String, String>) -> bool {
-    let l = get(p, Field::Licence).is_some() || get(p, Field::LicenceCode).is_some();
-    let online =
-        get(p, Field::IsOperatingOnline) == Some("T") && get(p, Field::OnlineUrl).is_some();
-    l || online
-}
-
-/// `main_shop_name` carries a branch part: `…店`, `(…店)`, `（…店）`, `【…店】`, `[…店]`, `<…店>`.
-fn has_branch_part(name: &str) -> bool {
-    name.ends_with('店')
-        || ["店)", "店）", "店】", "店]", "店>"]
-            .iter()
-            .any(|s| name.contains(s))
-}
-
-/// `business_time` grammar (§4.2): one or two segments `<day>[-<day>] HH:mm-HH:mm`, or a bare
-/// range meaning every day.
-pub fn business_time_ok(v: &str) -> bool {
-    const DAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
-    let segs: Vec<&str> = v.split(',').collect();
-    if segs.is_empty() || segs.len() > 2 {
-        return false;
-    }
-    let hm = |s: &str| {
-        let b = s.as_bytes();
-        b.len() == 5
-            && b[2] == b':'
-            && s[..2].parse::<u32>().is_ok_and(|h| h < 24)
-            && s[3..].parse::<u32>().is_ok_and(|m| m < 60)
-            && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit)
-    };
-    let range = |s: &str| {
-        let mut it = s.split('-');
-        matches!((it.next(), it.next(), it.next()), (Some(a), Some(b), None) if hm(a) && hm(b))
-    };
-    let mut covered = [false; 7];
-    for seg in segs {
-        let (days, times) = match seg.split_once(' ') {
-            Some((d, t)) => (Some(d), t),
-            None => (None, seg),
-        };
-        if !range(times) {
-            return false;
-        }
-        let (from, to) = match days {
-            None => (0, 6),
-            Some(d) => {
-                let idx = |x: &str| DAYS.iter().position(|y| *y == x);
-                match d.split_once('-') {
-                    Some((a, b)) => match (idx(a), idx(b)) {
-                        (Some(a), Some(b)) if a <= b => (a, b),
-                        _ => return false,
-                    },
-                    None => match idx(d) {
-                        Some(a) => (a, a),
-                        None => return false,
-                    },
-                }
-            }
-        };
-        for c in covered.iter_mut().take(to + 1).skip(from) {
-            if *c {
-                return false;
-            }
-            *c = true;
-        }
-    }
-    true
-}
-
-fn name_lengths_bad(p: &BTreeMap<String, String>) -> bool {
-    get(p, Field::MainShopName).is_some_and(|v| chars(v) > 20)
-        || get(p, Field::BranchShopName).is_some_and(|v| !(2..=20).contains(&chars(v)))
-}
-
-fn address_bad(p: &BTreeMap<String, String>) -> bool {
-    get(p, Field::Address).is_some_and(|v| !(4..=50).contains(&chars(v)))
-}
-
-fn distinct_images(p: &BTreeMap<String, String>) -> usize {
-    get(p, Field::AuditImages)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect::<BTreeSet<_>>()
-                .len()
-        })
-        .unwrap_or(0)
-}
-
-fn sync_rules(kind: Kind, p: &BTreeMap<String, String>, cfg: &SimConfig) -> Option<String> {
-    let r = &cfg.rules;
-    if r.name_lengths == Stage::Sync && name_lengths_bad(p) {
-        return Some(kind.p("INVALID_PARAM"));
-    }
-    if r.address_length == Stage::Sync && address_bad(p) {
-        return Some(kind.p("INVALID_PARAM"));
-    }
-    if r.business_time == Stage::Sync
-        && get(p, Field::BusinessTime).is_some_and(|v| !business_time_ok(v))
-    {
-        return Some("BUSINESS_TIME_RULE_ERROR".into());
-    }
-    if r.branch_in_main_name == Stage::Sync
-        && get(p, Field::MainShopName).is_some_and(has_branch_part)
-    {
-        return Some(kind.p("INVALID_PARAM"));
-    }
-    if r.min_audit_images == Stage::Sync
-        && (kind == Kind::Create || get(p, Field::AuditImages).is_some())
-        && distinct_images(p) < cfg.min_audit_images
-    {
-        return Some(kind.p("INVALID_PARAM"));
-    }
-    if r.reject_marker == Stage::Sync && p.values().any(|v| v.contains("#REJECT#")) {
-        return Some(kind.p("INVALID_PARAM"));
-    }
-    None
-}
-
-/// Audit-stage rules over the data the shop would have after approval. `Some(reason)` fails
-/// the application.
-pub fn audit_rejection(
-    cfg: &SimConfig,
-    data: &BTreeMap<String, String>,
-    create: bool,
-) -> Option<String> {
-    let r = &cfg.rules;
-    if r.min_audit_images == Stage::Audit && distinct_images(data) < cfg.min_audit_images {
-        return Some(format!(
-            "门店照片不足：至少需要{}张不同的门店照片",
-            cfg.min_audit_images
-        ));
-    }
-    if r.branch_in_main_name == Stage::Audit
-        && get(data, Field::MainShopName).is_some_and(has_branch_part)
-    {
-        return Some("主门店名中不能包含分店名".into());
-    }
-    if r.name_lengths == Stage::Audit && name_lengths_bad(data) {
-        return Some("门店名称长度不符合要求".into());
-    }
-    if r.address_length == Stage::Audit && address_bad(data) {
-        return Some("门店地址长度不符合要求".into());
-    }
-    if r.business_time == Stage::Audit
-        && get(data, Field::BusinessTime).is_some_and(|v| !business_time_ok(v))
-    {
-        return Some("营业时间格式不正确".into());
-    }
-    if create && r.licence_required == Stage::Audit && !has_licence(data) {
-        return Some("缺少营业执照或其他平台经营信息".into());
-    }
-    if r.reject_marker == Stage::Audit && data.values().any(|v| v.contains("#REJECT#")) {
-        return Some("您提交的信息未通过风险审核（#REJECT#）".into());
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn business_time_grammar() {
-        assert!(business_time_ok("周一-周五 09:00-20:00"));
-        assert!(business_time_ok(
-            "周一-周五 09:00-20:00,周六-周日 10:00-22:00"
-        ));
-        assert!(business_time_ok("10:00-14:00"));
-        assert!(!business_time_ok(
-            "周一-周五 09:00-20:00,周五-周日 10:00-22:00"
-        ));
-        assert!(!business_time_ok("周一-周五 9:00-20:00"));
-        assert!(!business_time_ok("Mon 09:00-20:00"));
-    }
-
-    #[test]
-    fn branch_parts() {
-        assert!(has_branch_part("海底捞南京西路店"));
-        assert!(has_branch_part("海底捞（南京西路店）火锅"));
-        assert!(!has_branch_part("海底捞火锅"));
-    }
 }

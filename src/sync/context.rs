@@ -251,6 +251,9 @@ pub async fn connect(
         sim_cfg.audit_delay = chrono::Duration::from_std(cfg.simulator.audit_delay)
             .map_err(|e| ConnectError(anyhow::anyhow!("[simulator] audit_delay: {e}")))?;
         sim_cfg.latency = cfg.simulator.latency;
+        sim_cfg.rich_biz_context = cfg.simulator.rich_biz_context;
+        sim_cfg.accept_image_ids = cfg.simulator.accept_image_ids;
+        sim_cfg.preload_example_images = cfg.simulator.preload_example_images;
         sim_cfg.snapshot = cfg.simulator.snapshot.clone();
         let fresh = sim_cfg.snapshot.as_ref().is_none_or(|p| !p.exists());
         if let Some(qps) = cfg.simulator.qps {

@@ -297,6 +297,7 @@ async fn guards_stop_before_any_write() {
 async fn unknown_outcome_creates_end_with_exactly_one_shop_per_store() {
     let h = Harness::start(Options {
         csv: csv_of(6),
+        sim: Box::new(|c| c.rich_biz_context = true), // issue 10: until followup stops relying on it
         ..Default::default()
     })
     .await;

@@ -32,6 +32,8 @@ pub(super) struct Client {
     pub(super) clock: ManualClock,
     pub(super) http: reqwest::Client,
     pub(super) token: Option<String>,
+    /// More system parameters sent (and signed) with every call, e.g. certificate SNs.
+    pub(super) extra: Vec<(String, String)>,
 }
 
 /// One answer: the raw body, the verification result and the parsed node.
@@ -75,6 +77,7 @@ impl Client {
         if let Some(t) = &self.token {
             p.push(("app_auth_token".into(), t.clone()));
         }
+        p.extend(self.extra.iter().cloned());
         p
     }
 
@@ -170,13 +173,23 @@ pub(super) fn start_time() -> chrono::DateTime<Utc> {
 }
 
 pub(super) async fn setup(tweak: impl FnOnce(&mut SimConfig)) -> (SimHandle, Client) {
-    let clock = ManualClock::new(start_time());
+    setup_at(start_time(), tweak).await
+}
+
+/// [`setup`] with the shared clock starting at `start`.
+pub(super) async fn setup_at(
+    start: chrono::DateTime<Utc>,
+    tweak: impl FnOnce(&mut SimConfig),
+) -> (SimHandle, Client) {
+    let clock = ManualClock::new(start);
     let mut cfg = SimConfig::new(
         VerifyKey::from_file(&key_file("app_public.pem")).unwrap(),
         SignKey::from_file(&key_file("alipay_private_pkcs8.pem")).unwrap(),
     );
     cfg.clock = Arc::new(clock.clone());
     cfg.notify_retry = vec![StdDuration::from_secs(2), StdDuration::from_secs(10)];
+    // issue 13: create_biz uses the two example image ids.
+    cfg.preload_example_images = true;
     tweak(&mut cfg);
     let h = sim::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await
@@ -192,6 +205,7 @@ pub(super) async fn setup(tweak: impl FnOnce(&mut SimConfig)) -> (SimHandle, Cli
             .build()
             .unwrap(),
         token: None,
+        extra: Vec::new(),
     };
     (h, client)
 }
@@ -248,6 +262,7 @@ impl Client {
             clock: self.clock.clone(),
             http: self.http.clone(),
             token: self.token.clone(),
+            extra: self.extra.clone(),
         }
     }
 }

@@ -71,9 +71,16 @@ async fn every_method_answers_signed_and_the_create_audit_completes() {
         json!(1),
         "paging numbers are JSON numbers"
     );
+    // The official model: only category and name, and Alipay's own 16-digit request id.
     let ctx: Value = serde_json::from_str(order["biz_context_info"].as_str().unwrap()).unwrap();
-    assert_eq!(ctx["store_id"], "S001");
-    assert_eq!(order["request_id"].as_str().unwrap().len(), 16);
+    assert_eq!(
+        ctx,
+        json!({"category_id": "2015050700000018", "main_shop_name": "海底捞"})
+    );
+    let internal = order["request_id"].as_str().unwrap();
+    assert!(internal.len() == 16 && internal.chars().all(|c| c.is_ascii_digit()));
+    assert_ne!(internal, "r1");
+    assert!(order.get("store_id").is_none());
 
     finish_audits(&h, &c);
     let sum = c.call(SUMMARY, json!({})).await;

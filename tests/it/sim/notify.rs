@@ -1,77 +1,92 @@
 //! Notifications and the /__sim/ control endpoints.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use serde_json::{json, Value};
 use shopsync::alipay::sign::{verify_notification, VerifyKey};
+use tokio::sync::mpsc;
 
 use super::client::*;
 use crate::helpers::key_file;
 
 type Form = Vec<(String, String)>;
 
+/// How long a test waits for a notification before it fails.
+const WAIT: StdDuration = StdDuration::from_secs(10);
+
+/// A notification endpoint on loopback: every form it receives is handed to the test
+/// through a channel (awaited, never polled); `answer(n)` is the body of the n-th reply.
+struct Receiver {
+    url: String,
+    forms: mpsc::UnboundedReceiver<Form>,
+}
+
+impl Receiver {
+    async fn start(answer: fn(usize) -> &'static str) -> Self {
+        let (tx, forms) = mpsc::unbounded_channel();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let app = axum::Router::new().route(
+            "/notify",
+            axum::routing::post(move |body: String| {
+                let (tx, seen) = (tx.clone(), seen.clone());
+                async move {
+                    let form: Form = form_urlencoded::parse(body.as_bytes())
+                        .into_owned()
+                        .collect();
+                    let _ = tx.send(form);
+                    answer(seen.fetch_add(1, Ordering::SeqCst))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/notify", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, forms }
+    }
+
+    /// The next `n` forms received, in arrival order.
+    async fn take(&mut self, n: usize) -> Vec<Form> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let form = tokio::time::timeout(WAIT, self.forms.recv()).await;
+            out.push(
+                form.unwrap_or_else(|_| panic!("notification {} of {n} did not arrive", i + 1))
+                    .unwrap(),
+            );
+        }
+        out
+    }
+}
+
+fn get(f: &Form, k: &str) -> Option<String> {
+    f.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone())
+}
+
 #[tokio::test]
 async fn notifications_are_signed_and_retried_until_acknowledged() {
-    let received: Arc<Mutex<Vec<Form>>> = Arc::default();
-    let r2 = received.clone();
-    let app = axum::Router::new().route(
-        "/notify",
-        axum::routing::post(move |body: String| {
-            let r = r2.clone();
-            async move {
-                let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
-                    .into_owned()
-                    .collect();
-                let mut v = r.lock().unwrap();
-                v.push(form);
-                if v.len() == 1 {
-                    "fail"
-                } else {
-                    " success\n"
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/notify", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
+    // The first delivery is refused, every later one acknowledged (whitespace trimmed).
+    let mut rx = Receiver::start(|n| if n == 0 { "fail" } else { " success\n" }).await;
     let (h, c) = setup(|_| {}).await;
     let mut biz = create_biz("S1", "reqA");
-    biz["operate_notify_url"] = json!(url);
+    biz["operate_notify_url"] = json!(rx.url);
     let apply_id = c.call(CREATE, biz).await.field("apply_id");
     let mut bad = create_biz("S2", "reqB");
-    bad["operate_notify_url"] = json!(url);
+    bad["operate_notify_url"] = json!(rx.url);
     bad["audit_images"] = json!(IMG1);
     c.call(CREATE, bad).await;
     finish_audits(&h, &c);
-    let wait_for = |n: usize| {
-        let received = received.clone();
-        async move {
-            let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
-            while received.lock().unwrap().len() < n {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "notifications did not arrive"
-                );
-                tokio::time::sleep(StdDuration::from_millis(20)).await;
-            }
-        }
-    };
-    wait_for(2).await;
+    let forms = rx.take(2).await;
     let alipay = VerifyKey::from_file(&key_file("alipay_public.pem")).unwrap();
-    let forms = received.lock().unwrap().clone();
     for f in &forms {
         assert!(verify_notification(
             &alipay,
             f.iter().map(|(k, v)| (k.as_str(), v.as_str()))
         ));
     }
-    let get =
-        |f: &Vec<(String, String)>, k: &str| f.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone());
     let ok = forms
         .iter()
         .find(|f| get(f, "request_id").as_deref() == Some("reqA"))
@@ -94,23 +109,21 @@ async fn notifications_are_signed_and_retried_until_acknowledged() {
 
     // The first delivery was answered "fail": it is retried after 2 s of sim time, same id.
     let first = forms[0].clone();
-    let pending = h
-        .notifications()
-        .into_iter()
-        .filter(|n| !n.delivered)
-        .count();
-    assert_eq!(pending, 1);
+    let one_left = |log: &[shopsync::sim::SentNotification]| {
+        log.iter().filter(|n| n.delivered).count() == 1 && log.iter().all(|n| n.attempts == 1)
+    };
+    assert!(
+        h.wait_for_notifications(WAIT, one_left).await,
+        "{:?}",
+        h.notifications()
+    );
     c.clock.advance(Duration::seconds(2));
     h.process_due();
-    wait_for(3).await;
-    let third = received.lock().unwrap()[2].clone();
+    let third = rx.take(1).await.remove(0);
     assert_eq!(get(&third, "notify_id"), get(&first, "notify_id"));
     assert_eq!(get(&third, "notify_time"), get(&first, "notify_time"));
-    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
-    while h.notifications().iter().any(|n| !n.delivered) {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
+    let all_delivered = |log: &[shopsync::sim::SentNotification]| log.iter().all(|n| n.delivered);
+    assert!(h.wait_for_notifications(WAIT, all_delivered).await);
     assert_eq!(h.notifications().iter().map(|n| n.attempts).sum::<u32>(), 3);
     h.shutdown().await;
 }
@@ -187,39 +200,13 @@ async fn control_endpoints_drive_the_simulator() {
 
 #[tokio::test]
 async fn notification_switches_suppress_or_duplicate() {
-    let received: Arc<Mutex<Vec<Form>>> = Arc::default();
-    let r2 = received.clone();
-    let app = axum::Router::new().route(
-        "/n",
-        axum::routing::post(move |body: String| {
-            let r = r2.clone();
-            async move {
-                let form: Form = form_urlencoded::parse(body.as_bytes())
-                    .into_owned()
-                    .collect();
-                r.lock().unwrap().push(form);
-                "success"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/n", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
+    let mut rx = Receiver::start(|_| "success").await;
     let (h, c) = setup(|cfg| cfg.duplicate_notifications = true).await;
     let mut biz = create_biz("S1", "r1");
-    biz["operate_notify_url"] = json!(url);
+    biz["operate_notify_url"] = json!(rx.url);
     c.call(CREATE, biz).await;
     finish_audits(&h, &c);
-    let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
-    while received.lock().unwrap().len() < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "duplicates did not arrive"
-        );
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
-    let got = received.lock().unwrap().clone();
+    let got = rx.take(2).await;
     assert_eq!(
         got[0], got[1],
         "the same notification, same notify_id, twice"
@@ -228,7 +215,7 @@ async fn notification_switches_suppress_or_duplicate() {
 
     let (h, c) = setup(|cfg| cfg.suppress_notifications = true).await;
     let mut biz = create_biz("S1", "r1");
-    biz["operate_notify_url"] = json!(url);
+    biz["operate_notify_url"] = json!(rx.url);
     c.call(CREATE, biz).await;
     finish_audits(&h, &c);
     let log = h.notifications();

@@ -43,6 +43,9 @@ pub async fn try_start_sim(
     let (_, app_public, alipay, _) = test_keys();
     let mut cfg = SimConfig::new(app_public, alipay);
     cfg.clock = clock;
+    // The test exports (support/export.rs) name the two official example image ids; a test
+    // about uploads turns this off and uploads its photos.
+    cfg.preload_example_images = true;
     adjust(&mut cfg);
     sim::start(cfg, "127.0.0.1:0".parse().unwrap()).await
 }
