@@ -212,6 +212,10 @@ pub struct RateLimiter {
     methods: BTreeMap<String, Limit>,
     slow: Mutex<SlowDown>,
     shared: Option<Arc<SharedQuota>>,
+    /// Callers wait for the app's quota in arrival order (tokio's mutex is FIFO), so every
+    /// writer gets its turn: without it, whichever future is polled first after a cell
+    /// frees takes it, and in ISV mode the merchant polled first starves the others.
+    turn: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -240,6 +244,7 @@ impl RateLimiter {
                 .collect(),
             slow: Mutex::new(SlowDown::default()),
             shared: None,
+            turn: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -268,6 +273,11 @@ impl RateLimiter {
         if let Some(limit) = self.methods.get(method) {
             permits.push(limit.acquire().await);
         }
+        let turn = if self.app.is_some() || self.shared.is_some() {
+            Some(self.turn.lock().await)
+        } else {
+            None
+        };
         let mut app_epoch = 0;
         if let Some(app) = &self.app {
             let permit = if wait_until.is_some() {
@@ -285,6 +295,7 @@ impl RateLimiter {
             Some(quota) => quota.admit().await,
             None => None,
         };
+        drop(turn);
         Permit {
             _permits: permits,
             _shared: shared,

@@ -14,7 +14,7 @@ use super::ratelimit::Limited;
 use super::reply::{msg_of, sub_msg_of, Reply};
 use super::shared::Shared;
 use super::signing::classic_request_content;
-use super::state::{OWN_MERCHANT, TOKEN_MERCHANT};
+use super::state::merchant_of;
 use crate::alipay::timestamp;
 
 /// The parsed request: merged text parameters, the file part, and any name conflict.
@@ -216,11 +216,7 @@ pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
     }
     // 7. token and permissions
     let token = get("app_auth_token");
-    let merchant = if token.is_empty() {
-        OWN_MERCHANT
-    } else if cfg.app_auth_tokens.iter().any(|t| t == token) {
-        TOKEN_MERCHANT
-    } else {
+    let Some(merchant) = merchant_of(&cfg.app_auth_tokens, Some(token)) else {
         return unsigned(Some(api), "20001", "aop.invalid-app-auth-token", None);
     };
     if cfg.disabled_methods.contains(api.name()) {
@@ -262,7 +258,7 @@ pub async fn handle(shared: &Arc<Shared>, inc: Incoming) -> Reply {
         image_type: get("image_type").to_string(),
         file: inc.file,
     };
-    let outcome = dispatch::run(shared, api, merchant, &biz, Some(&upload), fault.as_ref());
+    let outcome = dispatch::run(shared, api, &merchant, &biz, Some(&upload), fault.as_ref());
     let node = match &fault {
         Some(FaultKind::UnknownErrorApplied | FaultKind::UnknownErrorNotApplied) => {
             Node::error(api.node(), "20000", "isp.unknow-error", None, true)

@@ -166,10 +166,17 @@ impl SimHandle {
         ops::edit_shop(&self.shared, shop_id, field, value);
     }
 
-    /// A shop that already exists on Alipay (approved, `OPEN`), owned by the merchant the
-    /// tokens act for (the app's own merchant when no token is configured). No validation.
+    /// A shop that already exists on Alipay (approved, `OPEN`), owned by the merchant of the
+    /// first accepted token (the app's own merchant when no token is configured). No
+    /// validation.
     pub fn seed_shop(&self, store_id: &str, fields: BTreeMap<String, String>) -> String {
         ops::seed_shop(&self.shared, store_id, fields)
+    }
+
+    /// The merchant id (as in `SimShop::merchant_id`) that `token` acts for; `None` when
+    /// the simulator does not accept it. `None` token: the app's own merchant.
+    pub fn merchant_of_token(&self, token: Option<&str>) -> Option<String> {
+        super::state::merchant_of(&self.shared.cfg.app_auth_tokens, token)
     }
 
     /// Run the audits due at the simulator's now and wake the notification sender.

@@ -61,8 +61,8 @@ pub fn edit_shop(shared: &Shared, shop_id: &str, field: &str, value: Option<&str
         .is_some()
 }
 
-/// A shop that already exists (approved, `OPEN`), owned by the merchant the tokens act
-/// for (the app's own merchant when no token is configured). No validation.
+/// A shop that already exists (approved, `OPEN`), owned by the merchant of the first
+/// accepted token (the app's own merchant when no token is configured). No validation.
 pub fn seed_shop(shared: &Shared, store_id: &str, fields: BTreeMap<String, String>) -> String {
     let now = shared.now();
     let merchant = if shared.cfg.app_auth_tokens.is_empty() {

@@ -16,7 +16,7 @@ use super::ratelimit::Limited;
 use super::reply::{sub_msg_of, Reply};
 use super::shared::Shared;
 use super::signing::{v3_request_content, v3_response_content, Authorization};
-use super::state::{OWN_MERCHANT, TOKEN_MERCHANT};
+use super::state::merchant_of;
 
 /// A v3 request as received.
 pub struct V3Request {
@@ -191,13 +191,9 @@ pub async fn handle(shared: &Arc<Shared>, req: V3Request) -> Reply {
     }
     // From here on every answer is signed.
     let answer = |status: u16, code: &str| (status, error_body(code, sub_msg_of(code)));
-    let merchant = match req.app_auth_token.as_deref() {
-        None | Some("") => OWN_MERCHANT,
-        Some(t) if cfg.app_auth_tokens.iter().any(|x| x == t) => TOKEN_MERCHANT,
-        Some(_) => {
-            let (s, b) = answer(401, "invalid-app-auth-token");
-            return signed(shared, s, b, fault).await;
-        }
+    let Some(merchant) = merchant_of(&cfg.app_auth_tokens, req.app_auth_token.as_deref()) else {
+        let (s, b) = answer(401, "invalid-app-auth-token");
+        return signed(shared, s, b, fault).await;
     };
     if cfg.disabled_methods.contains(api.name()) {
         let (s, b) = answer(403, "insufficient-isv-permissions");
@@ -242,7 +238,7 @@ pub async fn handle(shared: &Arc<Shared>, req: V3Request) -> Reply {
             .to_string(),
         file,
     };
-    let outcome = dispatch::run(shared, api, merchant, &biz, Some(&upload), fault.as_ref());
+    let outcome = dispatch::run(shared, api, &merchant, &biz, Some(&upload), fault.as_ref());
     let (status, body) = match (&fault, outcome) {
         (Some(FaultKind::UnknownErrorApplied | FaultKind::UnknownErrorNotApplied), _) => {
             answer(500, "unknow-error")

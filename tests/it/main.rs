@@ -13,6 +13,7 @@ mod daemon_e2e;
 mod faults;
 mod harness;
 mod hostile;
+mod merchants;
 mod operator;
 mod photos;
 mod props;
