@@ -132,11 +132,19 @@ impl Context {
         let db = &self.db;
         let gw = &self.gateway;
 
-        // The export is read (files on a blocking thread, database servers on this runtime)
-        // while the pending applications and the summary pages are fetched: the page reads
-        // are paced by the quota, so the local work costs no wall time. An unreadable
-        // export ends both at once.
-        let load = async { Ok::<_, RunError>(source::load_async(cfg.source()).await?) };
+        // The export is read (files on a blocking thread, database servers on this runtime),
+        // its categories checked and its photos read and resolved (both add rejected rows:
+        // sync::categories, sync::photos), while the pending applications and the summary
+        // pages are fetched: the page reads are paced by the quota, so this work costs no
+        // wall time. An unreadable export ends both at once.
+        let load = async {
+            let mut loaded = source::load_async(cfg.source()).await?;
+            let today = self.clock.now().with_timezone(&china()).date_naive();
+            source::reject_expired(cfg.source(), &mut loaded, today);
+            let category_names = self.check_categories(&mut loaded).await?;
+            let photos = self.resolve_photos(&mut loaded).await?;
+            Ok::<_, RunError>((loaded, category_names, photos))
+        };
         let fetch = async {
             let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
             if refreshed != Default::default() {
@@ -152,13 +160,7 @@ impl Context {
                     .await?;
             Ok::<_, RunError>(shops)
         };
-        let (mut loaded, remote_shops) = tokio::try_join!(load, fetch)?;
-        let today = self.clock.now().with_timezone(&china()).date_naive();
-        source::reject_expired(cfg.source(), &mut loaded, today);
-        // Categories checked and photos resolved (read, checked, known ones to their ids)
-        // before anything is planned; both add rejected rows (sync::categories, sync::photos).
-        let category_names = self.check_categories(&mut loaded).await?;
-        let photos = self.resolve_photos(&mut loaded).await?;
+        let ((loaded, category_names, photos), remote_shops) = tokio::try_join!(load, fetch)?;
         let rows = loaded.stores.len() as u64 + loaded.rejects.len() as u64;
         db.set_run_store_count(run, rows)?;
         let rejects: Vec<NewReject<'_>> = loaded

@@ -12,7 +12,9 @@ use crate::support::export::{row, HEADER};
 
 mod categories;
 mod dedup;
+mod demo;
 mod files;
+mod merchants;
 mod urls;
 
 pub const UPLOAD: &str = "alipay.offline.material.image.upload";
@@ -66,12 +68,13 @@ pub fn write_photo(h: &Harness, name: &str, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
-/// A harness whose export is `csv` (photo columns) with `[sync]` settings `sync`.
+/// A harness whose export is `csv` (photo columns) with `[sync]` settings `sync`. The
+/// simulator takes only the ids its image.upload issued (no example ids).
 pub async fn photo_harness(csv: String, sync: &str) -> Harness {
     Harness::start(Options {
         csv,
         extra_toml: format!("[sync]\nmin_audit_images = 3\n{sync}"),
-        ..Default::default()
+        sim: Box::new(|c| c.preload_example_images = false),
     })
     .await
 }
