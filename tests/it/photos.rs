@@ -14,6 +14,7 @@ mod categories;
 mod dedup;
 mod demo;
 mod files;
+mod ids;
 mod merchants;
 mod urls;
 
