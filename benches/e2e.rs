@@ -6,12 +6,17 @@
 //!    audit photos), 20% of the 8,000 references to 10 chain-wide photos and the rest
 //!    unique: 6,410 uploads, then 2,000 creates.
 //!
+//! 4. ISV mode: 200 merchants × 250 stores in one process on one quota (`isv.rs`).
+//!
 //! For each: wall time ÷ (calls ÷ qps) (1.0 = the quota is the only limit), the most calls
 //! the simulator saw in one second, and how often it throttled.
 //!
-//! `cargo bench --bench e2e` (`-- quick` for 1/10 of the sizes).
+//! `cargo bench --bench e2e` (`-- quick` for 1/10 of the sizes; `-- isv` for the ISV rows
+//! alone, `-- photos` for the photo row alone).
 
 mod common;
+#[path = "e2e/isv.rs"]
+mod isv;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -289,7 +294,16 @@ async fn main() {
         "simulator latency {} ms, simulator limit = client qps = {QPS}, concurrency 8",
         LATENCY.as_millis()
     );
+    if std::env::args().any(|a| a == "isv") {
+        isv::run(200 / scale, 250).await;
+        return;
+    }
+    if std::env::args().any(|a| a == "photos") {
+        photo_sync_run(2_000 / scale).await;
+        return;
+    }
     plan_run(20_000 / scale).await;
     sync_run(2_000 / scale, 2_000 / scale).await;
     photo_sync_run(2_000 / scale).await;
+    isv::run(200 / scale, 250).await;
 }

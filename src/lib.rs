@@ -15,7 +15,8 @@
 //! - [`ids`]: typed ids (`StoreId`, `ShopId`, `ApplyId`, `RequestId`).
 //! - [`record`]: the store record, its fields and Alipay's field rules.
 //! - [`source`]: exports (CSV, SQLite) → records + rejected rows.
-//! - [`sync`]: the engine: context, remote shops, plan, guard, apply, follow-up, run, report.
+//! - [`sync`]: the engine: context, remote shops, plan, guard, apply, follow-up, run, report,
+//!   saved plans.
 //! - [`alipay`]: the client: keys, signing, envelope, gateway, error classes, rate limit,
 //!   retries, and the Koubei shop methods.
 //! - [`audit`]: the SQLite audit store, the `shopsync audit` views, and the HTML run

@@ -272,6 +272,45 @@ fn load(tx: &Transaction<'_>, id: ActionId) -> Result<ActionRow, AuditError> {
     finish_action(raw)
 }
 
+/// Inserts a write's intent (in the caller's transaction): see [`AuditDb::record_intent`].
+pub(super) fn insert_intent(
+    tx: &Transaction<'_>,
+    a: &NewAction<'_>,
+    fields: &str,
+    at: DateTime<Utc>,
+    merchant: &str,
+) -> Result<ActionId, AuditError> {
+    let conflicting: i64 = tx.query_row(
+        "SELECT count(*) FROM actions WHERE request_id = ?1
+           AND NOT (store_id = ?2 AND kind = ?3 AND kind = 'create'
+                    AND outcome = 'not_applied' AND resolved_at IS NOT NULL)",
+        params![a.request_id, a.store_id, a.kind],
+        |r| r.get(0),
+    )?;
+    if conflicting > 0 {
+        return Err(AuditError::Conflict {
+            what: "request_id",
+            key: a.request_id.to_string(),
+            problem: "already used by another action".into(),
+        });
+    }
+    tx.execute(
+        "INSERT INTO actions (run_id, store_id, kind, shop_id, request_id, fields_json, intent_at, merchant)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            a.run.0,
+            a.store_id,
+            a.kind,
+            a.shop_id,
+            a.request_id,
+            fields,
+            ts(at),
+            merchant
+        ],
+    )?;
+    Ok(ActionId(tx.last_insert_rowid()))
+}
+
 impl AuditDb {
     /// Records a write before it is sent. Fails if the `request_id` was used before,
     /// except for the deliberate resend of a create: the same store and kind, every earlier
@@ -283,28 +322,7 @@ impl AuditDb {
         at: DateTime<Utc>,
     ) -> Result<ActionId, AuditError> {
         let fields = fields_to_json(&scrub_fields(a.fields), "actions.fields_json")?;
-        self.write(|tx| {
-            let conflicting: i64 = tx.query_row(
-                "SELECT count(*) FROM actions WHERE request_id = ?1
-                   AND NOT (store_id = ?2 AND kind = ?3 AND kind = 'create'
-                            AND outcome = 'not_applied' AND resolved_at IS NOT NULL)",
-                params![a.request_id, a.store_id, a.kind],
-                |r| r.get(0),
-            )?;
-            if conflicting > 0 {
-                return Err(AuditError::Conflict {
-                    what: "request_id",
-                    key: a.request_id.to_string(),
-                    problem: "already used by another action".into(),
-                });
-            }
-            tx.execute(
-                "INSERT INTO actions (run_id, store_id, kind, shop_id, request_id, fields_json, intent_at, merchant)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![a.run.0, a.store_id, a.kind, a.shop_id, a.request_id, fields, ts(at), self.merchant()],
-            )?;
-            Ok(ActionId(tx.last_insert_rowid()))
-        })
+        self.write(|tx| insert_intent(tx, a, &fields, at, self.merchant()))
     }
 
     /// Records what came of a write. An error if the action is unknown or already has an

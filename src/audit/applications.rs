@@ -281,6 +281,32 @@ impl AuditDb {
             .next())
     }
 
+    /// The applications Alipay's audit rejected at or after `since`, oldest first, each with
+    /// the run whose write opened it (`None`: opened by no recorded action).
+    pub fn rejected_applications_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Option<super::runs::RunId>, Application)>, AuditError> {
+        let apps = self.apps_where(
+            "status = 'failed' AND finished_at >= ?1 ORDER BY finished_at, apply_id",
+            &[&ts(since)],
+        )?;
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT run_id FROM actions WHERE id = ?1")?;
+        apps.into_iter()
+            .map(|app| {
+                let run = match app.action_id {
+                    Some(id) => stmt
+                        .query_row([id.0], |r| r.get::<_, i64>(0))
+                        .optional()?
+                        .map(super::runs::RunId),
+                    None => None,
+                };
+                Ok((run, app))
+            })
+            .collect()
+    }
+
     /// `SELECT … WHERE <this handle's merchant> AND <condition>`: the condition's own
     /// parameters are `?1..?n`; the merchant filter is bound after them.
     fn apps_where(

@@ -54,6 +54,13 @@ pub enum Command {
     Daemon(DaemonArgs),
     /// Start the built-in Alipay simulator as a server any Alipay client can use.
     Simulate(Box<simulate::SimulateArgs>),
+    /// Write the HTML report of one run, from the audit store: header, counts, every
+    /// write with its per-field old → new, failures with Alipay's codes, pending
+    /// applications with their age, rejected rows. One self-contained page.
+    Report(ReportArgs),
+    /// Read back a plan saved by `shopsync plan --out FILE` (its digest checked), as a
+    /// table, JSON or CSV. Needs no configuration.
+    ShowPlan(ShowPlanArgs),
 }
 
 /// How long `plan`, `sync` and `follow-up` wait for another shopsync's run to finish.
@@ -106,6 +113,35 @@ pub struct PlanArgs {
     /// List unchanged stores too.
     #[arg(long)]
     pub all: bool,
+    /// Also save the plan to FILE, with what it was computed from (app, merchant, gateway,
+    /// time, a fingerprint of every store), for `shopsync sync --plan FILE`
+    /// (docs/saved-plans.md). With several merchants, one file each: FILE with the
+    /// merchant's name before the extension (plan.acme.json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `shopsync report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The run (`shopsync audit runs` lists them).
+    pub run: i64,
+    /// Write the page to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: PathBuf,
+}
+
+/// `shopsync show-plan`.
+#[derive(Debug, clap::Args)]
+pub struct ShowPlanArgs {
+    /// The plan file (`shopsync plan --out FILE`).
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    pub format: PlanFormat,
+    /// List unchanged stores too.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `shopsync sync`.
@@ -125,6 +161,21 @@ pub struct SyncArgs {
     /// Also print the plan that was applied.
     #[arg(long, value_enum)]
     pub show_plan: Option<PlanFormat>,
+    /// Apply exactly the writes of this saved plan (`shopsync plan --out FILE`), and only
+    /// for stores whose export row and shop did not change since it was made; the others
+    /// are skipped and reported stale (exit 3). A plan for another app, merchant or
+    /// gateway, older than --max-age, or changed since it was written is refused (exit 1).
+    /// Only the plan's merchant runs.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// At the end, write the run's HTML report to FILE (as `shopsync report RUN --html
+    /// FILE`, with the blocked stores and remote-only shops of this run's plan). With
+    /// several merchants, one page each (report.acme.html).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// With --plan: refuse a plan older than this.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "24h", requires = "plan")]
+    pub max_age: Duration,
 }
 
 /// `shopsync daemon`.

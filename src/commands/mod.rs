@@ -12,6 +12,9 @@ mod daemon;
 mod follow_up;
 mod one_run;
 mod plan;
+mod plan_file;
+mod report;
+mod show_plan;
 mod simulate;
 mod simulate_cert;
 mod sync;
@@ -24,8 +27,8 @@ pub use validate::{validate, validate_online};
 /// Run the parsed command line.
 pub async fn dispatch(cli: Cli) -> Exit {
     let located = match &cli.command {
-        // The simulator needs no configuration.
-        Command::Simulate(_) => Ok(std::path::PathBuf::new()),
+        // The simulator and show-plan need no configuration.
+        Command::Simulate(_) | Command::ShowPlan(_) => Ok(std::path::PathBuf::new()),
         _ => crate::config::locate(cli.config.as_deref()),
     };
     let config_path = match located {
@@ -37,7 +40,7 @@ pub async fn dispatch(cli: Cli) -> Exit {
     };
     let config = config_path.as_path();
     let kind = match &cli.command {
-        Command::Audit(_) => Kind::Query,
+        Command::Audit(_) | Command::ShowPlan(_) => Kind::Query,
         Command::Daemon(args) if args.print_schedule => Kind::Query,
         _ => Kind::Work,
     };
@@ -50,6 +53,8 @@ pub async fn dispatch(cli: Cli) -> Exit {
         Command::Audit(args) => audit::run(config, args),
         Command::Daemon(args) => daemon::run(config, args).await,
         Command::Simulate(args) => simulate::run(*args).await,
+        Command::ShowPlan(args) => show_plan::run(args),
+        Command::Report(args) => report::run(config, args),
     };
     let exit = match result {
         Ok(exit) => exit,

@@ -4,7 +4,7 @@
 //! with the worst merchant's code.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,14 +13,22 @@ use crate::audit::AuditDb;
 use crate::cli::PlanFormat;
 use crate::clock::SharedClock;
 use crate::exit::Exit;
-use crate::sync::context::{create_db_dir, lock_merchant, App};
+use crate::sync::alerts::Alerts;
+use crate::sync::context::{create_db_dir, lock_merchant, App, Context};
 use crate::sync::run::error_chain;
 use crate::sync::{report, RunError, RunOptions, RunResult};
 
-/// What to print besides the run summary.
+/// What to print besides the run summary, and the files a run reads or writes.
+#[derive(Default)]
 pub struct Show {
     /// The plan, in this format; with `true`, unchanged stores too.
     pub plan: Option<(PlanFormat, bool)>,
+    /// `plan --out FILE`: save the plan there.
+    pub save_plan: Option<PathBuf>,
+    /// `sync --plan FILE --max-age D`: apply only this saved plan.
+    pub saved_plan: Option<(PathBuf, Duration)>,
+    /// `sync --report FILE`: write the run's HTML report there.
+    pub report: Option<PathBuf>,
 }
 
 /// With the simulator, audits finish within seconds: `sync` follows them so one command
@@ -51,10 +59,21 @@ pub async fn execute(
     only: Option<&str>,
 ) -> Result<Exit, RunError> {
     let cfg = super::load_config(config)?;
-    let names = select_merchants(&cfg, only)?;
+    let mut names = select_merchants(&cfg, only)?;
+    if let Some((path, max_age)) = &show.saved_plan {
+        // A saved plan is one merchant's: only that merchant runs, and only if it is the
+        // one --merchant names (or, without --merchant, one the config has).
+        let (merchant, saved) =
+            super::plan_file::load_for_sync(&cfg, path, *max_age, only, &names)?;
+        names = vec![merchant];
+        opts.saved_plan = Some(saved);
+    }
     let simulator = cfg.is_simulator();
     let multi = cfg.is_multi_merchant();
+    // Several merchants' plans or reports: one file each, named after the merchant.
+    let several = names.len() > 1;
     let clock: SharedClock = crate::clock::command_clock();
+    let alerts = Alerts::new(&cfg, clock.clone())?;
     create_db_dir(&cfg.audit.database)?;
     let db = Arc::new(AuditDb::open(&cfg.audit.database)?);
     let app = App::connect(cfg, db, clock, None).await?;
@@ -104,7 +123,7 @@ pub async fn execute(
             let ctx = app.context(name)?;
             let result = ctx.run(opts).await?;
             let pending = ctx.db.pending_applications().map(|p| p.len()).ok();
-            Ok::<_, RunError>((result, pending))
+            Ok::<_, RunError>((ctx, result, pending))
         }
     }))
     .await;
@@ -123,17 +142,19 @@ pub async fn execute(
             String::new()
         };
         match outcome {
-            Ok((result, pending)) => {
-                print_run(
-                    &mut out,
-                    &show,
-                    opts.apply,
-                    &who,
-                    &result,
+            Ok((ctx, result, pending)) => {
+                let run = Ran {
+                    ctx: &ctx,
+                    result: &result,
                     pending,
-                    multi.then_some(name.as_str()),
-                );
-                exit = exit.worst(result.exit);
+                    who: &who,
+                    merchant: multi.then_some(name.as_str()),
+                    several,
+                };
+                exit = exit.worst(print_run(&mut out, &show, opts.apply, &run));
+                // Last, so the operator sees the summary first; bounded by the
+                // destinations' timeouts. The alert names the merchant (ctx.db's).
+                alerts.after_run(&ctx.db, &result).await;
             }
             Err(e) => {
                 // A merchant that fails alone (a revoked token, a missing export) does not
@@ -146,17 +167,42 @@ pub async fn execute(
     Ok(exit)
 }
 
-fn print_run(
-    out: &mut dyn Write,
-    show: &Show,
-    apply: bool,
-    who: &str,
-    result: &RunResult,
+/// One merchant's finished run, as [`print_run`] shows it.
+struct Ran<'a> {
+    ctx: &'a Context,
+    result: &'a RunResult,
     pending: Option<usize>,
-    merchant: Option<&str>,
-) {
+    /// `"merchant NAME: "` before each line with `[[merchant]]` tables, else empty.
+    who: &'a str,
+    merchant: Option<&'a str>,
+    /// Several merchants ran: each one's plan or report file is named after it.
+    several: bool,
+}
+
+/// `path` for one merchant's file: as given when one merchant runs, else with the
+/// merchant's name before the extension (`report.html` → `report.acme.html`; merchant
+/// names are letters, digits, `-` and `_`).
+pub fn merchant_file(path: &Path, merchant: &str, several: bool) -> PathBuf {
+    if !several || merchant.is_empty() {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}.{merchant}.{}", ext.to_string_lossy()),
+        None => format!("{stem}.{merchant}"),
+    };
+    path.with_file_name(name)
+}
+
+/// Print the plan, the summary, save the plan or the report when asked; the run's exit
+/// (74 when a file could not be written).
+fn print_run(out: &mut dyn Write, show: &Show, apply: bool, ran: &Ran<'_>) -> Exit {
+    let (who, result) = (ran.who, ran.result);
     if let Some((format, all)) = show.plan {
-        if let Err(e) = report::write_plan_for(&result.plan, format, all, merchant, out) {
+        if let Err(e) = report::write_plan_for(&result.plan, format, all, ran.merchant, out) {
             crate::output::error_line(&format!("{who}cannot write the plan: {e}"));
         }
     }
@@ -178,13 +224,23 @@ fn print_run(
                 }
             );
         }
-        if let Some(pending) = pending {
+        if let Some(pending) = ran.pending {
             let _ = writeln!(
                 out,
                 "{who}{pending} applications still under Alipay's audit; `shopsync audit pending` lists them, `shopsync audit show {}` shows this run.",
                 result.run.0
             );
         }
+    }
+    let mut exit = result.exit;
+    let merchant = ran.ctx.merchant();
+    if let Some(path) = &show.save_plan {
+        let path = merchant_file(path, merchant, ran.several);
+        exit = super::plan_file::save_after_plan(ran.ctx, result, &path, exit);
+    }
+    if let Some(path) = &show.report {
+        let path = merchant_file(path, merchant, ran.several);
+        exit = super::report::write_after_sync(ran.ctx, result, exit, &path);
     }
     if let Some(msg) = &result.message {
         if result.exit == Exit::Guard {
@@ -193,4 +249,5 @@ fn print_run(
             crate::output::error_line(&format!("{who}{msg}"));
         }
     }
+    exit
 }

@@ -1,4 +1,5 @@
-//! `shopsync plan`: what a sync would change; exit 0 when in sync, 2 when not.
+//! `shopsync plan`: what a sync would change; exit 0 when in sync, 2 when not. With
+//! `--out FILE`, the plan is also saved for `shopsync sync --plan FILE`.
 
 use std::path::Path;
 
@@ -13,9 +14,13 @@ pub async fn run(config: &Path, args: PlanArgs) -> Result<Exit, RunError> {
         force: false,
         wait_audit: None,
         progress: true,
+        fingerprints: args.out.is_some(),
+        saved_plan: None,
     };
     let show = Show {
         plan: Some((args.format, args.all)),
+        save_plan: args.out,
+        ..Show::default()
     };
     one_run::execute(
         config,

@@ -1,4 +1,4 @@
-//! `shopsync sync`: apply the difference.
+//! `shopsync sync`: apply the difference (or, with `--plan FILE`, exactly a saved plan).
 
 use std::path::Path;
 
@@ -13,9 +13,14 @@ pub async fn run(config: &Path, args: SyncArgs) -> Result<Exit, RunError> {
         force: args.force,
         wait_audit: args.wait,
         progress: true,
+        fingerprints: false,
+        saved_plan: None,
     };
     let show = Show {
         plan: args.show_plan.map(|f| (f, false)),
+        saved_plan: args.plan.map(|p| (p, args.max_age)),
+        report: args.report,
+        ..Show::default()
     };
     one_run::execute(
         config,

@@ -95,6 +95,18 @@ fn offline(config: &Path) -> Result<(Config, Vec<String>), Exit> {
     if let Some(p) = db_dir_problem(&cfg.audit.database) {
         problems.push(p);
     }
+    // Every alert secret is read (never shown): a missing one fails here, not at 02:30.
+    let alerts_parse = cfg
+        .alert
+        .iter()
+        .enumerate()
+        .all(|(i, a)| a.problems(i + 1).is_empty());
+    if alerts_parse {
+        let clock = std::sync::Arc::new(crate::clock::SystemClock);
+        if let Err(e) = crate::alert::Dispatcher::new(&cfg.alert, clock) {
+            problems.push(e.to_string());
+        }
+    }
     // Every merchant: its token and its export (the implicit one of a config without
     // [[merchant]] tables included). A missing [source] is already in `problems`.
     for m in cfg.merchant_configs() {

@@ -81,6 +81,9 @@ impl Config {
                 out.push(format!("[notify] path {:?} must start with /", n.path));
             }
         }
+        for (i, a) in self.alert.iter().enumerate() {
+            out.extend(a.problems(i + 1));
+        }
         if let Some(h) = &self.health {
             if h.listen.parse::<std::net::SocketAddr>().is_err() {
                 out.push(format!(

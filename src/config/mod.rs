@@ -90,6 +90,9 @@ pub struct Config {
     /// Photo files and URLs (`sync::photos`).
     #[serde(default)]
     pub images: ImagesSection,
+    /// `[[alert]]` destinations (README "Alerts").
+    #[serde(default)]
+    pub alert: Vec<crate::alert::AlertConfig>,
     /// Directory of the config file; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -238,6 +241,20 @@ impl Config {
                 .map(|path| credential_or_path(path, |q| self.resolve(q)))
         })
         .collect();
+        // `credential:NAME` is read by the alert module itself (alert::secret_source).
+        let secrets: Vec<Option<PathBuf>> = self
+            .alert
+            .iter()
+            .map(|a| {
+                a.secret_file.as_ref().map(|p| match p.to_str() {
+                    Some(s) if s.starts_with("credential:") => p.clone(),
+                    _ => self.resolve(p),
+                })
+            })
+            .collect();
+        for (a, secret) in self.alert.iter_mut().zip(secrets) {
+            a.secret_file = secret;
+        }
         let mut it = resolved.into_iter();
         for slot in [
             &mut self.alipay.app_private_key,

@@ -20,6 +20,7 @@ use crate::audit::{AuditDb, RunStatus};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::daemon::lock::InstanceLock;
+use crate::sync::alerts::Alerts;
 use crate::sync::context::{load_keys, App};
 use crate::sync::{Context, RunError, RunOptions};
 
@@ -108,6 +109,8 @@ pub async fn serve(cfg: Config, only: Option<String>) -> Result<(), RunError> {
     })?;
     let clock: SharedClock = crate::clock::command_clock();
     let metrics = Arc::new(Metrics::new());
+    // One dispatcher for the daemon's life (its secrets read now), for every merchant.
+    let alerts = Alerts::new(&cfg, clock.clone())?;
     // One daemon per audit database (held for the daemon's life); the run lock only while
     // a job runs, so a manual `plan`/`sync` works while the daemon idles.
     crate::sync::context::create_db_dir(&cfg.audit.database)?;
@@ -185,8 +188,8 @@ pub async fn serve(cfg: Config, only: Option<String>) -> Result<(), RunError> {
     let tickers = contexts.iter().zip(schedules).map(|(ctx, schedule)| {
         let ticker =
             Ticker::new(schedule, clock.clone()).with_follow_up(ctx.cfg.schedule.follow_up);
-        let sync_job = sync_job(ctx.clone(), metrics.clone(), sim.clone());
-        let follow_job = follow_job(ctx.clone(), metrics.clone(), sim.clone());
+        let sync_job = sync_job(ctx.clone(), metrics.clone(), sim.clone(), alerts.clone());
+        let follow_job = follow_job(ctx.clone(), metrics.clone(), sim.clone(), alerts.clone());
         let stop_flag = app.stop.clone();
         let sd = shutdown.clone();
         let on_shutdown = async move {
@@ -222,16 +225,18 @@ pub async fn serve(cfg: Config, only: Option<String>) -> Result<(), RunError> {
 }
 
 /// One merchant's scheduled sync: under its run lock (skipped when a manual run holds it),
-/// recorded in the metrics with the merchant's name.
+/// recorded in the metrics with the merchant's name, alerted naming it.
 fn sync_job(
     ctx: Arc<Context>,
     metrics: Arc<Metrics>,
     sim: Option<crate::sim::SimHandle>,
+    alerts: Arc<Alerts>,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
     move || {
         let ctx = ctx.clone();
         let metrics = metrics.clone();
         let sim = sim.clone();
+        let alerts = alerts.clone();
         Box::pin(async move {
             let Some(_run_lock) = job_lock(&ctx, "scheduled sync") else {
                 return;
@@ -253,6 +258,7 @@ fn sync_job(
                         r.summary.modified,
                         r.summary.failed,
                     );
+                    alerts.after_run(&ctx.db, &r).await;
                 }
                 Err(e) => {
                     error!(merchant = %merchant, error = %crate::sync::run::error_chain(&e), "Scheduled sync failed.");
@@ -274,16 +280,19 @@ fn sync_job(
     }
 }
 
-/// One merchant's follow-up of its pending applications.
+/// One merchant's follow-up of its pending applications, and the alert of the audit
+/// rejections found since the last one (the notification listener's included).
 fn follow_job(
     ctx: Arc<Context>,
     metrics: Arc<Metrics>,
     sim: Option<crate::sim::SimHandle>,
+    alerts: Arc<Alerts>,
 ) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
     move || {
         let ctx = ctx.clone();
         let metrics = metrics.clone();
         let sim = sim.clone();
+        let alerts = alerts.clone();
         Box::pin(async move {
             let Some(_run_lock) = job_lock(&ctx, "follow-up") else {
                 return;
@@ -307,6 +316,8 @@ fn follow_job(
                     warn!(merchant = %ctx.merchant(), error = %crate::sync::run::error_chain(&e), "Follow-up failed.")
                 }
             }
+            // Rejections found now, and those the notification listener recorded.
+            alerts.rejections(&ctx.db, None).await;
             update_pending_gauge(&ctx, &metrics);
             save_simulator(sim.as_ref());
         })

@@ -77,7 +77,7 @@ pub struct SimConfig {
     pub app_public_key: VerifyKey,
     /// Signs responses and notifications.
     pub alipay_key: SignKey,
-    /// Accepted `app_auth_token`s, each a merchant of its own (`state::token_merchant`, in
+    /// Accepted `app_auth_token`s, each a merchant of its own (`merchants::token_merchant`, in
     /// order). No token = the app's own merchant.
     pub app_auth_tokens: Vec<String>,
     pub audit_delay: chrono::Duration,

@@ -10,11 +10,11 @@ use super::api::{Api, Outcome};
 use super::dispatch::{self, Upload};
 use super::faults::FaultKind;
 use super::keys::sign_answer;
+use super::merchants::merchant_of;
 use super::ratelimit::Limited;
 use super::reply::{msg_of, sub_msg_of, Reply};
 use super::shared::Shared;
 use super::signing::classic_request_content;
-use super::state::merchant_of;
 use crate::alipay::timestamp;
 
 /// The parsed request: merged text parameters, the file part, and any name conflict.

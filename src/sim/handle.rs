@@ -176,7 +176,7 @@ impl SimHandle {
     /// The merchant id (as in `SimShop::merchant_id`) that `token` acts for; `None` when
     /// the simulator does not accept it. `None` token: the app's own merchant.
     pub fn merchant_of_token(&self, token: Option<&str>) -> Option<String> {
-        super::state::merchant_of(&self.shared.cfg.app_auth_tokens, token)
+        super::merchants::merchant_of(&self.shared.cfg.app_auth_tokens, token)
     }
 
     /// Run the audits due at the simulator's now and wake the notification sender.

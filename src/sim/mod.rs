@@ -52,6 +52,7 @@ mod gateway;
 mod handle;
 mod ids;
 mod keys;
+mod merchants;
 mod methods;
 mod notify;
 mod ops;

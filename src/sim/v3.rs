@@ -12,11 +12,11 @@ use super::api::{Api, Refusal};
 use super::dispatch::{self, Upload};
 use super::faults::FaultKind;
 use super::keys::sign_answer;
+use super::merchants::merchant_of;
 use super::ratelimit::Limited;
 use super::reply::{sub_msg_of, Reply};
 use super::shared::Shared;
 use super::signing::{v3_request_content, v3_response_content, Authorization};
-use super::state::merchant_of;
 
 /// A v3 request as received.
 pub struct V3Request {

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 use crate::alipay::koubei::ShopWrite;
 use crate::alipay::retry::backoff;
 use crate::alipay::{AlipayError, ErrorClass, ShopApi};
-use crate::audit::{AuditDb, AuditError, NewAction, NewApplication, Outcome, RunId};
+use crate::audit::{AuditDb, AuditError, NewAction, NewApplication, NewChange, Outcome, RunId};
 use crate::clock::SharedClock;
 use crate::ids::{ApplyId, RequestId, ShopId, StoreId};
 use crate::record::WriteKind;
@@ -151,8 +151,20 @@ async fn write_one(
         request_id: request_id.clone(),
         operate_notify_url: settings.operate_notify_url.clone(),
     };
+    // The old → new of a modify, for the run report (stored with the intent).
+    let changes: Vec<NewChange<'_>> = match &item.action {
+        Action::Modify { changes, .. } => changes
+            .iter()
+            .map(|c| NewChange {
+                field: c.field.name(),
+                old: c.old.as_deref(),
+                new: c.new.as_deref(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     // docs/design.md invariant 3: the intent is durable before the request leaves.
-    let action_id = db.record_intent(
+    let action_id = db.record_intent_with_changes(
         &NewAction {
             run,
             store_id,
@@ -161,6 +173,7 @@ async fn write_one(
             request_id: &request_id,
             fields: &field_map,
         },
+        &changes,
         clock.now(),
     )?;
     let mut attempt = 0u32;

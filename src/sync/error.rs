@@ -47,6 +47,19 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// An `[[alert]]` destination cannot be set up (its secret unreadable).
+    #[error(transparent)]
+    Alert(#[from] crate::alert::AlertSetupError),
+    /// A saved plan cannot be used (unreadable, changed, for another app, too old).
+    #[error(transparent)]
+    SavedPlan(#[from] crate::sync::saved_plan::SavedPlanError),
+    /// A file the command was asked to write (the HTML report) could not be written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// `--merchant` names a merchant the configuration does not have.
     #[error("no [[merchant]] named {name:?} in the configuration (merchants: {known})")]
     UnknownMerchant { name: String, known: String },
@@ -59,7 +72,11 @@ impl RunError {
     /// The process exit code for this failure.
     pub fn exit(&self) -> Exit {
         match self {
-            RunError::Config(_) | RunError::Connect(_) | RunError::Listen { .. } => Exit::Config,
+            RunError::Config(_)
+            | RunError::Connect(_)
+            | RunError::Listen { .. }
+            | RunError::Alert(_) => Exit::Config,
+            RunError::Write { .. } => Exit::Output,
             RunError::UnknownMerchant { .. } => Exit::Usage,
             RunError::Alipay(e) if e.class == ErrorClass::Config => Exit::Config,
             // A database source that refuses the login, the database or the query: 78.
@@ -68,6 +85,7 @@ impl RunError {
             | RunError::Audit(_)
             | RunError::Alipay(_)
             | RunError::Io { .. }
+            | RunError::SavedPlan(_)
             | RunError::Task(_) => Exit::Failed,
         }
     }

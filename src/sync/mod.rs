@@ -13,8 +13,12 @@
 //!    the writes, under the rate limiter, intent before and outcome after.
 //! 8. [`run`]: one run of `plan` or `sync`, tying the steps together.
 //! 9. [`report`]: the plan and the run summary as text, JSON or CSV.
+//! 10. [`saved_plan`]: a plan saved to a file (`plan --out`), applied exactly
+//!     (`sync --plan`): fingerprints, format, and the restriction of a fresh plan.
 //!
+//! [`alerts`] tells the `[[alert]]` destinations how runs and audits ended;
 //! [`error`] holds [`RunError`], which knows its exit code.
+pub mod alerts;
 pub mod apply;
 pub mod categories;
 pub mod confirm;
@@ -27,6 +31,7 @@ pub mod plan;
 pub mod remote;
 pub mod report;
 pub mod run;
+pub mod saved_plan;
 
 pub use context::Context;
 pub use error::RunError;

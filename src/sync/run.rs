@@ -22,6 +22,7 @@ use crate::sync::plan::{
     self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow,
 };
 use crate::sync::remote;
+use crate::sync::saved_plan::{self, Fingerprints, SavedPlan, StaleStore};
 use crate::sync::{confirm, guard, Context, RunError};
 
 /// How to run.
@@ -35,6 +36,11 @@ pub struct RunOptions {
     pub wait_audit: Option<Duration>,
     /// Show a progress bar (terminal only).
     pub progress: bool,
+    /// Fingerprint every store (`plan --out`, docs/saved-plans.md).
+    pub fingerprints: bool,
+    /// Send only this saved plan's writes, for stores whose state did not move
+    /// (`sync --plan`).
+    pub saved_plan: Option<Arc<SavedPlan>>,
 }
 
 /// The result of one run.
@@ -50,6 +56,12 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// What became of the export's photo files and URLs (`sync::photos`).
     pub photos: PhotoCounts,
+    /// With [`RunOptions::fingerprints`] or a saved plan: what the run saw of each store.
+    pub fingerprints: Option<Fingerprints>,
+    /// With a saved plan: its writes that were not sent because their store moved.
+    pub stale: Vec<StaleStore>,
+    /// The Alipay error that ended the run, if one did (e.g. 20001, a rejected token).
+    pub alipay_error: Option<crate::alipay::AlipayError>,
 }
 
 impl Context {
@@ -111,6 +123,12 @@ impl Context {
                     message: Some(message),
                     elapsed: Duration::ZERO,
                     photos: PhotoCounts::default(),
+                    fingerprints: None,
+                    stale: Vec::new(),
+                    alipay_error: match &e {
+                        RunError::Alipay(a) => Some(a.clone()),
+                        _ => None,
+                    },
                 }
             }
         };
@@ -215,6 +233,29 @@ impl Context {
         }
 
         let mut plan = self.make_plan(&loaded, &remote_shops)?;
+        // Saved plans (docs/saved-plans.md): fingerprint what was read, and keep only the
+        // saved plan's writes of the stores that did not move.
+        let fingerprints = match opts.fingerprints || opts.saved_plan.is_some() {
+            true => Some(saved_plan::fingerprints(
+                &loaded.stores,
+                &remote_shops,
+                &db.shop_map()?,
+            )),
+            false => None,
+        };
+        let mut stale = Vec::new();
+        if let (Some(saved), Some(now)) = (&opts.saved_plan, &fingerprints) {
+            let restricted = saved.restrict(plan, now);
+            if restricted.not_in_plan > 0 {
+                info!(
+                    writes = restricted.not_in_plan,
+                    "Writes not in the saved plan were not sent; the next plan shows them."
+                );
+            }
+            plan = restricted.plan;
+            stale = restricted.stale;
+        }
+        // The photos the (possibly restricted) writes wait on.
         plan.categories = category_names;
         plan.photos = photos.planned(&plan);
         let counts = plan.counts();
@@ -238,11 +279,10 @@ impl Context {
             exit: Exit::Ok,
             message: None,
             elapsed: Duration::ZERO,
-            photos: PhotoCounts {
-                read: photos.read as u64,
-                known: photos.known as u64,
-                ..Default::default()
-            },
+            photos: photos.counts(),
+            fingerprints,
+            stale,
+            alipay_error: None,
         };
 
         let last = self.db.last_completed_sync()?;
@@ -275,15 +315,8 @@ impl Context {
             }
         }
 
-        // The photos the writes wait on, uploaded before them; a store whose photo failed
-        // is not written (sync::photos::upload).
-        let uploads = self.upload_photos(run, &mut result.plan).await?;
-        if let Some(e) = uploads.config_error {
-            return Err(RunError::Alipay(e));
-        }
-        let held_back = uploads.writable(&result.plan);
-        result.photos.uploaded = uploads.uploaded;
-        result.photos.failed = uploads.failed;
+        // The photos the writes wait on, uploaded before them (sync::photos).
+        let (held_back, photo_failures) = self.photos_before_writes(run, &mut result).await?;
         let settings = ApplySettings {
             concurrency: cfg.sync.concurrency,
             max_attempts: attempts,
@@ -309,7 +342,7 @@ impl Context {
         }
         summary.created = report.created.load(Ordering::SeqCst);
         summary.modified = report.modified.load(Ordering::SeqCst);
-        summary.failed = report.failed.load(Ordering::SeqCst) + uploads.failed_stores.len() as u64;
+        summary.failed = report.failed.load(Ordering::SeqCst) + photo_failures;
         summary.unknown = report.unknown.load(Ordering::SeqCst) + confirmed.still_unknown;
         summary.pending += report.deferred.load(Ordering::SeqCst);
         let not_started = writes.saturating_sub(
@@ -335,6 +368,7 @@ impl Context {
 
         let config_error = report.config_error.lock().expect("report lock").take();
         if let Some(err) = config_error {
+            result.alipay_error = Some(err.clone());
             let err = RunError::Alipay(err);
             result.status = RunStatus::Failed;
             result.exit = err.exit();
@@ -345,9 +379,18 @@ impl Context {
             result.message = Some(format!(
                 "stopped by shutdown; {not_started} writes not started"
             ));
-        } else if result.summary.failed + result.summary.unknown + result.summary.rejected > 0 {
+        } else if result.summary.failed + result.summary.unknown + result.summary.rejected > 0
+            || !result.stale.is_empty()
+        {
             result.status = RunStatus::Partial;
             result.exit = Exit::Partial;
+            if !result.stale.is_empty() {
+                warn!(
+                    stores = result.stale.len(),
+                    "Saved plan: stale stores skipped."
+                );
+                result.message = Some(saved_plan::stale_message(&result.stale));
+            }
         }
         Ok(result)
     }

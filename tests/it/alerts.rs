@@ -1,7 +1,9 @@
 //! Alert destinations against loopback receivers that check each platform's body shape
 //! and signature; the dispatcher's timeout, failure handling, once-per-run rule, and that
 //! no secret or access token reaches a log line or a message.
-mod robots;
+mod certificates;
+pub mod robots;
+mod runs;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

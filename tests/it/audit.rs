@@ -2,6 +2,7 @@
 //! the shop map, applications, notifications, accepted values, concurrency, and the
 //! `audit` subcommands' output (in `audit/report.rs`).
 
+mod merchants;
 mod report;
 
 use std::collections::BTreeMap;
@@ -61,14 +62,14 @@ fn raw(path: &Path) -> rusqlite::Connection {
 fn migrations_are_applied_once_and_reopening_is_idempotent() {
     let (_dir, path, db) = temp_db();
     assert_eq!(db.path(), path.as_path());
-    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 3, 4, 5]);
     drop(db);
     let db = AuditDb::open(&path).unwrap();
-    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(db.applied_migrations().unwrap(), vec![1, 2, 3, 4, 5]);
     let n: i64 = raw(&path)
         .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(n, 4, "each migration recorded once");
+    assert_eq!(n, 5, "each migration recorded once");
     assert_eq!(db.integrity_check().unwrap(), "ok");
 }
 
@@ -84,7 +85,7 @@ fn a_store_from_a_newer_version_is_refused() {
         .unwrap();
     let err = AuditDb::open(&path).unwrap_err();
     assert!(
-        matches!(err, AuditError::NewerSchema { found: 7, known: 4 }),
+        matches!(err, AuditError::NewerSchema { found: 7, known: 5 }),
         "{err:?}"
     );
     let err = AuditDb::open_read_only(&path).unwrap_err();

@@ -148,6 +148,7 @@ database = "audit.db"
                 force,
                 wait_audit: None,
                 progress: false,
+                ..Default::default()
             })
             .await
             .unwrap()

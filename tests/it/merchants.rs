@@ -15,11 +15,11 @@ use crate::support::keys::key_file;
 const CREATE: &str = "alipay.offline.market.shop.create";
 
 /// `(name, token, stores)` of each merchant.
-type Merchants<'a> = &'a [(&'a str, &'a str, usize)];
+pub(crate) type Merchants<'a> = &'a [(&'a str, &'a str, usize)];
 
 /// An ISV config for `merchants` (each with its own export `NAME.csv`, token in
 /// `TOKEN_NAME`), the app at `qps`.
-fn isv_config(dir: &Path, gateway: &str, qps: u32, merchants: Merchants<'_>) -> PathBuf {
+pub(crate) fn isv_config(dir: &Path, gateway: &str, qps: u32, merchants: Merchants<'_>) -> PathBuf {
     let mut text = format!(
         r#"[alipay]
 gateway = "{gateway}"
@@ -68,7 +68,7 @@ audit_images = "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC,4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUY
     path
 }
 
-fn run(dir: &Path, config: &Path, merchants: Merchants<'_>, args: &[&str]) -> Output {
+pub(crate) fn run(dir: &Path, config: &Path, merchants: Merchants<'_>, args: &[&str]) -> Output {
     let mut c = Command::new(BIN);
     c.arg("--config")
         .arg(config)
@@ -83,7 +83,7 @@ fn run(dir: &Path, config: &Path, merchants: Merchants<'_>, args: &[&str]) -> Ou
     c.output().unwrap()
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 

@@ -16,6 +16,7 @@ mod demo;
 mod files;
 mod ids;
 mod merchants;
+mod saved_plan;
 mod urls;
 
 pub const UPLOAD: &str = "alipay.offline.material.image.upload";

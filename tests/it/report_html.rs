@@ -152,6 +152,7 @@ fn sample(stores: usize, sizes: [usize; 9]) -> RunReport {
                 image_id: format!("A*img{i}"),
             })
             .collect(),
+        notes: Default::default(),
     }
 }
 

@@ -2,7 +2,9 @@
 //! self-contained page per run, for a browser and for a mail client.
 //!
 //! The caller fills a [`RunReport`] (plain owned data, serde-friendly, times already
-//! formatted in the configured zone) and [`render`]s it. The page:
+//! formatted in the configured zone) and [`render`]s it; [`from_store`] fills one from
+//! the audit store (`shopsync report RUN`; `sync --report` adds the blocked stores and
+//! remote-only shops of the run's plan, `src/commands/report.rs`). The page:
 //! - has inline CSS only (one `<style>` block from `style.css`), no scripts, no external
 //!   resources; a `Content-Security-Policy` meta tag (`default-src 'none'`) makes a browser
 //!   refuse anything else, so a regression shows up as a console error;
@@ -16,14 +18,18 @@
 //!   mail clients ignore it and show or hide everything.
 
 mod escape;
+mod from_store;
 mod render;
 #[cfg(test)]
 mod tests;
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{RunKind, RunStatus, RunSummary};
 
+pub use from_store::{from_store, ReportContext, PHOTOS_NOTE};
 pub use render::{render, MAX_PAGE_BYTES, ROWS_PER_TABLE, TABLE_BYTES};
 
 /// Everything the report shows about one run.
@@ -42,6 +48,11 @@ pub struct RunReport {
     pub unknown: Vec<UnknownRow>,
     pub rejected: Vec<RejectedRow>,
     pub photos: Vec<PhotoRow>,
+    /// A note shown under an outcome table's heading, by its id (`created`, `modified`,
+    /// `pending`, `blocked`, `remote-only`, `failed`, `unknown`, `rejected`, `photos`): what
+    /// the table cannot show, e.g. that the audit store does not keep blocked stores. Cut
+    /// to a fixed length.
+    pub notes: BTreeMap<String, String>,
 }
 
 /// What ran, when, for whom, and how it ended.

@@ -29,6 +29,8 @@ const RAW_CHARS: usize = 60;
 const FIELD_CHARS: usize = 40;
 /// Characters kept of the run's message.
 const MESSAGE_CHARS: usize = 1000;
+/// Characters kept of a table's note.
+const NOTE_CHARS: usize = 300;
 /// Field changes listed per modified shop (Alipay has fewer fields than this).
 const CHANGES_PER_ROW: usize = 40;
 
@@ -183,6 +185,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.failures,
         run,
         failure_row,
+        r.notes.get("failed"),
     );
     section(
         out,
@@ -192,6 +195,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.unknown,
         run,
         unknown_row,
+        r.notes.get("unknown"),
     );
     section(
         out,
@@ -201,6 +205,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.rejected,
         run,
         rejected_row,
+        r.notes.get("rejected"),
     );
     section(
         out,
@@ -210,6 +215,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.created,
         run,
         created_row,
+        r.notes.get("created"),
     );
     section(
         out,
@@ -219,6 +225,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.modified,
         run,
         modified_row,
+        r.notes.get("modified"),
     );
     section(
         out,
@@ -236,6 +243,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.pending,
         run,
         pending_row,
+        r.notes.get("pending"),
     );
     section(
         out,
@@ -245,6 +253,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.blocked,
         run,
         blocked_row,
+        r.notes.get("blocked"),
     );
     section(
         out,
@@ -254,6 +263,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.remote_only,
         run,
         remote_only_row,
+        r.notes.get("remote-only"),
     );
     section(
         out,
@@ -263,6 +273,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
         &r.photos,
         run,
         photo_row,
+        r.notes.get("photos"),
     );
     let _ = writeln!(
         out,
@@ -273,6 +284,7 @@ fn outcome_tables(out: &mut String, r: &RunReport) {
 
 /// One outcome table: a heading with the row count, at most [`ROWS_PER_TABLE`] rows and
 /// [`TABLE_BYTES`] of them, and a pointer to the rest.
+#[allow(clippy::too_many_arguments)] // one table: its heading, rows, renderer and note
 fn section<T>(
     out: &mut String,
     id: &str,
@@ -281,14 +293,22 @@ fn section<T>(
     rows: &[T],
     run_id: i64,
     render_row: fn(&mut String, &T),
+    note: Option<&String>,
 ) {
     let _ = writeln!(
         out,
         "<h2 id=\"{id}\">{title} ({})</h2>",
         thousands(rows.len() as u64)
     );
+    if let Some(note) = note.filter(|n| !n.is_empty()) {
+        out.push_str("<p class=\"note\">");
+        push_cut(out, note, NOTE_CHARS);
+        out.push_str("</p>\n");
+    }
     if rows.is_empty() {
-        out.push_str("<p class=\"none\">None.</p>\n");
+        if note.is_none_or(|n| n.is_empty()) {
+            out.push_str("<p class=\"none\">None.</p>\n");
+        }
         return;
     }
     let _ = write!(out, "<table class=\"rows\" {TABLE_ATTRS}>\n<tr>");

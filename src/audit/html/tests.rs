@@ -124,8 +124,22 @@ fn report_with(rows: usize, text: &str, changes: usize) -> RunReport {
             };
             rows
         ],
+        notes: SECTIONS.iter().map(|id| (id.to_string(), s())).collect(),
     }
 }
+
+/// The outcome tables' ids, in page order.
+const SECTIONS: [&str; 9] = [
+    "failed",
+    "unknown",
+    "rejected",
+    "created",
+    "modified",
+    "pending",
+    "blocked",
+    "remote-only",
+    "photos",
+];
 
 #[test]
 fn untrusted_text_is_escaped_everywhere() {
@@ -141,8 +155,9 @@ fn untrusted_text_is_escaped_everywhere() {
     // failed 5, unknown 4, rejected 5, created 3, modified 3 + 40 changes × 3 (the first
     // 40 of 60), pending 6, blocked 3, remote-only 2, photos 3.
     let per_row_fields = 5 + 4 + 5 + 3 + (3 + 40 * 3) + 6 + 3 + 2 + 3;
-    // merchant, app id, source, started, finished, duration, message; generated (footer).
-    let header_fields = 7 + 1;
+    // merchant, app id, source, started, finished, duration, message; generated (footer);
+    // one note per table.
+    let header_fields = 7 + 1 + SECTIONS.len();
     assert_eq!(
         page.matches(&escaped).count(),
         3 * per_row_fields + header_fields
@@ -185,17 +200,7 @@ fn the_page_is_bounded_whatever_the_input() {
     let page = render(&report);
     assert!(page.len() <= MAX_PAGE_BYTES, "{} bytes", page.len());
     // Every table still shows at least one row and says how many it left out.
-    for id in [
-        "failed",
-        "unknown",
-        "rejected",
-        "created",
-        "modified",
-        "pending",
-        "blocked",
-        "remote-only",
-        "photos",
-    ] {
+    for id in SECTIONS {
         let at = page.find(&format!("<h2 id=\"{id}\">")).unwrap();
         let rest = &page[at..];
         let table = &rest[..rest.find("</table>").unwrap()];
@@ -220,4 +225,19 @@ fn fifty_thousand_ordinary_stores_show_the_first_rows_and_point_to_the_rest() {
         "Showing the first {ROWS_PER_TABLE} of 50,000 rows; 49,900 more rows: <code>shopsync audit show 7</code>"
     )));
     assert!(page.contains("50,000 stores unchanged"));
+}
+
+#[test]
+fn a_note_is_shown_under_its_heading_and_replaces_none() {
+    let mut report = report_with(0, "x", 0);
+    report.notes.clear();
+    report.notes.insert(
+        "photos".into(),
+        "Photo uploads are not recorded <yet>.".into(),
+    );
+    let page = render(&report);
+    assert!(page.contains(
+        "<h2 id=\"photos\">Photos uploaded (0)</h2>\n<p class=\"note\">Photo uploads are not recorded &lt;yet&gt;.</p>\n<h2"
+    ), "{page}");
+    assert!(page.contains("<h2 id=\"blocked\">Blocked (0)</h2>\n<p class=\"none\">None.</p>"));
 }

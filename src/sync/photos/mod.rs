@@ -7,7 +7,7 @@
 //!    BMP, whole, at most 5 MB) and hashed (SHA-256). A content uploaded before under this
 //!    app and merchant becomes its image id, so a re-run uploads nothing and the plan
 //!    compares ids with ids; a new or changed content stands in the values as
-//!    `upload:<reference>`, so the plan shows a create, or a modify of that field (marked
+//!    `upload:<reference>@sha256:<hash>`, so the plan shows a create, or a modify of that field (marked
 //!    as re-triggering Alipay's audit). Bad photos and too few distinct audit photos are
 //!    rejected rows.
 //! 2. The plan lists the contents its writes wait on ([`Resolution::planned`]).
@@ -44,6 +44,7 @@ pub struct PhotoCounts {
 use crate::audit::RunId;
 use crate::source::Loaded;
 use crate::sync::plan::Plan;
+use crate::sync::run::RunResult;
 use crate::sync::{Context, RunError};
 
 impl Context {
@@ -80,6 +81,27 @@ impl Context {
             );
         }
         Ok(resolution)
+    }
+
+    /// Step 3 for a run: upload what its plan waits on and substitute the ids. Returns the
+    /// plan to apply when some stores are held back (a photo of theirs failed, or the run
+    /// was stopped first; `None`: apply the plan as it is) and how many stores failed. A
+    /// configuration error (keys, token) ends the run.
+    pub async fn photos_before_writes(
+        &self,
+        run: RunId,
+        result: &mut RunResult,
+    ) -> Result<(Option<Plan>, u64), RunError> {
+        let uploads = self.upload_photos(run, &mut result.plan).await?;
+        if let Some(e) = uploads.config_error {
+            return Err(RunError::Alipay(e));
+        }
+        result.photos.uploaded = uploads.uploaded;
+        result.photos.failed = uploads.failed;
+        Ok((
+            uploads.writable(&result.plan),
+            uploads.failed_stores.len() as u64,
+        ))
     }
 
     /// Step 3 of the module docs: upload what `plan.photos` lists, substitute the ids.

@@ -2,7 +2,7 @@
 //! reference, `[sync] concurrency` at a time, one photo's bytes per slot), checked (5 MB,
 //! the format from the bytes, a whole file) and hashed. A content already uploaded under
 //! this app and merchant becomes its image id; any other stands in the store's values as
-//! `upload:<reference>` until `upload` replaces it. A store with a photo that cannot be
+//! `upload:<reference>@sha256:<hash>` until `upload` replaces it. A store with a photo that cannot be
 //! used, or with fewer distinct audit photos than `[sync] min_audit_images`, becomes a
 //! rejected row (file, line, store, field, the reference and why). Nothing is uploaded
 //! here: `plan` runs this too.
@@ -19,7 +19,7 @@ use crate::ids::StoreId;
 use crate::record::image::{items, ImageRef, IMAGE_FIELDS};
 use crate::record::Field;
 use crate::source::{Loaded, Reject};
-use crate::sync::plan::{Action, Plan, PlannedPhoto, PHOTO_PLACEHOLDER};
+use crate::sync::plan::{photo_placeholder, placeholder_source, Action, Plan, PlannedPhoto};
 
 /// What one file or URL holds.
 #[derive(Debug, Clone)]
@@ -167,7 +167,7 @@ pub async fn resolve(
                                 identities.insert(&c.sha256);
                                 match known.get(&c.sha256) {
                                     Some(k) => out.push(k.image_id.clone()),
-                                    None => out.push(format!("{PHOTO_PLACEHOLDER}{item}")),
+                                    None => out.push(photo_placeholder(item, &c.sha256)),
                                 }
                             }
                             Some(Err(why)) => problems.push((
@@ -230,6 +230,15 @@ pub async fn resolve(
 }
 
 impl Resolution {
+    /// What was read and what Alipay already had (nothing uploaded yet).
+    pub fn counts(&self) -> super::PhotoCounts {
+        super::PhotoCounts {
+            read: self.read as u64,
+            known: self.known as u64,
+            ..Default::default()
+        }
+    }
+
     /// The contents the plan's creates and modifies wait on, in order of first use, each
     /// with the stores waiting. A store pending or blocked needs no upload this run.
     pub fn planned(&self, plan: &Plan) -> Vec<PlannedPhoto> {
@@ -258,7 +267,7 @@ impl Resolution {
             let mut mine: Vec<usize> = Vec::new();
             for v in values {
                 for it in items(v) {
-                    let Some(source) = it.strip_prefix(PHOTO_PLACEHOLDER) else {
+                    let Some(source) = placeholder_source(it) else {
                         continue;
                     };
                     if let Some(&i) = self.by_source.get(source) {

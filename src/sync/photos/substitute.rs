@@ -1,4 +1,4 @@
-//! Put the issued image ids into the planned writes: every `upload:<source>` item of a
+//! Put the issued image ids into the planned writes: every placeholder item of a
 //! create's fields or a modify's new values becomes the id Alipay issued for that source's
 //! content. A store with an item left over (its upload failed or never ran) is reported
 //! and must not be written.
@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::ids::StoreId;
 use crate::record::image::items;
 use crate::record::Field;
-use crate::sync::plan::{Action, Plan, PHOTO_PLACEHOLDER};
+use crate::sync::plan::{placeholder_source, Action, Plan, PHOTO_PLACEHOLDER};
 
 /// A photo a store's write still waits on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ fn replace(value: &str, ids: &HashMap<String, String>) -> Result<Option<String>,
     }
     let mut out: Vec<&str> = Vec::new();
     for item in items(value) {
-        match item.strip_prefix(PHOTO_PLACEHOLDER) {
+        match placeholder_source(item) {
             Some(source) => match ids.get(source) {
                 Some(id) => out.push(id),
                 None => return Err(source.to_string()),
@@ -103,10 +103,13 @@ mod tests {
     #[test]
     fn placeholders_become_ids_and_leftovers_are_named() {
         let ids: HashMap<String, String> = [("a.jpg".to_string(), "IDA".to_string())].into();
-        assert_eq!(replace("X,upload:a.jpg", &ids), Ok(Some("X,IDA".into())));
+        assert_eq!(
+            replace("X,upload:a.jpg@sha256:0123456789abcdef", &ids),
+            Ok(Some("X,IDA".into()))
+        );
         assert_eq!(replace("X,Y", &ids), Ok(None));
         assert_eq!(
-            replace("upload:b.jpg,upload:a.jpg", &ids),
+            replace("upload:b.jpg@sha256:00,upload:a.jpg@sha256:11", &ids),
             Err("b.jpg".into())
         );
     }

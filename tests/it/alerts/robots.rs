@@ -257,3 +257,31 @@ pub fn webhook(secret: &'static str, now: DateTime<Utc>) -> impl Fn(&Received) -
         Err(e) => Reply::Answer(401, format!(r#"{{"error":"{e}"}}"#)),
     }
 }
+
+/// The time a request says it was signed: the webhook's `sent_at`, DingTalk's
+/// `timestamp` (ms). The binary runs on the real clock: the robots then check that time
+/// against theirs (within a minute here) and everything else exactly (`robots.rs`).
+pub fn stamped(req: &Received) -> Option<DateTime<Utc>> {
+    if let Some(ms) = req.query_value("timestamp") {
+        return DateTime::from_timestamp_millis(ms.parse().ok()?);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&req.body).ok()?;
+    DateTime::parse_from_rfc3339(v["sent_at"].as_str()?)
+        .ok()
+        .map(|t| t.to_utc())
+}
+
+/// A robot on the real clock: `verify` with the request's own time, once that time is
+/// within a minute of now.
+pub fn live(
+    robot: impl Fn(&'static str, DateTime<Utc>) -> Box<dyn Fn(&Received) -> Reply + Send + Sync>
+        + Send
+        + Sync
+        + 'static,
+    secret: &'static str,
+) -> impl Fn(&Received) -> Reply + Send + Sync + 'static {
+    move |req| match stamped(req) {
+        Some(at) if (Utc::now() - at).num_seconds().abs() < 60 => robot(secret, at)(req),
+        _ => Reply::Answer(400, r#"{"errcode":310000,"errmsg":"timestamp"}"#.into()),
+    }
+}

@@ -66,21 +66,23 @@ async fn the_same_photo_in_many_stores_is_one_upload() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_photo_is_one_upload_and_one_modify_marked_for_review() {
-    let h = photo_harness(photo_csv(&standard_rows(3)), "").await;
+    // Store 2 has a storefront photo of its own; the others share one.
+    let mut rows = standard_rows(3);
+    rows[1].1 = "images/own-front.jpg";
+    let h = photo_harness(photo_csv(&rows), "").await;
     write_standard_photos(&h);
+    write_photo(&h, "images/own-front.jpg", &sample("storefront-bj.jpg"));
     assert_eq!(h.sync().await.summary.created, 3);
     h.finish_audits();
     assert_eq!(h.sync().await.summary.unchanged, 3);
-    assert_eq!(uploads(&h), 3);
-    let old_front = shop_of(&h, "ST-0001")["main_image"].clone();
+    assert_eq!(uploads(&h), 4);
+    let old_front = shop_of(&h, "ST-0002")["main_image"].clone();
 
-    // Store 2 gets its own new storefront photo.
-    let mut rows = standard_rows(3);
-    rows[1].1 = "images/new-front.jpg";
-    h.write_csv(&photo_csv(&rows));
-    write_photo(&h, "images/new-front.jpg", &sample("storefront-hz.jpg"));
+    // The same file name, new bytes.
+    let new_bytes = sample("storefront-hz.jpg");
+    write_photo(&h, "images/own-front.jpg", &new_bytes);
     let plan = h.plan().await;
-    assert_eq!(uploads(&h), 3, "plan uploads nothing");
+    assert_eq!(uploads(&h), 4, "plan uploads nothing");
     let modify = plan
         .plan
         .items
@@ -98,18 +100,20 @@ async fn a_changed_photo_is_one_upload_and_one_modify_marked_for_review() {
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].field, Field::MainImage);
     assert_eq!(changes[0].old.as_deref(), Some(old_front.as_str()));
+    let sha = shopsync::sync::photos::resolve::sha256_hex(&new_bytes);
     assert_eq!(
         changes[0].new.as_deref(),
-        Some("upload:images/new-front.jpg")
+        Some(format!("upload:images/own-front.jpg@sha256:{}", &sha[..16]).as_str())
     );
     assert_eq!(plan.plan.counts().unchanged, 2);
 
     let r = h.sync().await;
     assert_eq!(r.exit, Exit::Ok, "{:?}", r.message);
     assert_eq!((r.summary.modified, r.summary.created), (1, 0));
-    assert_eq!(uploads(&h), 4, "one more upload");
+    assert_eq!(uploads(&h), 5, "one more upload");
     let uploaded = h.ctx.db.uploads_for_run(r.run).unwrap();
     assert_eq!(uploaded.len(), 1);
+    assert_eq!(uploaded[0].sha256, sha);
     let new_id = uploaded[0].image_id().unwrap().to_string();
     let action = h
         .ctx
@@ -123,9 +127,10 @@ async fn a_changed_photo_is_one_upload_and_one_modify_marked_for_review() {
     assert_eq!(action.fields.len(), 1, "only the changed field is sent");
     h.finish_audits();
     assert_eq!(shop_of(&h, "ST-0002")["main_image"], new_id);
+    assert_ne!(new_id, old_front);
     let after = h.sync().await;
     assert_eq!(after.summary.unchanged, 3, "{:?}", after.summary);
-    assert_eq!(uploads(&h), 4);
+    assert_eq!(uploads(&h), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,9 +31,11 @@ async fn photo_files_are_uploaded_once_and_shops_created_with_the_issued_ids() {
     let Action::Create { fields } = &plan.plan.items[0].action else {
         panic!("{:?}", plan.plan.items[0]);
     };
+    // The placeholder names the file and its content.
+    let front_sha = shopsync::sync::photos::resolve::sha256_hex(&sample("storefront-sh.jpg"));
     assert_eq!(
         fields.get(Field::MainImage),
-        Some("upload:images/front.jpg")
+        Some(format!("upload:images/front.jpg@sha256:{}", &front_sha[..16]).as_str())
     );
     let mut table = Vec::new();
     write_plan(&plan.plan, PlanFormat::Table, false, &mut table).unwrap();
