@@ -1,6 +1,7 @@
 //! Per-call CPU of the client and of the simulator: `summary.batchquery` (sign + send +
 //! verify + parse on the client; verify + answer + sign on the simulator) against an
-//! unthrottled local simulator.
+//! unthrottled local simulator, in each way an app can be set up: key or certificate mode,
+//! classic or v3.
 //!
 //! The simulator runs on its own one-worker runtime whose threads are named `sim`; the
 //! client on a current_thread runtime on the main thread. CPU time, not wall time:
@@ -14,11 +15,14 @@
 
 mod common;
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use shopsync::alipay::koubei::SummaryQuery;
 use shopsync::alipay::ratelimit::RateLimiter;
+use shopsync::alipay::{Gateway, GatewayConfig, Protocol};
+use shopsync::clock::SystemClock;
 
 /// Linux reports /proc/<pid>/stat times in USER_HZ ticks, 100 per second on every
 /// architecture Rust targets.
@@ -83,6 +87,26 @@ fn signing_alone() {
     );
 }
 
+/// The client of `url` in key or certificate mode (the test PKI), on `protocol`.
+fn client(url: &str, protocol: Protocol, certs: bool) -> Gateway {
+    let gw = if certs {
+        let (app, _, _, _) = common::keys::test_keys();
+        let cfg = GatewayConfig {
+            url: url.to_string(),
+            app_id: common::pki::APP_ID.into(),
+            app_auth_token: None,
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(10),
+        };
+        let certs = common::pki::client_certs(chrono::Utc::now());
+        let limiter = Arc::new(RateLimiter::unlimited());
+        Gateway::with_certificates(cfg, app, certs, Arc::new(SystemClock), limiter).unwrap()
+    } else {
+        common::gateway(url, RateLimiter::unlimited())
+    };
+    gw.with_protocol(protocol)
+}
+
 fn main() {
     let calls: usize = std::env::args()
         .skip(1)
@@ -95,21 +119,38 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let sim = sim_rt.block_on(common::sim::start_sim(common::sim::system_clock(), |_| {}));
-    for i in 0..10 {
-        let fields = [("main_shop_name".to_string(), format!("鲜果坊{i}"))].into();
-        sim.seed_shop(&format!("S{i}"), fields);
-    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let gw = common::gateway(&sim.gateway_url(), RateLimiter::unlimited());
+    for (label, protocol, certs) in [
+        ("key mode, classic", Protocol::Classic, false),
+        ("key mode, v3", Protocol::V3, false),
+        ("certificate mode, classic", Protocol::Classic, true),
+        ("certificate mode, v3", Protocol::V3, true),
+    ] {
+        let sim = sim_rt.block_on(common::sim::start_sim(common::sim::system_clock(), |c| {
+            if certs {
+                c.cert = Some(common::pki::sim_mode(None));
+            }
+        }));
+        for i in 0..10 {
+            let fields = [("main_shop_name".to_string(), format!("鲜果坊{i}"))].into();
+            sim.seed_shop(&format!("S{i}"), fields);
+        }
+        let gw = client(&sim.gateway_url(), protocol, certs);
+        println!(
+            "client ({label}): summary.batchquery (10 shops per answer), unthrottled simulator on its own thread, {calls} calls"
+        );
+        rt.block_on(measure(&gw, calls));
+        sim_rt.block_on(sim.shutdown());
+    }
+}
+
+/// Warm up, then `calls` calls at 1 and at 8 in flight; print the CPU per call.
+async fn measure(gw: &Gateway, calls: usize) {
     let q = SummaryQuery::default();
-    println!(
-        "client: summary.batchquery (10 shops per answer), unthrottled simulator on its own thread, {calls} calls"
-    );
-    rt.block_on(async {
+    {
         // Warm up: connection, key caches.
         for _ in 0..50 {
             gw.summary_page(&q, 1, 100).await.unwrap();
@@ -122,7 +163,13 @@ fn main() {
             );
             let t = Instant::now();
             let results: Vec<usize> = futures::stream::iter(0..calls)
-                .map(|_| async { gw.summary_page(&q, 1, 100).await.unwrap().shop_summary_infos.len() })
+                .map(|_| async {
+                    gw.summary_page(&q, 1, 100)
+                        .await
+                        .unwrap()
+                        .shop_summary_infos
+                        .len()
+                })
                 .buffer_unordered(in_flight)
                 .collect()
                 .await;
@@ -144,6 +191,5 @@ fn main() {
                 calls as f64 / sim_cpu,
             );
         }
-    });
-    sim_rt.block_on(sim.shutdown());
+    }
 }

@@ -294,6 +294,11 @@ async fn main() {
         "simulator latency {} ms, simulator limit = client qps = {QPS}, concurrency 8",
         LATENCY.as_millis()
     );
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "isv-sim") {
+        isv::serve_sim(args[i + 1].parse().unwrap()).await;
+        return;
+    }
     if std::env::args().any(|a| a == "isv") {
         isv::run(200 / scale, 250).await;
         return;

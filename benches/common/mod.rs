@@ -1,10 +1,13 @@
-//! Shared pieces of the benchmarks: test keys and the simulator start (the integration
-//! tests' own `tests/it/support/{keys,sim}.rs`, included by path), a gateway, a run
+//! Shared pieces of the benchmarks: test keys, the certificate-mode PKI and the simulator
+//! start (the integration tests' own `tests/it/support/{keys,pki,sim}.rs`, included by
+//! path), a gateway, a run
 //! context, generated exports, and memory/CPU readings from /proc.
 #![allow(dead_code)]
 
 #[path = "../../tests/it/support/keys.rs"]
 pub mod keys;
+#[path = "../../tests/it/support/pki.rs"]
+pub mod pki;
 #[path = "../../tests/it/support/sim.rs"]
 pub mod sim;
 

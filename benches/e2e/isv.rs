@@ -1,20 +1,24 @@
 //! ISV mode at scale (issue 14): M merchants × N stores in one process, one app quota,
 //! against the simulator (one merchant per `app_auth_token`, the app limited to `QPS`,
-//! 20 ms latency). A first sync (every store a create), then an in-sync plan. Reported as
-//! the other rows: wall ÷ (calls ÷ qps), the busiest second, throttles, and the process's
-//! peak resident memory (client and simulator together).
+//! 20 ms latency), which runs in a child process (this bench re-run as `isv-sim M`) so the
+//! peak memory measured is the client's alone. Three passes: a first sync (every store a
+//! create), a follow-up (every application approved meanwhile), an in-sync plan. Reported
+//! as the other rows: wall ÷ (calls ÷ qps), the busiest second (the simulator's count),
+//! throttles, and the client process's peak resident memory.
 
+use std::io::BufRead;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use shopsync::audit::AuditDb;
 use shopsync::clock::{SharedClock, SystemClock};
 use shopsync::config::Config;
-use shopsync::sim::{RateSpec, SimHandle};
+use shopsync::sim::RateSpec;
 use shopsync::sync::context::App;
 use shopsync::sync::run::{RunOptions, RunResult};
 
-use super::{common, report, total_calls, LATENCY, QPS};
+use super::{common, LATENCY, QPS};
 
 fn token(m: usize) -> String {
     format!("tok{m:04}isv")
@@ -78,71 +82,170 @@ fn peak_mib() -> f64 {
     common::mib(common::status_kib("VmHWM"))
 }
 
-pub async fn run(merchants: usize, stores: usize) {
-    let sim: SimHandle = common::sim::start_sim(common::sim::system_clock(), |c| {
+/// The child: the simulator for `merchants` tokens; prints its URL, serves until stdin
+/// closes.
+pub async fn serve_sim(merchants: usize) {
+    let sim = common::sim::start_sim(common::sim::system_clock(), |c| {
         c.latency = Some(LATENCY);
         c.rate = Some(RateSpec {
             qps: QPS,
             burst: QPS,
         });
-        // Audits settle at once, so the second run finds every shop approved and in sync.
-        c.audit_delay = chrono::Duration::zero();
+        // Audits settle as soon as they are due: by the second pass every shop is approved.
+        c.audit_delay = chrono::Duration::seconds(1);
         c.app_auth_tokens = (0..merchants).map(token).collect();
     })
     .await;
+    println!("{}", sim.gateway_url());
+    tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin()
+            .read_line(&mut sink)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
+    })
+    .await
+    .unwrap();
+    sim.shutdown().await;
+}
+
+/// The simulator's `/__sim/` control endpoints, from the parent.
+struct SimControl {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl SimControl {
+    async fn stats(&self) -> serde_json::Value {
+        let r = self
+            .http
+            .get(format!("{}/__sim/stats", self.base))
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+
+    async fn reset(&self) {
+        self.http
+            .post(format!("{}/__sim/stats/reset", self.base))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn process(&self) {
+        self.http
+            .post(format!("{}/__sim/process", self.base))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn pass(
+    what: &str,
+    sim: &SimControl,
+    app: &App,
+    names: &[String],
+    apply: bool,
+) -> Vec<RunResult> {
+    sim.reset().await;
+    let started = Instant::now();
+    let runs = run_all(app, names, apply).await;
+    let wall = started.elapsed().as_secs_f64();
+    let stats = sim.stats().await;
+    let calls: u64 = stats["call_counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let ideal = calls as f64 / QPS as f64;
+    println!("{what}:");
+    println!("  calls {calls} ({})", stats["call_counts"]);
+    println!(
+        "  wall {wall:.2} s; calls ÷ qps {ideal:.2} s; ratio {:.3}",
+        wall / ideal
+    );
+    println!(
+        "  simulator: max calls in one second {} (limit {QPS}); throttled {}",
+        stats["max_calls_in_one_second"], stats["throttled"]
+    );
+    println!("  client peak memory so far (VmHWM) {:.0} MiB", peak_mib());
+    runs
+}
+
+pub async fn run(merchants: usize, stores: usize) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["isv-sim", &merchants.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let gateway = line.trim().to_string();
+    let sim = SimControl {
+        base: gateway.trim_end_matches("/gateway.do").to_string(),
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+    };
     let dir = tempfile::tempdir().unwrap();
     for m in 0..merchants {
         common::write_export(&dir.path().join(format!("m{m}.csv")), stores, |_, _| {});
-    }
-    let path = dir.path().join("shopsync.toml");
-    std::fs::write(&path, config_text(&sim.gateway_url(), merchants)).unwrap();
-    for m in 0..merchants {
         std::fs::write(dir.path().join(format!("m{m}.token")), token(m)).unwrap();
     }
+    let path = dir.path().join("shopsync.toml");
+    std::fs::write(&path, config_text(&gateway, merchants)).unwrap();
     let cfg = Config::load_with_env(&path, std::iter::empty()).unwrap();
     let names = cfg.merchant_names();
     let clock: SharedClock = Arc::new(SystemClock);
     let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
     let app = App::connect(cfg, db, clock, None).await.unwrap();
     let total = merchants * stores;
+    println!("ISV: {merchants} merchants × {stores} stores, the simulator in a child process");
 
-    let before = total_calls(&sim);
-    let started = Instant::now();
-    let runs = run_all(&app, &names, true).await;
-    let wall = started.elapsed();
+    let runs = pass(
+        &format!("ISV first sync ({total} creates)"),
+        &sim,
+        &app,
+        &names,
+        true,
+    )
+    .await;
     let created: u64 = runs.iter().map(|r| r.summary.created).sum();
     let failed: u64 = runs
         .iter()
         .map(|r| r.summary.failed + r.summary.unknown)
         .sum();
-    println!("ISV first sync: {merchants} merchants × {stores} stores: created {created} of {total}, failed or unknown {failed}");
-    report(
-        &format!("ISV first sync ({total} creates)"),
-        &sim,
-        wall,
-        total_calls(&sim) - before,
-    );
-    println!(
-        "  peak memory (process, client + simulator) {:.0} MiB",
-        peak_mib()
-    );
+    println!("  created {created} of {total}, failed or unknown {failed}");
 
-    sim.process_due();
-    let before = total_calls(&sim);
-    let started = Instant::now();
-    let runs = run_all(&app, &names, false).await;
-    let wall = started.elapsed();
-    let unchanged: u64 = runs.iter().map(|r| r.plan.counts().unchanged).sum();
-    println!("ISV in-sync plan: {unchanged} of {total} unchanged");
-    report(
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sim.process().await;
+    let runs = pass(
+        &format!("ISV follow-up ({total} applications approved meanwhile) + plan"),
+        &sim,
+        &app,
+        &names,
+        false,
+    )
+    .await;
+    let pending: usize = runs.iter().map(|r| r.plan.counts().pending as usize).sum();
+    println!("  still pending {pending}");
+
+    let runs = pass(
         &format!("ISV in-sync plan ({total} stores)"),
         &sim,
-        wall,
-        total_calls(&sim) - before,
-    );
-    println!(
-        "  peak memory (process, client + simulator) {:.0} MiB",
-        peak_mib()
-    );
-    sim.shutdown().await;
+        &app,
+        &names,
+        false,
+    )
+    .await;
+    let unchanged: u64 = runs.iter().map(|r| r.plan.counts().unchanged).sum();
+    println!("  {unchanged} of {total} unchanged");
+    drop(child.stdin.take());
+    let _ = child.wait();
 }

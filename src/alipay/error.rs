@@ -61,6 +61,8 @@ pub struct AlipayError {
     pub signed: bool,
     /// Human-readable description.
     pub detail: String,
+    /// v3 `alipay-trace-id` of the answer (what Alipay's support asks for).
+    pub trace_id: Option<String>,
 }
 
 /// Compare sub codes leniently: strip an `isv.`/`isp.`/`aop.` prefix, ignore case, and
@@ -130,12 +132,13 @@ impl AlipayError {
         let sub_msg = sub_msg.as_deref();
         let msg = msg.as_deref();
         let detail = format!(
-            "{} {} {}: {}{}",
+            "{} {} {}: {}{}{}",
             class_word(class),
             code,
             sub_code.unwrap_or("-"),
             sub_msg.or(msg).unwrap_or(""),
-            trust
+            trust,
+            hint(sub_code)
         );
         Self {
             method: method.to_string(),
@@ -145,6 +148,7 @@ impl AlipayError {
             sub_msg: sub_msg.or(msg).map(str::to_string),
             signed,
             detail,
+            trace_id: None,
         }
     }
 
@@ -159,7 +163,17 @@ impl AlipayError {
             sub_msg: None,
             signed: false,
             detail: redact(&detail).into_owned(),
+            trace_id: None,
         }
+    }
+
+    /// The same error, carrying the answer's v3 `alipay-trace-id`.
+    #[must_use]
+    pub fn with_trace_id(mut self, trace_id: Option<String>) -> Self {
+        if self.trace_id.is_none() {
+            self.trace_id = trace_id;
+        }
+        self
     }
 
     /// True when the answer's signature did not verify (as opposed to unsigned, truncated
@@ -171,6 +185,28 @@ impl AlipayError {
     /// True when the sub code names `wanted` (lenient comparison).
     pub fn is(&self, wanted: &str) -> bool {
         sub_code_is(self.sub_code.as_deref(), wanted)
+    }
+}
+
+/// What to check for the certificate-mode gateway errors (docs/protocol.md §2.9).
+fn hint(sub_code: Option<&str>) -> &'static str {
+    let Some(sub) = sub_code.map(normalise_sub_code) else {
+        return "";
+    };
+    match sub.as_str() {
+        "MISSING_APP_CERT_SN" | "MISSING_ALIPAY_ROOT_CERT_SN" => {
+            "; the app is in certificate mode: configure [alipay] app_cert, alipay_cert and \
+             alipay_root_cert (and remove alipay_public_key)"
+        }
+        "APP_CERT_NOT_EXIST" => {
+            "; Alipay does not know this app_cert_sn: [alipay] app_cert must be this app's \
+             certificate (appCertPublicKey_<app_id>.crt) as last downloaded from its settings page"
+        }
+        "INVALID_ALIPAY_ROOT_CERT_SN" => {
+            "; [alipay] alipay_root_cert must be the alipayRootCert.crt downloaded with this \
+             app's certificates"
+        }
+        _ => "",
     }
 }
 

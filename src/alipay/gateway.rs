@@ -1,28 +1,39 @@
-//! The classic `gateway.do` protocol (docs/protocol.md §2): common parameters, RSA2 request
-//! signing, transport, and verification of every answer before anything reads it.
+//! The client of one Alipay app: the typed Koubei methods (`super::koubei`) call
+//! [`Gateway::execute`], which admits the call (rate limit), hands it to the configured
+//! protocol (`super::transport`: classic `gateway.do` or v3), picks the key that verifies
+//! the answer (key mode, or the certificate the answer names: `super::answer_keys`,
+//! downloading a rotated one once), and verifies it before anything reads it.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use tracing::debug;
 
-use super::envelope::{self, Verification};
+use super::answer_keys::{AlipayKeys, CertStore, KeyChoice, NotificationKeys};
+use super::cert::{CertError, CertSet, CertWarning};
 use super::error::{AlipayError, ErrorClass};
+use super::ratelimit::{Permit, RateLimiter};
+use super::rotation::Downloads;
 use super::sign::{self, KeyError, SignKey, VerifyKey};
-use super::timestamp;
-use crate::alipay::ratelimit::{Permit, RateLimiter};
+use super::transport::{self, Params, Protocol, RawAnswer, Request, Signer, Transport};
 use crate::clock::SharedClock;
 use crate::secret::Secret;
 
+pub use super::transport::classic::interpret;
+pub use super::transport::Verified;
+
 /// The words of an answer whose signature does not verify.
-pub const BAD_SIGNATURE: &str =
-    "the answer's signature does not verify with the configured Alipay public key";
+pub const BAD_SIGNATURE: &str = "the answer's signature does not verify";
 
 /// Production gateway.
 pub const PRODUCTION_URL: &str = "https://openapi.alipay.com/gateway.do";
 /// Sandbox gateway.
 pub const SANDBOX_URL: &str = "https://openapi-sandbox.dl.alipaydev.com/gateway.do";
+
+/// Consecutive answers whose signature fails, with none verified before, that mean the
+/// configured Alipay public key (or certificate) is wrong.
+pub const WRONG_KEY_STREAK: u32 = 3;
 
 /// Observes every call's outcome (metrics): `Ok(())` or the failure's class.
 pub trait CallObserver: Send + Sync {
@@ -32,6 +43,7 @@ pub trait CallObserver: Send + Sync {
 /// Connection settings of the client.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
+    /// The classic gateway (`…/gateway.do`); v3 uses its scheme and host.
     pub url: String,
     pub app_id: String,
     pub app_auth_token: Option<Secret>,
@@ -39,7 +51,7 @@ pub struct GatewayConfig {
     pub request_timeout: Duration,
 }
 
-/// A gateway client for one app. Cheap to clone.
+/// A client for one app. Cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
     inner: Arc<Inner>,
@@ -48,62 +60,51 @@ pub struct Gateway {
 struct Inner {
     http: reqwest::Client,
     cfg: GatewayConfig,
-    sign_key: SignKey,
-    alipay_key: VerifyKey,
-    clock: SharedClock,
+    signer: Signer,
+    keys: AlipayKeys,
+    transport: Box<dyn Transport>,
     limiter: Arc<RateLimiter>,
     observer: Option<Arc<dyn CallObserver>>,
+    cert_store: Option<Arc<dyn CertStore>>,
+    downloads: Arc<Downloads>,
     /// Some answer verified since start (then bad signatures are tampering, not a key).
-    verified_any: std::sync::atomic::AtomicBool,
-    bad_signature_streak: std::sync::atomic::AtomicU32,
+    verified_any: AtomicBool,
+    bad_signature_streak: AtomicU32,
 }
 
-/// Consecutive answers whose signature fails, with none verified before, that mean the
-/// configured Alipay public key is wrong.
-pub const WRONG_KEY_STREAK: u32 = 3;
+impl Inner {
+    /// A copy with fresh counters (for the builder methods on a shared gateway).
+    fn duplicate(&self) -> Inner {
+        Inner {
+            http: self.http.clone(),
+            cfg: self.cfg.clone(),
+            signer: self.signer.clone(),
+            keys: self.keys.clone(),
+            transport: transport::for_protocol(self.transport.protocol(), &self.cfg.url),
+            limiter: self.limiter.clone(),
+            observer: self.observer.clone(),
+            cert_store: self.cert_store.clone(),
+            downloads: Arc::default(),
+            verified_any: AtomicBool::new(false),
+            bad_signature_streak: AtomicU32::new(0),
+        }
+    }
+}
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gateway")
             .field("url", &self.inner.cfg.url)
             .field("app_id", &self.inner.cfg.app_id)
+            .field("protocol", &self.protocol())
+            .field("certificate_mode", &self.certificates().is_some())
             .finish()
     }
 }
 
-/// A verified `10000` answer: the raw node text, ready to be parsed.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    pub method: String,
-    /// The node object exactly as signed (after the `\/` fallback when it was needed).
-    pub node: String,
-}
-
-impl Verified {
-    /// Deserialize the node.
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, AlipayError> {
-        serde_json::from_str(&self.node).map_err(|e| {
-            AlipayError::local(
-                &self.method,
-                ErrorClass::Unverifiable,
-                format!("verified answer does not have the expected shape: {e}"),
-            )
-        })
-    }
-}
-
-/// A text field or a file of a multipart request.
-pub enum Part {
-    Text(String, String),
-    File {
-        name: String,
-        file_name: String,
-        bytes: Vec<u8>,
-    },
-}
-
 impl Gateway {
-    /// Build a client. Refuses an Alipay public key that is the app's own public key.
+    /// A key-mode client on the classic protocol. Refuses an Alipay public key that is the
+    /// app's own public key.
     pub fn new(
         cfg: GatewayConfig,
         sign_key: SignKey,
@@ -112,68 +113,107 @@ impl Gateway {
         limiter: Arc<RateLimiter>,
     ) -> Result<Self, KeyError> {
         sign::ensure_distinct(&sign_key, &alipay_key)?;
+        Self::build(cfg, sign_key, AlipayKeys::Key(alipay_key), clock, limiter)
+    }
+
+    /// A certificate-mode client on the classic protocol (docs/protocol.md §2.9). Refuses
+    /// an app certificate that does not hold the public half of `sign_key`, and the app's
+    /// own certificate given as Alipay's.
+    pub fn with_certificates(
+        cfg: GatewayConfig,
+        sign_key: SignKey,
+        certs: Arc<CertSet>,
+        clock: SharedClock,
+        limiter: Arc<RateLimiter>,
+    ) -> Result<Self, CertError> {
+        certs.check_app_key(&sign_key)?;
+        Ok(Self::build(
+            cfg,
+            sign_key,
+            AlipayKeys::Certs(certs),
+            clock,
+            limiter,
+        )?)
+    }
+
+    fn build(
+        cfg: GatewayConfig,
+        sign_key: SignKey,
+        keys: AlipayKeys,
+        clock: SharedClock,
+        limiter: Arc<RateLimiter>,
+    ) -> Result<Self, KeyError> {
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.request_timeout)
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|e| KeyError::Generate(format!("cannot build the HTTP client: {e}")))?;
+        let signer = Signer {
+            app_id: cfg.app_id.clone(),
+            app_auth_token: cfg.app_auth_token.clone(),
+            sign_key,
+            clock,
+            cert_sns: keys.cert_sns(),
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                transport: transport::for_protocol(Protocol::Classic, &cfg.url),
                 cfg,
-                sign_key,
-                alipay_key,
-                clock,
+                signer,
+                keys,
                 limiter,
                 observer: None,
-                verified_any: Default::default(),
-                bad_signature_streak: Default::default(),
+                cert_store: None,
+                downloads: Arc::default(),
+                verified_any: AtomicBool::new(false),
+                bad_signature_streak: AtomicU32::new(0),
             }),
         })
     }
 
-    /// The same app (HTTP client, keys, rate limiter, observer) acting for another
-    /// merchant: its `app_auth_token` (`None`: the app's own merchant). Used once per
-    /// merchant of an ISV config, so all of them share the app's one quota.
+    /// Change the settings before use (a gateway already cloned is copied, with fresh
+    /// counters).
+    fn rebuild(mut self, change: impl FnOnce(&mut Inner)) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => change(inner),
+            None => {
+                let mut inner = self.inner.duplicate();
+                change(&mut inner);
+                self.inner = Arc::new(inner);
+            }
+        }
+        self
+    }
+
+    /// Speak `protocol` (`[alipay] protocol`).
+    pub fn with_protocol(self, protocol: Protocol) -> Self {
+        self.rebuild(|inner| inner.transport = transport::for_protocol(protocol, &inner.cfg.url))
+    }
+
+    /// The same app (HTTP client, keys and certificates, rate limiter, observer,
+    /// certificate downloads) acting for another merchant: its `app_auth_token` (`None`:
+    /// the app's own merchant). Used once per merchant of an ISV config, so all of them
+    /// share the app's one quota, and a rotated certificate is downloaded once per app.
     pub fn for_merchant(&self, app_auth_token: Option<Secret>) -> Gateway {
-        let arc = &self.inner;
-        let mut cfg = arc.cfg.clone();
-        cfg.app_auth_token = app_auth_token;
+        let mut inner = self.inner.duplicate();
+        inner.cfg.app_auth_token = app_auth_token.clone();
+        inner.signer.app_auth_token = app_auth_token;
+        inner.downloads = self.inner.downloads.clone();
         Gateway {
-            inner: Arc::new(Inner {
-                http: arc.http.clone(),
-                cfg,
-                sign_key: arc.sign_key.clone(),
-                alipay_key: arc.alipay_key.clone(),
-                clock: arc.clock.clone(),
-                limiter: arc.limiter.clone(),
-                observer: arc.observer.clone(),
-                verified_any: Default::default(),
-                bad_signature_streak: Default::default(),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
     /// Attach a metrics observer.
     pub fn with_observer(self, observer: Arc<dyn CallObserver>) -> Self {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|arc| Inner {
-            http: arc.http.clone(),
-            cfg: arc.cfg.clone(),
-            sign_key: arc.sign_key.clone(),
-            alipay_key: arc.alipay_key.clone(),
-            clock: arc.clock.clone(),
-            limiter: arc.limiter.clone(),
-            observer: arc.observer.clone(),
-            verified_any: Default::default(),
-            bad_signature_streak: Default::default(),
-        });
-        Self {
-            inner: Arc::new(Inner {
-                observer: Some(observer),
-                ..inner
-            }),
-        }
+        self.rebuild(|inner| inner.observer = Some(observer))
+    }
+
+    /// Keep certificates downloaded after a rotation in `store` (certificate mode).
+    pub fn with_cert_store(self, store: Arc<dyn CertStore>) -> Self {
+        self.rebuild(|inner| inner.cert_store = Some(store))
     }
 
     pub fn app_id(&self) -> &str {
@@ -184,42 +224,50 @@ impl Gateway {
         &self.inner.limiter
     }
 
-    /// The system parameters of one request, signed. `extra` are further signed text
-    /// parameters (`biz_content`, or image.upload's text fields).
-    fn signed_params(&self, method: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-        let ts = timestamp::format(self.inner.clock.now());
-        let mut params: Vec<(String, String)> = vec![
-            ("app_id".into(), self.inner.cfg.app_id.clone()),
-            ("method".into(), method.into()),
-            ("format".into(), "json".into()),
-            ("charset".into(), "utf-8".into()),
-            ("sign_type".into(), "RSA2".into()),
-            ("timestamp".into(), ts),
-            ("version".into(), "1.0".into()),
-        ];
-        if let Some(token) = &self.inner.cfg.app_auth_token {
-            params.push(("app_auth_token".into(), token.expose().to_string()));
-        }
-        let content = sign::request_sign_content(
-            params
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .chain(extra.iter().copied()),
-        );
-        params.push(("sign".into(), self.inner.sign_key.sign(&content)));
-        params
+    pub fn protocol(&self) -> Protocol {
+        self.inner.transport.protocol()
     }
 
-    fn url_with_query(&self, params: &[(String, String)]) -> String {
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter())
-            .finish();
-        let sep = if self.inner.cfg.url.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!("{}{sep}{query}", self.inner.cfg.url)
+    /// The certificates of certificate mode (`None` in key mode).
+    pub fn certificates(&self) -> Option<&Arc<CertSet>> {
+        match &self.inner.keys {
+            AlipayKeys::Certs(c) => Some(c),
+            AlipayKeys::Key(_) => None,
+        }
+    }
+
+    /// The keys that verify audit notifications (they name no certificate): the
+    /// configured Alipay public key, or every trusted Alipay certificate's key, those
+    /// downloaded after a rotation included.
+    pub fn notification_keys(&self) -> NotificationKeys {
+        self.inner.keys.clone().into()
+    }
+
+    /// Certificate mode: every certificate in use that expires within
+    /// [`super::cert::EXPIRY_WARNING_DAYS`] days (or has expired since it was loaded), at
+    /// the client's now. Empty in key mode. For alerts (`certificate expires within 30
+    /// days`) and the log.
+    pub fn certificate_warnings(&self) -> Vec<CertWarning> {
+        match self.certificates() {
+            Some(c) => c.check(self.inner.signer.clock.now()),
+            None => Vec::new(),
+        }
+    }
+
+    pub(super) fn cert_store(&self) -> Option<&Arc<dyn CertStore>> {
+        self.inner.cert_store.as_ref()
+    }
+
+    pub(super) fn downloads(&self) -> &Downloads {
+        &self.inner.downloads
+    }
+
+    pub(super) fn transport(&self) -> &dyn Transport {
+        self.inner.transport.as_ref()
+    }
+
+    pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.signer.clock.now()
     }
 
     /// Call `method` with `biz_content` (serialised once, signed and sent as is).
@@ -230,97 +278,63 @@ impl Gateway {
         biz_content: &str,
         write: bool,
     ) -> Result<Verified, AlipayError> {
+        self.execute(&Request {
+            method: method.to_string(),
+            write,
+            params: Params::Json(biz_content.to_string()),
+        })
+        .await
+    }
+
+    /// Send one call and verify its answer (docs/protocol.md §2.6, §3, §2.9).
+    pub async fn execute(&self, req: &Request) -> Result<Verified, AlipayError> {
         // Admission first, then timestamp and sign: work done by callers still waiting must
         // not delay the sends already admitted (that bunches them up at the gateway).
-        let permit = self.inner.limiter.acquire(method).await;
-        let params = self.signed_params(method, &[("biz_content", biz_content)]);
-        let url = self.url_with_query(&params);
-        let body: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("biz_content", biz_content)
-            .finish();
+        let permit = self.inner.limiter.acquire(&req.method).await;
+        let answer = self.send(req).await;
+        let result = match answer {
+            Err(e) => Err(e),
+            Ok(answer) => match self
+                .inner
+                .keys
+                .choose(self.transport().answer_cert_sn(&answer))
+            {
+                KeyChoice::Known(key) => self.verify(req, &answer, &key),
+                KeyChoice::Unknown(sn) => {
+                    // The download is a call of its own: the slot goes back first, so
+                    // callers waiting for the same certificate cannot starve it.
+                    drop(permit);
+                    let result = self.verify_after_download(req, &answer, &sn).await;
+                    let result = self.track_verification(&req.method, req.write, result);
+                    self.observe(&req.method, &result, None);
+                    return result;
+                }
+            },
+        };
+        let result = self.track_verification(&req.method, req.write, result);
+        self.observe(&req.method, &result, Some(&permit));
+        result
+    }
+
+    /// Verify an answer with `key` (no download).
+    pub(super) fn verify(
+        &self,
+        req: &Request,
+        answer: &RawAnswer,
+        key: &VerifyKey,
+    ) -> Result<Verified, AlipayError> {
+        self.inner
+            .transport
+            .interpret(&req.method, answer, req.write, key)
+    }
+
+    /// The signed HTTP request of `req`, sent; the answer as received.
+    pub(super) async fn send(&self, req: &Request) -> Result<RawAnswer, AlipayError> {
+        let after_send = transport::after_send(req.write);
         let request = self
             .inner
-            .http
-            .post(url)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded;charset=utf-8",
-            )
-            .body(body);
-        let result = self.send(method, request, write).await;
-        self.observe(method, &result, &permit);
-        result
-    }
-
-    /// Call a multipart method (image.upload): text parts are signed, files are not.
-    pub async fn call_multipart(
-        &self,
-        method: &str,
-        parts: Vec<Part>,
-    ) -> Result<Verified, AlipayError> {
-        let texts: Vec<(String, String)> = parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Text(k, v) => Some((k.clone(), v.clone())),
-                Part::File { .. } => None,
-            })
-            .collect();
-        let extra: Vec<(&str, &str)> = texts
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let permit = self.inner.limiter.acquire(method).await;
-        let params = self.signed_params(method, &extra);
-        let url = self.url_with_query(&params);
-        let mut form = reqwest::multipart::Form::new();
-        for part in parts {
-            form = match part {
-                Part::Text(k, v) => form.text(k, v),
-                Part::File {
-                    name,
-                    file_name,
-                    bytes,
-                } => form.part(
-                    name,
-                    reqwest::multipart::Part::bytes(bytes).file_name(file_name),
-                ),
-            };
-        }
-        let request = self.inner.http.post(url).multipart(form);
-        let result = self.send(method, request, false).await;
-        self.observe(method, &result, &permit);
-        result
-    }
-
-    fn observe(&self, method: &str, result: &Result<Verified, AlipayError>, permit: &Permit) {
-        match result {
-            Ok(_) => self.inner.limiter.succeeded(),
-            Err(e) if e.class == ErrorClass::Throttled => {
-                let pause = self.inner.limiter.throttled(permit);
-                debug!(
-                    method,
-                    pause_ms = pause.as_millis() as u64,
-                    "Throttled by Alipay; slowing down."
-                );
-            }
-            Err(_) => {}
-        }
-        if let Some(observer) = &self.inner.observer {
-            observer.observe(method, result.as_ref().map(|_| ()).map_err(|e| e.class));
-        }
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        request: reqwest::RequestBuilder,
-        write: bool,
-    ) -> Result<Verified, AlipayError> {
-        let after_send = if write {
-            ErrorClass::OutcomeUnknown
-        } else {
-            ErrorClass::Transport
-        };
+            .transport
+            .request(&self.inner.http, &self.inner.signer, req);
         let response = request.send().await.map_err(|e| {
             // A failure to connect means no byte reached Alipay: safe to retry.
             let class = if e.is_connect() {
@@ -329,31 +343,67 @@ impl Gateway {
                 after_send
             };
             AlipayError::local(
-                method,
+                &req.method,
                 class,
                 format!("request failed: {}", error_chain(&e.without_url())),
             )
         })?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| {
+        let status = response.status().as_u16();
+        // Only Alipay's own headers are kept (no header is ever logged).
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(k, _)| k.as_str().starts_with("alipay-"))
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let trace_id = headers
+            .iter()
+            .find(|(k, _)| k == transport::v3::TRACE_ID_HEADER)
+            .map(|(_, v)| v.clone());
+        let body = response.bytes().await.map_err(|e| {
             AlipayError::local(
-                method,
+                &req.method,
                 after_send,
                 format!(
                     "reading the answer failed (truncated?): {}",
                     error_chain(&e.without_url())
                 ),
             )
+            .with_trace_id(trace_id)
         })?;
-        if !status.is_success() {
-            return Err(AlipayError::local(
-                method,
-                after_send,
-                format!("HTTP {status} from the gateway"),
-            ));
+        Ok(RawAnswer {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+
+    fn observe(
+        &self,
+        method: &str,
+        result: &Result<Verified, AlipayError>,
+        permit: Option<&Permit>,
+    ) {
+        match result {
+            Ok(_) => self.inner.limiter.succeeded(),
+            Err(e) if e.class == ErrorClass::Throttled => match permit {
+                Some(permit) => {
+                    let pause = self.inner.limiter.throttled(permit);
+                    debug!(
+                        method,
+                        pause_ms = pause.as_millis() as u64,
+                        "Throttled by Alipay; slowing down."
+                    );
+                }
+                // Verified only after a certificate download (the call's slot was given
+                // back): the caller's retry slows down if it is throttled again.
+                None => debug!(method, "Throttled by Alipay."),
+            },
+            Err(_) => {}
         }
-        let result = self.interpret(method, &bytes, write);
-        self.track_verification(method, write, result)
+        if let Some(observer) = &self.inner.observer {
+            observer.observe(method, result.as_ref().map(|_| ()).map_err(|e| e.class));
+        }
     }
 
     /// A wrong Alipay public key makes every signed answer fail. When no answer has
@@ -366,7 +416,6 @@ impl Gateway {
         write: bool,
         result: Result<Verified, AlipayError>,
     ) -> Result<Verified, AlipayError> {
-        use std::sync::atomic::Ordering::SeqCst;
         match &result {
             Ok(_) => {
                 self.inner.verified_any.store(true, SeqCst);
@@ -379,11 +428,12 @@ impl Gateway {
                         method,
                         ErrorClass::Config,
                         format!(
-                            "no answer verifies with the configured Alipay public key ({streak} in a row): \
-                             [alipay] alipay_public_key is not this app's Alipay public key \
-                             (sandbox and production keys differ; each app has its own)"
+                            "no answer verifies with the configured {} ({streak} in a row): {}",
+                            self.inner.keys.describe(),
+                            self.inner.keys.wrong_key_hint()
                         ),
-                    ));
+                    )
+                    .with_trace_id(e.trace_id.clone()));
                 }
             }
             Err(e) if e.signed => {
@@ -395,107 +445,18 @@ impl Gateway {
         result
     }
 
-    /// Apply docs/protocol.md §2.6 to a raw body: extract, verify, then hand out the node.
+    /// Apply docs/protocol.md §2.6 to a raw classic body with the configured key.
     pub fn interpret(
         &self,
         method: &str,
         bytes: &[u8],
         write: bool,
     ) -> Result<Verified, AlipayError> {
-        interpret(method, bytes, write, &self.inner.alipay_key)
+        interpret(method, bytes, write, &self.inner.keys.configured_key())
     }
 }
 
-/// docs/protocol.md §2.6 on a raw body with `alipay_key`; public for tests and fuzz targets.
-pub fn interpret(
-    method: &str,
-    bytes: &[u8],
-    write: bool,
-    alipay_key: &VerifyKey,
-) -> Result<Verified, AlipayError> {
-    let unusable = if write {
-        ErrorClass::OutcomeUnknown
-    } else {
-        ErrorClass::Unverifiable
-    };
-    let body = match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => {
-            // Unsigned errors have been seen in GBK; decode for the log only.
-            let (text, _, _) = encoding_rs::GBK.decode(bytes);
-            return Err(AlipayError::local(
-                method,
-                unusable,
-                format!("answer is not UTF-8: {}", truncate(&text, 300)),
-            ));
-        }
-    };
-    let extracted = envelope::extract(&body, method).map_err(|e| {
-        AlipayError::local(method, unusable, format!("{e}: {}", truncate(&body, 300)))
-    })?;
-    // Reading `code` before verification only decides which error to report; no field is
-    // used as data unless the signature verified.
-    let head: Head = serde_json::from_str(extracted.content).map_err(|e| {
-        AlipayError::local(method, unusable, format!("answer node is not JSON: {e}"))
-    })?;
-    let verification = envelope::verify(&extracted, alipay_key);
-    let code = head.code.as_deref().unwrap_or("");
-    match (verification, code == "10000") {
-        // The node is parsed from the raw text: JSON decodes `\/` and `/` alike, so the
-        // `\/` fallback needs no rewriting here.
-        (Verification::Valid, true) => Ok(Verified {
-            method: method.to_string(),
-            node: extracted.content.to_string(),
-        }),
-        (Verification::Valid, false) => Err(head.error(method, write, true)),
-        (Verification::Unsigned, false) => Err(head.error(method, write, false)),
-        (Verification::Unsigned, true) => Err(AlipayError::local(
-            method,
-            unusable,
-            "a success answer without a signature; refusing to use it".to_string(),
-        )),
-        (Verification::Invalid, _) => Err(AlipayError::local(
-            method,
-            unusable,
-            format!(
-                "{BAD_SIGNATURE} (code {code}); the answer was tampered with or the key is wrong"
-            ),
-        )),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct Head {
-    code: Option<String>,
-    msg: Option<String>,
-    sub_code: Option<String>,
-    sub_msg: Option<String>,
-}
-
-impl Head {
-    fn error(&self, method: &str, write: bool, signed: bool) -> AlipayError {
-        AlipayError::from_answer(
-            method,
-            write,
-            self.code.as_deref().unwrap_or("(no code)"),
-            self.msg.as_deref(),
-            self.sub_code.as_deref(),
-            self.sub_msg.as_deref(),
-            signed,
-        )
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(max).collect();
-        format!("{cut}…")
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {

@@ -1,6 +1,6 @@
 //! v3 protocol signing helpers (docs/protocol.md §3): auth string, string to sign, the
-//! `Authorization` header and the response signature check. The transport still uses the
-//! classic gateway; these are kept correct against the official SDK vectors.
+//! `Authorization` header and the response signature check, kept correct against the
+//! official SDK vectors. The v3 transport (`transport::v3`) is built on them.
 
 use super::sign::{SignKey, VerifyKey};
 

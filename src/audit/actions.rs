@@ -116,6 +116,8 @@ pub struct ActionRow {
     pub original_outcome: Option<Outcome>,
     #[serde(serialize_with = "ser::opt_time")]
     pub original_outcome_at: Option<DateTime<Utc>>,
+    /// The answer's v3 `alipay-trace-id` (what Alipay's support asks for).
+    pub trace_id: Option<String>,
 }
 
 impl ActionRow {
@@ -134,7 +136,7 @@ struct Original {
 
 pub(crate) const ACTION_COLUMNS: &str = "id, run_id, store_id, kind, shop_id, request_id, \
      fields_json, intent_at, outcome, outcome_at, apply_id, audit_status, code, sub_code, msg, \
-     reason, original_outcome_json, resolved_at, resolution_note, merchant";
+     reason, original_outcome_json, resolved_at, resolution_note, merchant, trace_id";
 
 /// Raw row: JSON columns are decoded after the statement (their errors are ours).
 pub(crate) struct RawAction {
@@ -179,6 +181,7 @@ pub(crate) fn action_from_row(r: &Row<'_>) -> rusqlite::Result<RawAction> {
             merchant: r.get(19)?,
             original_outcome: None,
             original_outcome_at: None,
+            trace_id: r.get(20)?,
         },
         fields_json: r.get(6)?,
         original_json: r.get(16)?,
@@ -333,8 +336,25 @@ impl AuditDb {
         outcome: &Outcome,
         at: DateTime<Utc>,
     ) -> Result<(), AuditError> {
+        self.record_traced_outcome(id, outcome, None, at)
+    }
+
+    /// [`AuditDb::record_outcome`] with the answer's v3 `alipay-trace-id`.
+    pub fn record_traced_outcome(
+        &self,
+        id: ActionId,
+        outcome: &Outcome,
+        trace_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<(), AuditError> {
         self.write(|tx| {
             if set_outcome(tx, id, outcome, at, "outcome IS NULL")? == 1 {
+                if trace_id.is_some() {
+                    tx.execute(
+                        "UPDATE actions SET trace_id = ?2 WHERE id = ?1",
+                        params![id.0, trace_id],
+                    )?;
+                }
                 return Ok(());
             }
             let row = load(tx, id)?;

@@ -3,7 +3,8 @@
 //!
 //! One file per concern: `runs`, `actions` (and `changes`: old → new of each modify),
 //! `shopmap`, `applications`, `values`, `notifications`, `uploads` (store photos),
-//! `categories` (the category cache), `history`, `rejects`, [`views`] for the CLI, and
+//! `categories` (the category cache), `history`, `rejects`, `alipay_certs` (Alipay
+//! certificates kept after a rotation), [`views`] for the CLI, and
 //! [`html`] for the run report.
 //!
 //! - The connection runs in WAL mode with `synchronous=NORMAL`, a 5 s busy timeout and
@@ -21,6 +22,7 @@
 //!   transaction.
 
 mod actions;
+mod alipay_certs;
 mod applications;
 mod categories;
 mod changes;
@@ -66,13 +68,17 @@ const MIGRATIONS: &[Migration] = &[
         include_str!("migrations/0003_merchants.sql"),
     ),
     (4, "uploads", include_str!("migrations/0004_uploads.sql")),
-    // 6 (alipay_certs) is reserved for work in progress on another branch: the list may
-    // have gaps, and a migration added later with a lower number is applied to a store
-    // that already has higher ones (see `migrate`).
+    // The list may have gaps, and a migration added later with a lower number is applied
+    // to a store that already has higher ones (see `migrate`).
     (
         5,
         "action_changes",
         include_str!("migrations/0005_action_changes.sql"),
+    ),
+    (
+        6,
+        "alipay_certs",
+        include_str!("migrations/0006_alipay_certs.sql"),
     ),
 ];
 

@@ -135,6 +135,11 @@ pub async fn execute(
     }
     let mut exit = Exit::Ok;
     let mut out = crate::output::stdout();
+    // Certificates belong to the app: one expiry alert per process (after a sync), tied
+    // to the first run that finished.
+    let first_run = runs
+        .iter()
+        .find_map(|r| r.as_ref().ok().map(|(_, r, _)| r.run));
     for (name, outcome) in names.iter().zip(runs) {
         let who = if multi {
             format!("merchant {name}: ")
@@ -163,6 +168,11 @@ pub async fn execute(
                 exit = exit.worst(e.exit());
             }
         }
+    }
+    if opts.apply {
+        alerts
+            .certificate_warnings(first_run, &app.gateway.certificate_warnings())
+            .await;
     }
     Ok(exit)
 }

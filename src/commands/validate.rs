@@ -34,6 +34,34 @@ fn db_dir_problem(db: &Path) -> Option<String> {
     None
 }
 
+/// Certificate mode: each of the three files parses and is valid now, Alipay's
+/// certificate chains to the root bundle, the app certificate holds the public half of
+/// `app_private_key` (each problem names its file); a certificate expiring within 30 days
+/// is a warning.
+fn check_certificates(cfg: &Config, problems: &mut Vec<String>) {
+    let Some(files) = cfg.cert_files() else {
+        return;
+    };
+    let now = crate::clock::command_clock().now();
+    let app_key = match crate::sync::context::load_app_key(cfg) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            problems.push(format!("keys: {e}"));
+            None
+        }
+    };
+    let check = crate::alipay::cert::check_files(&files, app_key.as_ref(), now);
+    for w in &check.warnings {
+        crate::tell!("warning: {w}");
+    }
+    if let (Some((app, alipay, root)), true) = (&check.sns, check.problems.is_empty()) {
+        crate::say!(
+            "Certificates: app_cert_sn {app}, alipay_cert_sn {alipay}, alipay_root_cert_sn {root}."
+        );
+    }
+    problems.extend(check.problems);
+}
+
 /// Check configuration, keys and the export; write nothing. Every problem is listed.
 pub fn validate(config: &Path) -> Exit {
     match offline(config) {
@@ -87,7 +115,9 @@ fn offline(config: &Path) -> Result<(Config, Vec<String>), Exit> {
     let mut problems = cfg.problems();
     // Keys are checked whenever they are configured, with the simulator too (a production
     // key setup can be rehearsed against it).
-    if cfg.alipay.app_private_key.is_some() || cfg.alipay.alipay_public_key.is_some() {
+    if cfg.cert_files().is_some() {
+        check_certificates(&cfg, &mut problems);
+    } else if cfg.alipay.app_private_key.is_some() || cfg.alipay.alipay_public_key.is_some() {
         if let Err(e) = crate::sync::context::load_keys(&cfg) {
             problems.push(format!("keys: {e}"));
         }

@@ -4,6 +4,43 @@ use super::Config;
 use crate::record::Field;
 
 impl Config {
+    fn any_cert_file(&self) -> bool {
+        let a = &self.alipay;
+        a.app_cert.is_some() || a.alipay_cert.is_some() || a.alipay_root_cert.is_some()
+    }
+
+    /// Certificate mode is all three files and no `alipay_public_key` (docs/protocol.md §2.9).
+    fn cert_mode_problems(&self) -> Vec<String> {
+        let a = &self.alipay;
+        let files = [
+            ("app_cert", a.app_cert.is_some()),
+            ("alipay_cert", a.alipay_cert.is_some()),
+            ("alipay_root_cert", a.alipay_root_cert.is_some()),
+        ];
+        let missing: Vec<&str> = files.iter().filter(|f| !f.1).map(|f| f.0).collect();
+        let mut out = Vec::new();
+        if !self.any_cert_file() {
+            return out;
+        }
+        if !missing.is_empty() {
+            out.push(format!(
+                "[alipay] certificate mode needs app_cert, alipay_cert and alipay_root_cert; \
+                 missing: {}",
+                missing.join(", ")
+            ));
+        }
+        if a.alipay_public_key.is_some() {
+            out.push(
+                "[alipay] alipay_public_key and certificate files (app_cert, alipay_cert, \
+                 alipay_root_cert) are both given: an app is in key mode or in certificate \
+                 mode, not both; remove alipay_public_key for certificate mode, or the \
+                 certificate files for key mode"
+                    .into(),
+            );
+        }
+        out
+    }
+
     /// Every semantic problem (not syntax), so `validate` can list them all.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -21,12 +58,17 @@ impl Config {
                 self.gateway_url().unwrap_or_default()
             ));
         }
+        out.extend(self.cert_mode_problems());
         if !self.is_simulator() {
             if self.alipay.app_private_key.is_none() {
                 out.push("[alipay] app_private_key is required for a real gateway".into());
             }
-            if self.alipay.alipay_public_key.is_none() {
-                out.push("[alipay] alipay_public_key is required for a real gateway".into());
+            if self.alipay.alipay_public_key.is_none() && !self.any_cert_file() {
+                out.push(
+                    "[alipay] alipay_public_key (key mode) or app_cert, alipay_cert and \
+                     alipay_root_cert (certificate mode) are required for a real gateway"
+                        .into(),
+                );
             }
         }
         if let Some(fields) = &self.sync.fields {

@@ -234,6 +234,9 @@ impl Config {
             &self.alipay.alipay_public_key,
             &self.alipay.app_auth_token_file,
             &self.simulator.seed_csv,
+            &self.alipay.app_cert,
+            &self.alipay.alipay_cert,
+            &self.alipay.alipay_root_cert,
         ]
         .iter()
         .map(|p| {
@@ -261,8 +264,24 @@ impl Config {
             &mut self.alipay.alipay_public_key,
             &mut self.alipay.app_auth_token_file,
             &mut self.simulator.seed_csv,
+            &mut self.alipay.app_cert,
+            &mut self.alipay.alipay_cert,
+            &mut self.alipay.alipay_root_cert,
         ] {
             *slot = it.next().flatten();
+        }
+    }
+
+    /// The three certificate files when all three are set (certificate mode).
+    pub fn cert_files(&self) -> Option<crate::alipay::cert::CertFiles<'_>> {
+        let a = &self.alipay;
+        match (&a.app_cert, &a.alipay_cert, &a.alipay_root_cert) {
+            (Some(app), Some(alipay), Some(root)) => Some(crate::alipay::cert::CertFiles {
+                app_cert: app,
+                alipay_cert: alipay,
+                alipay_root_cert: root,
+            }),
+            _ => None,
         }
     }
 

@@ -137,9 +137,25 @@ pub struct AlipaySection {
     /// it may be omitted: keys are then generated in memory.
     #[serde(default)]
     pub app_private_key: Option<PathBuf>,
-    /// Path of Alipay's public key (PEM or bare base64).
+    /// Path of Alipay's public key (PEM or bare base64). Key mode only: absent in
+    /// certificate mode.
     #[serde(default)]
     pub alipay_public_key: Option<PathBuf>,
+    /// Certificate mode (公钥证书模式, all three set): the app's certificate
+    /// (`appCertPublicKey_<app_id>.crt`), holding the public half of `app_private_key`.
+    #[serde(default)]
+    pub app_cert: Option<PathBuf>,
+    /// Certificate mode: Alipay's certificate (`alipayCertPublicKey_RSA2.crt`, leaf and
+    /// issuing CA).
+    #[serde(default)]
+    pub alipay_cert: Option<PathBuf>,
+    /// Certificate mode: Alipay's root bundle (`alipayRootCert.crt`).
+    #[serde(default)]
+    pub alipay_root_cert: Option<PathBuf>,
+    /// `"classic"` (`gateway.do`, the default) or `"v3"` (REST paths under `/v3/` on the
+    /// gateway's host).
+    #[serde(default)]
+    pub protocol: crate::alipay::Protocol,
     /// File holding the app_auth_token (when acting for a merchant). The token may also
     /// come from `SHOPSYNC_APP_AUTH_TOKEN` or the systemd credential `app-auth-token`.
     #[serde(default)]

@@ -20,6 +20,7 @@ use tracing::{error, info, warn};
 
 use crate::alipay::sign::{verify_notification, VerifyKey};
 use crate::alipay::timestamp;
+use crate::alipay::NotificationKeys;
 
 /// The only `notify_type` this endpoint accepts.
 pub const NOTIFY_TYPE: &str = "shop_audit_result";
@@ -150,14 +151,23 @@ pub fn parse_notification(
     key: &VerifyKey,
     pairs: &[(String, String)],
 ) -> Result<AuditNotification, NotificationError> {
+    parse_notification_signed_by_any(std::slice::from_ref(key), pairs)
+}
+
+/// [`parse_notification`] accepting a signature by any of `keys` (certificate mode: every
+/// trusted Alipay certificate's key).
+pub fn parse_notification_signed_by_any(
+    keys: &[VerifyKey],
+    pairs: &[(String, String)],
+) -> Result<AuditNotification, NotificationError> {
     let mut seen = std::collections::BTreeSet::new();
     for (k, _) in pairs {
         if !seen.insert(k.as_str()) {
             return Err(NotificationError::Duplicate(k.clone()));
         }
     }
-    let refs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    if !verify_notification(key, refs) {
+    let refs = || pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    if !keys.iter().any(|key| verify_notification(key, refs())) {
         return Err(NotificationError::BadSignature);
     }
     let get = |name: &str| {
@@ -217,7 +227,7 @@ pub fn parse_notification(
 }
 
 struct ListenerState {
-    key: VerifyKey,
+    keys: NotificationKeys,
     sink: Arc<dyn NotificationSink>,
 }
 
@@ -225,12 +235,12 @@ struct ListenerState {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     path: String,
-    alipay_key: VerifyKey,
+    alipay_key: impl Into<NotificationKeys>,
     sink: Arc<dyn NotificationSink>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let state = Arc::new(ListenerState {
-        key: alipay_key,
+        keys: alipay_key.into(),
         sink,
     });
     let app = Router::new().route(&path, post(receive)).with_state(state);
@@ -252,7 +262,9 @@ async fn receive(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok()),
     );
-    let parsed = decode_form(&body, gbk).and_then(|pairs| parse_notification(&state.key, &pairs));
+    let keys = state.keys.keys();
+    let parsed =
+        decode_form(&body, gbk).and_then(|pairs| parse_notification_signed_by_any(&keys, &pairs));
     let n = match parsed {
         Ok(n) => n,
         Err(e) => {

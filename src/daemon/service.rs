@@ -21,7 +21,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::daemon::lock::InstanceLock;
 use crate::sync::alerts::Alerts;
-use crate::sync::context::{load_keys, App};
+use crate::sync::context::App;
 use crate::sync::{Context, RunError, RunOptions};
 
 /// Counts every gateway call into the metrics.
@@ -119,10 +119,8 @@ pub async fn serve(cfg: Config, only: Option<String>) -> Result<(), RunError> {
     let observer: Arc<dyn CallObserver> = Arc::new(MetricsObserver(metrics.clone()));
     let app = App::connect(cfg.clone(), db.clone(), clock.clone(), Some(observer)).await?;
     let sim = app.sim.clone();
-    let alipay_key = match &sim {
-        Some(sim) => sim.alipay_public_key(),
-        None => load_keys(&cfg)?.1,
-    };
+    // Notifications name no certificate: the Alipay key, or any trusted certificate's.
+    let alipay_key = app.gateway.notification_keys();
     let mut contexts = Vec::new();
     for name in &names {
         contexts.push(Arc::new(app.context(name)?));
@@ -259,6 +257,11 @@ fn sync_job(
                         r.summary.failed,
                     );
                     alerts.after_run(&ctx.db, &r).await;
+                    // The app's certificates: checked after every scheduled run, at most
+                    // one alert per run.
+                    alerts
+                        .certificate_warnings(Some(r.run), &ctx.gateway.certificate_warnings())
+                        .await;
                 }
                 Err(e) => {
                     error!(merchant = %merchant, error = %crate::sync::run::error_chain(&e), "Scheduled sync failed.");

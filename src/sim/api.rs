@@ -1,4 +1,4 @@
-//! The methods the simulator serves (reference §1): classic names, v3 paths and verbs, the
+//! The methods the simulator serves (docs/protocol.md §1): classic names, v3 paths and verbs, the
 //! classic response node of each, and what a method's business logic answers.
 
 use serde_json::{Map, Value};

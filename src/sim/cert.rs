@@ -1,4 +1,4 @@
-//! Certificates as Alipay's certificate mode uses them (reference §2.9), with the
+//! Certificates as Alipay's certificate mode uses them (docs/protocol.md §2.9), with the
 //! simulator's own code: PEM bundles split on their markers, a certificate's SN (lowercase
 //! hex MD5 of the issuer DN as its RFC 2253 string followed by the serial number in
 //! decimal), the root SN (the SNs of the RSA-family certificates of the root bundle joined

@@ -1,4 +1,4 @@
-//! The built-in Alipay simulator (reference §8): a real HTTP server on loopback that
+//! The built-in Alipay simulator (docs/protocol.md §8): a real HTTP server on loopback that
 //! answers `POST /gateway.do` like the classic gateway and `/v3/...` like v3 REST, on one
 //! state; runs the shop audit state machine; sends signed audit notifications; throttles
 //! and injects faults. It models Alipay from the reference, never the client: its rules

@@ -1,4 +1,4 @@
-//! The simulated Alipay saved to a file and restored from it (reference §8.1 "optional
+//! The simulated Alipay saved to a file and restored from it (docs/protocol.md §8.1 "optional
 //! snapshot to a file"), so a simulator started per process (`gateway = "simulator"`)
 //! shows the next process the same shops, applications, used request ids, reserved
 //! store ids (held by pending creates), images and id counters.

@@ -249,6 +249,7 @@ mod tests {
             sub_msg: Some("无效的应用授权令牌".into()),
             signed: false,
             detail: String::new(),
+            trace_id: None,
         }
     }
 

@@ -211,7 +211,11 @@ async fn write_one(
         }
     };
     let outcome = outcome_of(&result, &request_id);
-    db.record_outcome(action_id, &outcome, clock.now())?;
+    let trace_id = match &result {
+        Ok(answer) => answer.trace_id.as_deref(),
+        Err(e) => e.trace_id.as_deref(),
+    };
+    db.record_traced_outcome(action_id, &outcome, trace_id, clock.now())?;
     let accepted = match (&result, &outcome) {
         (Ok(_), Outcome::Accepted { apply_id, .. }) => Some(apply_id.clone()),
         // The resend of a create whose first outcome was unknown: that first attempt

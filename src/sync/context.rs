@@ -12,10 +12,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::alipay::cert::CertSet;
 use crate::alipay::gateway::CallObserver;
 use crate::alipay::ratelimit::RateLimiter;
 use crate::alipay::sign::{SignKey, VerifyKey};
-use crate::alipay::{Gateway, GatewayConfig};
+use crate::alipay::{CertStore, Gateway, GatewayConfig};
 use crate::audit::AuditDb;
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -70,14 +71,16 @@ pub struct App {
 }
 
 impl App {
-    /// Connect the app: keys, the gateway (or the built-in simulator), the rate limiter.
+    /// Connect the app: keys (or certificates, with those kept in `db` after a rotation),
+    /// the gateway (or the built-in simulator), the rate limiter.
     pub async fn connect(
         cfg: Config,
         db: Arc<AuditDb>,
         clock: SharedClock,
         observer: Option<Arc<dyn CallObserver>>,
     ) -> Result<App, ConnectError> {
-        let connected = connect(&cfg, clock.clone(), observer).await?;
+        let store: Arc<dyn CertStore> = db.clone();
+        let connected = connect(&cfg, clock.clone(), observer, Some(store)).await?;
         Ok(App {
             cfg,
             gateway: connected.gateway,
@@ -185,24 +188,47 @@ pub fn create_db_dir(db: &std::path::Path) -> Result<(), RunError> {
     }
 }
 
-/// Load the configured keys (real gateway).
-pub fn load_keys(cfg: &Config) -> Result<(SignKey, VerifyKey), ConnectError> {
+/// Load the app private key (registered for redaction first).
+pub fn load_app_key(cfg: &Config) -> Result<SignKey, ConnectError> {
     let private = cfg
         .alipay
         .app_private_key
         .as_ref()
         .context("[alipay] app_private_key is not set")
         .map_err(ConnectError)?;
+    if let Ok(text) = std::fs::read_to_string(private) {
+        crate::secret::register_key_material(&text);
+    }
+    SignKey::from_file(private).map_err(|e| ConnectError(e.into()))
+}
+
+/// Certificate mode (the three files set): the app key and the certificates, checked at
+/// `now` (dates, Alipay's certificate chained to the root bundle, the app certificate
+/// holding the public half of the app key). `Ok(None)` in key mode.
+pub fn load_certs(
+    cfg: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<(SignKey, Arc<CertSet>)>, ConnectError> {
+    let Some(files) = cfg.cert_files() else {
+        return Ok(None);
+    };
+    let sign_key = load_app_key(cfg)?;
+    let certs = CertSet::load(&files, now).map_err(|e| ConnectError(e.into()))?;
+    certs
+        .check_app_key(&sign_key)
+        .map_err(|e| ConnectError(e.into()))?;
+    Ok(Some((sign_key, Arc::new(certs))))
+}
+
+/// Load the configured keys (real gateway, key mode).
+pub fn load_keys(cfg: &Config) -> Result<(SignKey, VerifyKey), ConnectError> {
+    let sign_key = load_app_key(cfg)?;
     let public = cfg
         .alipay
         .alipay_public_key
         .as_ref()
         .context("[alipay] alipay_public_key is not set")
         .map_err(ConnectError)?;
-    if let Ok(text) = std::fs::read_to_string(private) {
-        crate::secret::register_key_material(&text);
-    }
-    let sign_key = SignKey::from_file(private).map_err(|e| ConnectError(e.into()))?;
     let alipay_key = VerifyKey::from_file(public).map_err(|e| ConnectError(e.into()))?;
     crate::alipay::sign::ensure_distinct(&sign_key, &alipay_key)
         .map_err(|e| ConnectError(e.into()))?;
@@ -236,13 +262,23 @@ fn simulator_app_key(cfg: &Config) -> Result<SignKey, ConnectError> {
     }
 }
 
-/// Build the client (starting the simulator when configured).
+/// Build the client (starting the simulator when configured): key or certificate mode,
+/// on the configured protocol. In certificate mode, the certificates Alipay rotated to
+/// that earlier runs kept in `store` are trusted again (each re-checked), and the
+/// certificates expiring within 30 days are logged.
 pub async fn connect(
     cfg: &Config,
     clock: SharedClock,
     observer: Option<Arc<dyn CallObserver>>,
+    store: Option<Arc<dyn CertStore>>,
 ) -> Result<Connected, ConnectError> {
     let (gateway, sim) = if cfg.is_simulator() {
+        if cfg.cert_files().is_some() {
+            return Err(ConnectError(anyhow::anyhow!(
+                "[alipay] certificate mode is not available with gateway = \"simulator\"; \
+                 start `shopsync simulate` in certificate mode and set gateway to its URL"
+            )));
+        }
         let app_key = simulator_app_key(cfg)?;
         let alipay_key = SignKey::generate().map_err(|e| ConnectError(e.into()))?;
         let mut sim_cfg = SimConfig::new(app_key.verify_key(), alipay_key);
@@ -291,25 +327,47 @@ pub async fn connect(
         if cfg.alipay.gateway.is_insecure() {
             tracing::warn!(gateway = %cfg.gateway_url().unwrap_or_default(), "INSECURE: plain http to a non-loopback gateway (allow_insecure_http = true); the app_auth_token and store data cross the network unencrypted.");
         }
-        let (sign_key, alipay_key) = load_keys(cfg)?;
         let url = cfg
             .gateway_url()
             .context("[alipay] gateway is not a URL")
             .map_err(ConnectError)?;
-        let gw = Gateway::new(
-            gateway_config(cfg, url)?,
-            sign_key,
-            alipay_key,
-            clock,
-            limiter(cfg),
-        )
-        .map_err(|e| ConnectError(e.into()))?;
+        let gw = match load_certs(cfg, clock.now())? {
+            Some((sign_key, certs)) => Gateway::with_certificates(
+                gateway_config(cfg, url)?,
+                sign_key,
+                certs,
+                clock,
+                limiter(cfg),
+            )
+            .map_err(|e| ConnectError(e.into()))?,
+            None => {
+                let (sign_key, alipay_key) = load_keys(cfg)?;
+                Gateway::new(
+                    gateway_config(cfg, url)?,
+                    sign_key,
+                    alipay_key,
+                    clock,
+                    limiter(cfg),
+                )
+                .map_err(|e| ConnectError(e.into()))?
+            }
+        };
         (gw, None)
     };
-    let gateway = match observer {
-        Some(o) => gateway.with_observer(o),
-        None => gateway,
-    };
+    let mut gateway = gateway.with_protocol(cfg.alipay.protocol);
+    if let Some(o) = observer {
+        gateway = gateway.with_observer(o);
+    }
+    if gateway.certificates().is_some() {
+        if let Some(store) = store {
+            gateway = gateway.with_cert_store(store);
+            let kept = gateway.load_kept_certificates();
+            tracing::debug!(trusted = kept, "Kept Alipay certificates loaded.");
+        }
+        for w in gateway.certificate_warnings() {
+            tracing::warn!(warning = %w, "Certificate expires soon.");
+        }
+    }
     Ok(Connected { gateway, sim })
 }
 

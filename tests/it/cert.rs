@@ -1,9 +1,16 @@
 //! Certificate mode (docs/protocol.md §2.9): every vector of ../shared/protocol-vectors/cert/, rotation,
-//! and the files, dates and chains a certificate set refuses.
+//! and the files, dates and chains a certificate set refuses; then the client against the
+//! simulator in certificate mode (rotation live and in the middle of a sync, the gateway's
+//! certificate errors) and the binary (`validate`, exit 78).
 
 mod chain;
+mod cli;
 mod files;
+mod gateway_errors;
+mod live;
+mod notify;
 mod rotation;
+mod sync;
 mod vectors;
 
 use std::path::PathBuf;

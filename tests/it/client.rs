@@ -1,6 +1,8 @@
 //! The real Alipay client (`shopsync::alipay::Gateway`) against the simulator over real
 //! HTTP on loopback: typed methods, every error class, the app_auth_token, the client's
-//! rate limiter, and the official SDK's wire format.
+//! rate limiter, and the official SDK's wire format. Most tests run in every way an app
+//! can be set up (`each_mode!`: key or certificate mode, classic or v3) or on both
+//! protocols (`each_protocol!`, key mode).
 #![allow(dead_code)]
 
 mod auth;
@@ -18,12 +20,14 @@ use chrono::Duration;
 use shopsync::alipay::koubei::ShopWrite;
 use shopsync::alipay::ratelimit::RateLimiter;
 use shopsync::alipay::sign::{SignKey, VerifyKey};
-use shopsync::alipay::{AlipayError, ErrorClass, Gateway, GatewayConfig};
+use shopsync::alipay::{AlipayError, ErrorClass, Gateway, GatewayConfig, Protocol};
 use shopsync::clock::{ManualClock, SharedClock};
 use shopsync::secret::Secret;
 use shopsync::sim::{FaultKind, FaultRule, SimConfig, SimHandle, Trigger};
 
+use crate::harness::Setup;
 use crate::support::keys::key_file;
+use crate::support::pki;
 use crate::support::sim::{manual_clock, start_sim};
 
 pub(crate) const IMG1: &str = "1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC";
@@ -84,28 +88,47 @@ impl Default for ClientOpts {
     }
 }
 
-/// The simulator (test keys, a manual clock) and a client sharing that clock.
+/// The simulator (test keys, a manual clock) and a client sharing that clock, both set up
+/// as `setup` says (protocol; key mode, or certificate mode on `support::pki`).
 pub(crate) struct Env {
     pub sim: SimHandle,
     pub clock: ManualClock,
     pub gw: Gateway,
+    pub setup: Setup,
 }
 
 impl Env {
+    /// Key mode, classic protocol.
     pub(crate) async fn start(tweak: impl FnOnce(&mut SimConfig)) -> Self {
+        Self::start_in(Setup::CLASSIC, tweak).await
+    }
+
+    pub(crate) async fn start_in(setup: Setup, tweak: impl FnOnce(&mut SimConfig)) -> Self {
         let clock = manual_clock();
         let sim = start_sim(Arc::new(clock.clone()), |cfg| {
             cfg.audit_delay = Duration::seconds(AUDIT_DELAY_SECS);
+            if setup.certs {
+                cfg.cert = Some(pki::sim_mode(setup.rotate_after));
+            }
             tweak(cfg);
         })
         .await;
-        let gw = client(&sim, &clock, ClientOpts::default());
-        Self { sim, clock, gw }
+        let gw = client(&sim, &clock, ClientOpts::default(), setup);
+        Self {
+            sim,
+            clock,
+            gw,
+            setup,
+        }
     }
 
-    /// Another client of the same simulator.
+    /// Another client of the same simulator, set up as this one.
     pub(crate) fn client(&self, opts: ClientOpts) -> Gateway {
-        client(&self.sim, &self.clock, opts)
+        client(&self.sim, &self.clock, opts, self.setup)
+    }
+
+    pub(crate) fn is_v3(&self) -> bool {
+        self.setup.protocol == Protocol::V3
     }
 
     /// Move the shared clock past the audit delay and run the due audits.
@@ -145,8 +168,17 @@ impl Env {
     }
 }
 
-pub(crate) fn client(sim: &SimHandle, shared: &ManualClock, opts: ClientOpts) -> Gateway {
-    let clock: SharedClock = Arc::new(opts.clock.unwrap_or_else(|| shared.clone()));
+/// A client of `sim`: key mode with `opts.alipay_public`, or certificate mode on the test
+/// PKI (`opts.alipay_public` unused), on `setup`'s protocol.
+pub(crate) fn client(
+    sim: &SimHandle,
+    shared: &ManualClock,
+    opts: ClientOpts,
+    setup: Setup,
+) -> Gateway {
+    let manual = opts.clock.unwrap_or_else(|| shared.clone());
+    let now = shopsync::clock::Clock::now(&manual);
+    let clock: SharedClock = Arc::new(manual);
     let cfg = GatewayConfig {
         url: sim.gateway_url(),
         app_id: opts.app_id,
@@ -154,7 +186,19 @@ pub(crate) fn client(sim: &SimHandle, shared: &ManualClock, opts: ClientOpts) ->
         connect_timeout: StdDuration::from_secs(2),
         request_timeout: opts.request_timeout,
     };
-    Gateway::new(cfg, opts.sign_key, opts.alipay_public, clock, opts.limiter).unwrap()
+    let gw = if setup.certs {
+        Gateway::with_certificates(
+            cfg,
+            opts.sign_key,
+            pki::client_certs(now),
+            clock,
+            opts.limiter,
+        )
+        .unwrap()
+    } else {
+        Gateway::new(cfg, opts.sign_key, opts.alipay_public, clock, opts.limiter).unwrap()
+    };
+    gw.with_protocol(setup.protocol)
 }
 
 /// The fields of a valid create (Shanghai, Jing'an; the two preloaded images).

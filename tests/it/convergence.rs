@@ -1,7 +1,8 @@
 //! Issue 10, through the real binary against the simulator: every write whose outcome is
 //! unknown reaches a definite state in a bounded number of runs, decided only from
 //! channels Alipay really has (docs/design.md invariant 8), with at most one resend per
-//! unknown outcome; and the app's quota holds across two processes.
+//! unknown outcome (on both protocols: `NAME::classic`, `NAME::v3`); and the app's quota
+//! holds across two processes.
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -11,6 +12,7 @@ use shopsync::ids::StoreId;
 use shopsync::sim::{FaultKind, FaultRule, SimConfig, SimHandle, Trigger};
 
 use crate::daemon_e2e::proc::{real_time_sim, write_files, BIN};
+use crate::harness::{each_protocol, Harness, Setup};
 use crate::support::export::csv_of;
 
 const CREATE: &str = "alipay.offline.market.shop.create";
@@ -27,10 +29,23 @@ struct Chain {
 }
 
 impl Chain {
-    async fn new(n: usize, extra_toml: &str, tune: impl FnOnce(&mut SimConfig)) -> Chain {
+    /// `setup`: the protocol (key mode).
+    async fn new(
+        setup: Setup,
+        n: usize,
+        extra_toml: &str,
+        tune: impl FnOnce(&mut SimConfig),
+    ) -> Chain {
         let sim = real_time_sim(tune).await;
         let dir = tempfile::tempdir().unwrap();
-        let config = write_files(dir.path(), &sim.gateway_url(), extra_toml, &csv_of(n));
+        let config = dir.path().join("shopsync.toml");
+        let text = Harness::config_text_for(
+            &sim.gateway_url(),
+            extra_toml,
+            &setup.alipay_toml(dir.path()),
+        );
+        std::fs::write(&config, text).unwrap();
+        std::fs::write(dir.path().join("stores.csv"), csv_of(n)).unwrap();
         Chain {
             dir,
             config,
@@ -131,10 +146,9 @@ fn unknown_creates(probability: f64) -> FaultRule {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_creates_whose_audit_failed_converge_without_repeated_resends() {
+async fn unknown_creates_whose_audit_failed_converge_without_repeated_resends(setup: Setup) {
     let n = 30;
-    let mut chain = Chain::new(n, "[sync]\nunidentified_after = \"7days\"\n", |c| {
+    let mut chain = Chain::new(setup, n, "[sync]\nunidentified_after = \"7days\"\n", |c| {
         c.seed = 7;
         // Every audit fails: the exports give two audit images.
         c.min_audit_images = 5;
@@ -197,10 +211,9 @@ async fn unknown_creates_whose_audit_failed_converge_without_repeated_resends() 
     chain.sim.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_creates_under_a_long_audit_are_resent_at_most_once_then_adopted() {
+async fn unknown_creates_under_a_long_audit_are_resent_at_most_once_then_adopted(setup: Setup) {
     let n = 30;
-    let mut chain = Chain::new(n, "", |c| {
+    let mut chain = Chain::new(setup, n, "", |c| {
         c.seed = 11;
         c.audit_delay = chrono::Duration::days(1);
     })
@@ -242,10 +255,12 @@ async fn unknown_creates_under_a_long_audit_are_resent_at_most_once_then_adopted
     chain.sim.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_modify_whose_answer_was_lost_is_confirmed_by_querydetail_not_resent() {
+async fn a_modify_whose_answer_was_lost_is_confirmed_by_querydetail_not_resent(setup: Setup) {
     let n = 10;
-    let mut chain = Chain::new(n, "", |c| c.audit_delay = chrono::Duration::seconds(1)).await;
+    let mut chain = Chain::new(setup, n, "", |c| {
+        c.audit_delay = chrono::Duration::seconds(1)
+    })
+    .await;
     // Every store has a manager mobile (not in summary.batchquery's answer).
     let with_mobile = std::fs::read_to_string(&chain.config).unwrap().replace(
         "[source.defaults]\n",
@@ -284,10 +299,9 @@ async fn a_modify_whose_answer_was_lost_is_confirmed_by_querydetail_not_resent()
     chain.sim.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_listing_page_that_fails_twice_is_retried_alone() {
+async fn a_listing_page_that_fails_twice_is_retried_alone(setup: Setup) {
     let n = 250;
-    let chain = Chain::new(n, "", |c| c.audit_delay = chrono::Duration::days(1)).await;
+    let chain = Chain::new(setup, n, "", |c| c.audit_delay = chrono::Duration::days(1)).await;
     // Every create's answer is an unknown outcome: run 2 has no pending application to
     // poll, and its listing of the window (250 orders) is three pages.
     chain.sim.add_fault(unknown_creates(1.0));
@@ -376,3 +390,10 @@ async fn two_processes_of_one_app_never_exceed_its_quota_together() {
     assert!(max >= 10, "the quota was used ({max}/s)");
     sim.shutdown().await;
 }
+
+each_protocol!(
+    unknown_creates_whose_audit_failed_converge_without_repeated_resends,
+    unknown_creates_under_a_long_audit_are_resent_at_most_once_then_adopted,
+    a_modify_whose_answer_was_lost_is_confirmed_by_querydetail_not_resent,
+    a_listing_page_that_fails_twice_is_retried_alone,
+);

@@ -8,6 +8,8 @@
 //! run follows; it never writes to Alipay, it only refreshes the applications and proves
 //! nothing is left to do.
 //!
+//! Every scenario runs on both protocols (classic and v3: `NAME::classic`, `NAME::v3`).
+//!
 //! `SHOPSYNC_TEST_FAULT_STORES=N` changes the chain size (default 500).
 
 use std::collections::BTreeMap;
@@ -23,7 +25,7 @@ use shopsync::record::{normalise, Field};
 use shopsync::sim::{FaultKind, FaultRule, RateSpec, Trigger};
 use shopsync::sync::run::RunResult;
 
-use crate::harness::Harness;
+use crate::harness::{each_protocol, Harness, Setup};
 use crate::support::export::{csv_of, HEADER};
 use crate::support::sim::{manual_clock, start_sim};
 
@@ -120,7 +122,7 @@ impl Scenario {
 }
 
 /// The harness with this scenario's simulator and client settings.
-async fn start(s: &Scenario, n: usize) -> Harness {
+async fn start(s: &Scenario, n: usize, setup: Setup) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let clock = manual_clock();
     let shared: SharedClock = Arc::new(clock.clone());
@@ -140,7 +142,8 @@ async fn start(s: &Scenario, n: usize) -> Harness {
     std::fs::write(dir.path().join("stores.csv"), csv_of(n)).unwrap();
     // Throttled calls (never executed) are retried without using up `max_attempts`.
     let extra = "[sync]\nconcurrency = 16\n";
-    let mut text = Harness::config_text(&sim.gateway_url(), extra);
+    let mut text =
+        Harness::config_text_for(&sim.gateway_url(), extra, &setup.alipay_toml(dir.path()));
     for (from, to) in [
         ("qps = 1000".to_string(), format!("qps = {client_qps}")),
         (
@@ -311,10 +314,11 @@ fn check_final(h: &Harness, n: usize) {
     }
 }
 
-async fn run_scenario(name: &str, s: Scenario) -> (Harness, RunResult) {
+async fn run_scenario(name: &str, s: Scenario, setup: Setup) -> (Harness, RunResult) {
     let n = stores();
     let started = Instant::now();
-    let h = start(&s, n).await;
+    let h = start(&s, n, setup).await;
+    assert_eq!(h.ctx.gateway.protocol(), setup.protocol);
     for rule in &s.faults {
         h.sim.add_fault(rule.clone());
     }
@@ -391,36 +395,32 @@ fn first_unknown_applied(h: &Harness, r: &RunResult) -> u64 {
         .count() as u64
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_under_dropped_write_connections_ends_in_sync() {
-    let (_h, first) = run_scenario("drops", Scenario::new(11).drops()).await;
+async fn a_sync_under_dropped_write_connections_ends_in_sync(setup: Setup) {
+    let (_h, first) = run_scenario("drops", Scenario::new(11).drops(), setup).await;
     assert!(first.summary.unknown > 0, "some writes were dropped");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_under_20000_unknown_errors_on_writes_ends_in_sync() {
-    let (_h, first) = run_scenario("20000", Scenario::new(12).unknown_errors()).await;
+async fn a_sync_under_20000_unknown_errors_on_writes_ends_in_sync(setup: Setup) {
+    let (_h, first) = run_scenario("20000", Scenario::new(12).unknown_errors(), setup).await;
     assert!(first.summary.unknown > 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_under_bad_response_signatures_ends_in_sync() {
-    let (_h, first) = run_scenario("bad signature", Scenario::new(13).bad_signatures()).await;
+async fn a_sync_under_bad_response_signatures_ends_in_sync(setup: Setup) {
+    let (_h, first) =
+        run_scenario("bad signature", Scenario::new(13).bad_signatures(), setup).await;
     assert!(first.summary.unknown > 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_under_truncated_bodies_ends_in_sync() {
-    let (_h, first) = run_scenario("truncated", Scenario::new(14).truncated()).await;
+async fn a_sync_under_truncated_bodies_ends_in_sync(setup: Setup) {
+    let (_h, first) = run_scenario("truncated", Scenario::new(14).truncated(), setup).await;
     assert!(first.summary.unknown > 0);
 }
 
 // Regression 534c338: throttled calls used up attempts; one retry scope for all 100-id refreshes.
 // Regression a7ad0ca: a 40005 answered during a slow-down pause escalated it (throughput fell).
 // Regression e79016d: the rate never adapted: 1,281 of 1,774 creates were answered 40005.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn regression_throttling_failed_stores_and_collapsed_throughput() {
-    let (h, first) = run_scenario("throttled", Scenario::new(15).throttled()).await;
+async fn regression_throttling_failed_stores_and_collapsed_throughput(setup: Setup) {
+    let (h, first) = run_scenario("throttled", Scenario::new(15).throttled(), setup).await;
     assert!(h.sim.throttled_count() > 0, "the simulator did throttle");
     // The client slows to the rate Alipay allows instead of overrunning it all run long
     // (without adapting, 1,281 of 1,774 create calls were answered 40005).
@@ -437,10 +437,9 @@ async fn regression_throttling_failed_stores_and_collapsed_throughput() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_under_300ms_latency_and_2s_timeouts_loses_no_write() {
+async fn a_sync_under_300ms_latency_and_2s_timeouts_loses_no_write(setup: Setup) {
     let started = Instant::now();
-    let (_h, first) = run_scenario("latency", Scenario::new(16).slow()).await;
+    let (_h, first) = run_scenario("latency", Scenario::new(16).slow(), setup).await;
     let s = &first.summary;
     assert_eq!(
         (s.failed, s.unknown),
@@ -452,8 +451,7 @@ async fn a_sync_under_300ms_latency_and_2s_timeouts_loses_no_write() {
     assert!(started.elapsed() >= floor, "the latency was applied");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sync_under_every_fault_at_once_ends_in_sync() {
+async fn a_sync_under_every_fault_at_once_ends_in_sync(setup: Setup) {
     let s = Scenario::new(17)
         .drops()
         .unknown_errors()
@@ -461,6 +459,16 @@ async fn a_sync_under_every_fault_at_once_ends_in_sync() {
         .truncated()
         .throttled()
         .slow();
-    let (h, _) = run_scenario("all", s).await;
+    let (h, _) = run_scenario("all", s, setup).await;
     assert!(h.sim.throttled_count() > 0);
 }
+
+each_protocol!(
+    a_sync_under_dropped_write_connections_ends_in_sync,
+    a_sync_under_20000_unknown_errors_on_writes_ends_in_sync,
+    a_sync_under_bad_response_signatures_ends_in_sync,
+    a_sync_under_truncated_bodies_ends_in_sync,
+    regression_throttling_failed_stores_and_collapsed_throughput,
+    a_sync_under_300ms_latency_and_2s_timeouts_loses_no_write,
+    a_sync_under_every_fault_at_once_ends_in_sync,
+);

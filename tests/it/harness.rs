@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use shopsync::alipay::Protocol;
 use shopsync::audit::AuditDb;
 use shopsync::clock::{ManualClock, SharedClock};
 use shopsync::config::Config;
@@ -14,6 +15,7 @@ use shopsync::sync::{Context, RunOptions, RunResult};
 
 use crate::support::export::csv_of;
 use crate::support::keys::key_file;
+use crate::support::pki;
 use crate::support::sim::{manual_clock, start_sim};
 
 // `tests/it/sim/` still imports `test_keys` from here; it moves to `support::keys` with
@@ -27,11 +29,58 @@ pub struct Harness {
     pub ctx: Context,
 }
 
+/// How the app is set up (docs/protocol.md §2.9, §3): the protocol, and key or
+/// certificate mode (the test PKI of `support::pki`, in the simulator and in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Setup {
+    pub protocol: Protocol,
+    pub certs: bool,
+    /// Certificate mode: the simulator rotates to its second certificate after this many
+    /// calls.
+    pub rotate_after: Option<u64>,
+}
+
+impl Setup {
+    pub const CLASSIC: Setup = Setup {
+        protocol: Protocol::Classic,
+        certs: false,
+        rotate_after: None,
+    };
+    pub const V3: Setup = Setup {
+        protocol: Protocol::V3,
+        certs: false,
+        rotate_after: None,
+    };
+
+    /// The same protocol in certificate mode.
+    pub fn with_certs(self) -> Setup {
+        Setup {
+            certs: true,
+            ..self
+        }
+    }
+
+    /// The `[alipay]` lines of this setup besides the app id and the private key; the
+    /// certificate files are written into `dir`.
+    pub fn alipay_toml(&self, dir: &std::path::Path) -> String {
+        let keys = if self.certs {
+            pki::write_files(dir).toml()
+        } else {
+            format!(
+                "alipay_public_key = {:?}\n",
+                key_file("alipay_public.pem").display().to_string()
+            )
+        };
+        format!("protocol = \"{}\"\n{keys}", self.protocol.as_str())
+    }
+}
+
 pub struct Options {
     /// Extra TOML appended to the config (e.g. a `[sync]` table).
     pub extra_toml: String,
     pub sim: Box<dyn FnOnce(&mut SimConfig) + Send>,
     pub csv: String,
+    pub setup: Setup,
 }
 
 impl Default for Options {
@@ -40,6 +89,7 @@ impl Default for Options {
             extra_toml: String::new(),
             sim: Box::new(|_| {}),
             csv: csv_of(5),
+            setup: Setup::default(),
         }
     }
 }
@@ -49,9 +99,24 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let clock = manual_clock();
         let shared: SharedClock = Arc::new(clock.clone());
-        let sim = start_sim(shared.clone(), opts.sim).await;
+        let setup = opts.setup;
+        let adjust = opts.sim;
+        let sim = start_sim(shared.clone(), move |cfg| {
+            if setup.certs {
+                cfg.cert = Some(pki::sim_mode(setup.rotate_after));
+            }
+            adjust(cfg);
+        })
+        .await;
         std::fs::write(dir.path().join("stores.csv"), &opts.csv).unwrap();
-        let cfg = Self::write_config(dir.path(), &sim.gateway_url(), &opts.extra_toml);
+        let path = dir.path().join("shopsync.toml");
+        let text = Self::config_text_for(
+            &sim.gateway_url(),
+            &opts.extra_toml,
+            &setup.alipay_toml(dir.path()),
+        );
+        std::fs::write(&path, text).unwrap();
+        let cfg = Config::load_with_env(&path, std::iter::empty()).unwrap();
         let ctx = Self::context(cfg, shared).await;
         Self {
             dir,
@@ -62,6 +127,16 @@ impl Harness {
     }
 
     pub fn config_text(gateway: &str, extra: &str) -> String {
+        let keys = format!(
+            "alipay_public_key = {:?}\n",
+            key_file("alipay_public.pem").display().to_string()
+        );
+        Self::config_text_for(gateway, extra, &keys)
+    }
+
+    /// The test config with `alipay` as the `[alipay]` lines of a [`Setup`] (protocol,
+    /// Alipay's key or the certificate files).
+    pub fn config_text_for(gateway: &str, extra: &str, alipay: &str) -> String {
         // The two example ids below are fewer distinct audit photos than the default
         // `[sync] min_audit_images` (3); the test chain keeps them with the limit at 2
         // unless a test sets it.
@@ -77,8 +152,7 @@ impl Harness {
 gateway = "{gateway}"
 app_id = "2021000000000001"
 app_private_key = "{app_key}"
-alipay_public_key = "{alipay_pub}"
-connect_timeout = "2s"
+{alipay}connect_timeout = "2s"
 request_timeout = "5s"
 
 [source]
@@ -99,7 +173,6 @@ database = "audit.db"
 {extra}
 {simulator}"#,
             app_key = key_file("app_private_pkcs8.pem").display(),
-            alipay_pub = key_file("alipay_public.pem").display(),
             // The rows name the two official example image ids; the built-in simulator
             // accepts them only when told to (a test about uploads writes its own config).
             simulator = if gateway == "simulator" {
@@ -119,6 +192,14 @@ database = "audit.db"
     pub async fn context(cfg: Config, clock: SharedClock) -> Context {
         let db = Arc::new(AuditDb::open(&cfg.audit.database).unwrap());
         Context::connect(cfg, db, clock, None).await.unwrap().0
+    }
+
+    /// A new context on the same config and audit database, as the next process would
+    /// build it (a new gateway: nothing kept in memory from this one).
+    pub async fn next_context(&self) -> Context {
+        let path = self.path("shopsync.toml");
+        let cfg = Config::load_with_env(&path, std::iter::empty()).unwrap();
+        Self::context(cfg, Arc::new(self.clock.clone())).await
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -180,3 +261,53 @@ database = "audit.db"
                 .unwrap_or(0)
     }
 }
+
+/// Runs each `async fn NAME(setup: Setup)` once per protocol, as the tests `NAME::classic`
+/// and `NAME::v3` (key mode): the same end-to-end test on both transports.
+macro_rules! each_protocol {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn classic() {
+                super::$name($crate::harness::Setup::CLASSIC).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn v3() {
+                super::$name($crate::harness::Setup::V3).await
+            }
+        }
+    )*};
+}
+pub(crate) use each_protocol;
+
+/// Runs each `async fn NAME(setup: Setup)` in every way an app can be set up, as the tests
+/// `NAME::key_classic`, `NAME::key_v3`, `NAME::cert_classic` and `NAME::cert_v3`.
+macro_rules! each_mode {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::harness::Setup;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn key_classic() {
+                super::$name(Setup::CLASSIC).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn key_v3() {
+                super::$name(Setup::V3).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cert_classic() {
+                super::$name(Setup::CLASSIC.with_certs()).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cert_v3() {
+                super::$name(Setup::V3.with_certs()).await
+            }
+        }
+    )*};
+}
+pub(crate) use each_mode;

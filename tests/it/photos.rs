@@ -7,7 +7,7 @@ use std::path::Path;
 
 use shopsync::sync::run::RunResult;
 
-use crate::harness::{Harness, Options};
+use crate::harness::{Harness, Options, Setup};
 use crate::support::export::{row, HEADER};
 
 mod categories;
@@ -73,10 +73,16 @@ pub fn write_photo(h: &Harness, name: &str, bytes: &[u8]) {
 /// A harness whose export is `csv` (photo columns) with `[sync]` settings `sync`. The
 /// simulator takes only the ids its image.upload issued (no example ids).
 pub async fn photo_harness(csv: String, sync: &str) -> Harness {
+    photo_harness_on(Setup::default(), csv, sync).await
+}
+
+/// [`photo_harness`] with the app set up as `setup` (protocol, key or certificates).
+pub async fn photo_harness_on(setup: Setup, csv: String, sync: &str) -> Harness {
     Harness::start(Options {
         csv,
         extra_toml: format!("[sync]\nmin_audit_images = 3\n{sync}"),
         sim: Box::new(|c| c.preload_example_images = false),
+        setup,
     })
     .await
 }

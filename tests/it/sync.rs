@@ -1,4 +1,5 @@
-//! `plan` and `sync` end to end: HTTP to the simulator, real CSV, real SQLite.
+//! `plan` and `sync` end to end: HTTP to the simulator, real CSV, real SQLite; every test
+//! on both protocols (classic `gateway.do` and v3), as `NAME::classic` and `NAME::v3`.
 
 use shopsync::audit::{RunStatus, RunSummary};
 use shopsync::exit::Exit;
@@ -6,14 +7,15 @@ use shopsync::record::Field;
 use shopsync::sim::{FaultKind, FaultRule, ForcedOutcome, RateSpec, Trigger};
 use shopsync::sync::plan::Action;
 
-use crate::harness::{Harness, Options};
+use crate::harness::{each_protocol, Harness, Options, Setup};
 use crate::support::export::{csv_of, row, HEADER};
 
 const CREATE: &str = "alipay.offline.market.shop.create";
 const MODIFY: &str = "alipay.offline.market.shop.modify";
 
-async fn in_sync(n: usize, extra_toml: &str) -> Harness {
+async fn in_sync(n: usize, extra_toml: &str, setup: Setup) -> Harness {
     let h = Harness::start(Options {
+        setup,
         csv: csv_of(n),
         extra_toml: extra_toml.to_string(),
         ..Default::default()
@@ -46,9 +48,9 @@ fn modifies(result: &shopsync::sync::run::RunResult) -> Modifies {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn first_sync_creates_every_store_then_second_run_is_a_noop() {
+async fn first_sync_creates_every_store_then_second_run_is_a_noop(setup: Setup) {
     let h = Harness::start(Options {
+        setup,
         csv: csv_of(12),
         ..Default::default()
     })
@@ -57,6 +59,32 @@ async fn first_sync_creates_every_store_then_second_run_is_a_noop() {
     assert_eq!(first.exit, Exit::Ok);
     assert_eq!(first.summary.created, 12);
     assert_eq!(h.sim.call_counts().get(CREATE), Some(&12));
+    assert_eq!(h.ctx.gateway.protocol(), setup.protocol);
+    // v3 answers carry alipay-trace-id: the audit trail keeps each write's (`audit show`,
+    // `audit store`); classic answers have none.
+    let run = h.ctx.db.runs(1).unwrap()[0].id;
+    let actions = h.ctx.db.actions_for_run(run).unwrap();
+    assert_eq!(actions.len(), 12);
+    let traces: std::collections::BTreeSet<_> =
+        actions.iter().filter_map(|a| a.trace_id.clone()).collect();
+    let mut shown = Vec::new();
+    shopsync::audit::run_command(
+        &h.ctx.db,
+        &shopsync::audit::AuditCommand::Show { run: run.0 },
+        shopsync::audit::OutputFormat::Table,
+        &mut shown,
+    )
+    .unwrap();
+    let shown = String::from_utf8(shown).unwrap();
+    if setup.protocol == shopsync::alipay::Protocol::V3 {
+        assert_eq!(traces.len(), 12, "one distinct trace id per write");
+        for t in &traces {
+            assert!(shown.contains(&format!("alipay-trace-id {t}")), "{shown}");
+        }
+    } else {
+        assert!(traces.is_empty(), "{traces:?}");
+        assert!(!shown.contains("alipay-trace-id"), "{shown}");
+    }
     // Before the audit ends, a second run must not create again.
     let during = h.sync().await;
     assert_eq!(during.summary.pending, 12);
@@ -78,9 +106,8 @@ async fn first_sync_creates_every_store_then_second_run_is_a_noop() {
     assert!(h.ctx.db.unresolved_actions().unwrap().is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_changed_export_gives_exactly_the_expected_modifies() {
-    let h = in_sync(4, "").await;
+async fn a_changed_export_gives_exactly_the_expected_modifies(setup: Setup) {
+    let h = in_sync(4, "", setup).await;
     let mut csv = String::from(HEADER);
     csv.push('\n');
     for i in 1..=4 {
@@ -148,9 +175,8 @@ async fn a_changed_export_gives_exactly_the_expected_modifies() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_edit_made_on_alipay_is_detected_and_reverted() {
-    let h = in_sync(3, "").await;
+async fn an_edit_made_on_alipay_is_detected_and_reverted(setup: Setup) {
+    let h = in_sync(3, "", setup).await;
     let shop_id = h.ctx.db.shop_map().unwrap()["ST-0002"].clone();
     h.sim
         .edit_shop(&shop_id, "address", Some("被人改过的地址100号"));
@@ -177,9 +203,9 @@ async fn an_edit_made_on_alipay_is_detected_and_reverted() {
     assert_eq!(h.sync().await.summary.unchanged, 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn existing_shops_are_adopted_not_duplicated() {
+async fn existing_shops_are_adopted_not_duplicated(setup: Setup) {
     let h = Harness::start(Options {
+        setup,
         csv: csv_of(5),
         ..Default::default()
     })
@@ -231,9 +257,9 @@ async fn existing_shops_are_adopted_not_duplicated() {
     assert_eq!(qd, Some(3));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rejected_audit_is_recorded_and_the_same_data_is_not_resent() {
+async fn a_rejected_audit_is_recorded_and_the_same_data_is_not_resent(setup: Setup) {
     let h = Harness::start(Options {
+        setup,
         csv: csv_of(2),
         ..Default::default()
     })
@@ -268,9 +294,9 @@ async fn a_rejected_audit_is_recorded_and_the_same_data_is_not_resent() {
     assert_eq!(third.summary.created, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guards_stop_before_any_write() {
+async fn guards_stop_before_any_write(setup: Setup) {
     let h = Harness::start(Options {
+        setup,
         csv: csv_of(5),
         extra_toml: "[sync]\nmax_creates = 3\n".into(),
         ..Default::default()
@@ -293,9 +319,9 @@ async fn guards_stop_before_any_write() {
     assert!(shrunk.message.unwrap().contains("truncated"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_outcome_creates_end_with_exactly_one_shop_per_store() {
+async fn unknown_outcome_creates_end_with_exactly_one_shop_per_store(setup: Setup) {
     let h = Harness::start(Options {
+        setup,
         csv: csv_of(6),
         sim: Box::new(|c| c.rich_biz_context = true), // issue 10: until followup stops relying on it
         ..Default::default()
@@ -331,9 +357,8 @@ async fn unknown_outcome_creates_end_with_exactly_one_shop_per_store() {
     assert!(counts.values().all(|n| *n == 1), "{counts:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pending_modify_blocks_a_concurrent_one() {
-    let h = in_sync(2, "").await;
+async fn a_pending_modify_blocks_a_concurrent_one(setup: Setup) {
+    let h = in_sync(2, "", setup).await;
     h.write_csv(&format!(
         "{HEADER}\n{}\n{}\n",
         row(1).replace("分店0001号", "改名一次店"),
@@ -357,9 +382,9 @@ async fn a_pending_modify_blocks_a_concurrent_one() {
     assert_eq!(h.sync().await.summary.modified, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_never_produces_a_failed_store() {
+async fn throttling_never_produces_a_failed_store(setup: Setup) {
     let h = Harness::start(Options {
+        setup,
         csv: csv_of(30),
         sim: Box::new(|c| c.rate = Some(RateSpec { qps: 20, burst: 5 })),
         ..Default::default()
@@ -372,14 +397,14 @@ async fn throttling_never_produces_a_failed_store() {
     assert_eq!(r.exit, Exit::Ok, "{:?} {:?}", r.summary, r.message);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rejected_rows_are_reported_and_never_written() {
+async fn rejected_rows_are_reported_and_never_written(setup: Setup) {
     let mut csv = csv_of(3);
     csv.push_str("ST-BAD1,分店,310000,310100,310106,南京西路9号,121.4,31.2,not-a-phone,周一-周日 09:00-22:00,30\n");
     csv.push_str(
         "ST-BAD2,分店二,310000,310100,310106,路,121.4,31.2,021-1,周一-周日 09:00-22:00,30\n",
     );
     let h = Harness::start(Options {
+        setup,
         csv,
         ..Default::default()
     })
@@ -401,13 +426,13 @@ async fn rejected_rows_are_reported_and_never_written() {
 /// rejected row, never sent; one expiring today is valid. The harness clock reads
 /// 2026-11-24 18:30 UTC, which is 2026-11-25 in China.
 // Regression acd5329: an expired licence was sent (and refused, *_LICENSE_EXPIRES), not rejected.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn regression_an_expired_licence_was_sent_to_alipay() {
+async fn regression_an_expired_licence_was_sent_to_alipay(setup: Setup) {
     let mut csv = format!("{HEADER},licence_expires\n");
     for (i, expires) in [(1, "2026-11-24"), (2, "2026-11-25"), (3, "")] {
         csv.push_str(&format!("{},{expires}\n", row(i)));
     }
     let h = Harness::start(Options {
+        setup,
         csv,
         ..Default::default()
     })
@@ -434,3 +459,17 @@ async fn regression_an_expired_licence_was_sent_to_alipay() {
     );
     assert!(!h.shops_per_store().contains_key("ST-0001"));
 }
+
+each_protocol!(
+    first_sync_creates_every_store_then_second_run_is_a_noop,
+    a_changed_export_gives_exactly_the_expected_modifies,
+    an_edit_made_on_alipay_is_detected_and_reverted,
+    existing_shops_are_adopted_not_duplicated,
+    a_rejected_audit_is_recorded_and_the_same_data_is_not_resent,
+    guards_stop_before_any_write,
+    unknown_outcome_creates_end_with_exactly_one_shop_per_store,
+    a_pending_modify_blocks_a_concurrent_one,
+    throttling_never_produces_a_failed_store,
+    rejected_rows_are_reported_and_never_written,
+    regression_an_expired_licence_was_sent_to_alipay,
+);

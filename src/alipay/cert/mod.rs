@@ -17,6 +17,7 @@
 
 mod certificate;
 mod chain;
+mod check;
 mod dn;
 mod error;
 mod pem;
@@ -25,8 +26,11 @@ mod wire;
 
 pub use certificate::{Cert, RSA_FAMILY_OID_PREFIX};
 pub use chain::{verify_chain, ChainPath};
+pub use check::{check_files, expiry_warnings, FileCheck};
 pub use error::{CertError, CertWarning};
-pub use set::{decode_cert_content, root_cert_sn, CertFiles, CertSet, EXPIRY_WARNING_DAYS};
+pub use set::{
+    decode_cert_content, root_cert_sn, CertFiles, CertSet, Checked, EXPIRY_WARNING_DAYS,
+};
 pub use wire::{
     classic_answer_cert_sn, classic_params, download_biz_content, v3_auth_string, AnswerKey,
     ALIPAY_CERT_SN, ALIPAY_ROOT_CERT_SN, APP_CERT_SN, CERT_DOWNLOAD_METHOD, V3_CERT_SN_HEADER,

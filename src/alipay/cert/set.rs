@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::certificate::Cert;
 use super::chain::verify_chain;
@@ -31,6 +31,29 @@ struct Held {
     key: VerifyKey,
     /// Leaf, the intermediates used, then the root: for expiry warnings.
     path: Vec<Cert>,
+}
+
+/// A downloaded certificate that passed the checks, not trusted yet.
+pub struct Checked {
+    sn: String,
+    not_after: DateTime<Utc>,
+    held: Held,
+}
+
+impl Checked {
+    pub fn sn(&self) -> &str {
+        &self.sn
+    }
+
+    /// The leaf's end of validity.
+    pub fn not_after(&self) -> DateTime<Utc> {
+        self.not_after
+    }
+
+    /// The leaf's key, which verifies the answers signed under it.
+    pub fn verify_key(&self) -> &VerifyKey {
+        &self.held.key
+    }
 }
 
 /// The app's certificate-mode identity and the Alipay certificates it trusts, by SN.
@@ -210,6 +233,18 @@ impl CertSet {
         pem_chain: &str,
         now: DateTime<Utc>,
     ) -> Result<String, CertError> {
+        let checked = self.check_downloaded(requested_sn, pem_chain, now)?;
+        Ok(self.trust(checked))
+    }
+
+    /// The checks of [`CertSet::accept_downloaded`] without trusting the certificate yet:
+    /// the caller can first verify the answer that carried it with its key.
+    pub fn check_downloaded(
+        &self,
+        requested_sn: &str,
+        pem_chain: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Checked, CertError> {
         let source = format!("downloaded certificate {requested_sn}");
         let chain = Cert::parse_pem(pem_chain, &source)?;
         let got = chain[0].sn().to_string();
@@ -221,9 +256,18 @@ impl CertSet {
             });
         }
         let held = trusted(&chain, &self.roots, &self.roots_file, now)?;
+        Ok(Checked {
+            sn: got,
+            not_after: chain[0].not_after(),
+            held,
+        })
+    }
+
+    /// Trust a certificate [`CertSet::check_downloaded`] passed. Returns its SN.
+    pub fn trust(&self, checked: Checked) -> String {
         let mut map = self.held.write().unwrap_or_else(|e| e.into_inner());
-        map.insert(got.clone(), Arc::new(held));
-        Ok(got)
+        map.insert(checked.sn.clone(), Arc::new(checked.held));
+        checked.sn
     }
 
     /// Check that `app_cert` holds the public half of `app_private_key`, and that the
@@ -257,29 +301,6 @@ impl CertSet {
         for h in held.values() {
             certs.extend(h.path.iter());
         }
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
-        for c in certs {
-            if !seen.insert(c.der().to_vec()) {
-                continue;
-            }
-            let left = c.not_after() - now;
-            if left < Duration::zero() {
-                out.push(CertWarning::Expired {
-                    source_name: c.source().to_string(),
-                    subject: c.subject().to_string(),
-                    not_after: c.not_after(),
-                });
-            } else if left <= Duration::days(EXPIRY_WARNING_DAYS) {
-                out.push(CertWarning::ExpiresSoon {
-                    source_name: c.source().to_string(),
-                    subject: c.subject().to_string(),
-                    not_after: c.not_after(),
-                    days_left: left.num_days(),
-                });
-            }
-        }
-        out.sort_by_key(ToString::to_string);
-        out
+        super::check::expiry_warnings(certs, now)
     }
 }

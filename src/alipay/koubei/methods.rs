@@ -1,5 +1,6 @@
 //! The Koubei shop methods over the gateway: one function per method, each answer
-//! verified before it is parsed (docs/protocol.md §4).
+//! verified before it is parsed (docs/protocol.md §4). Each describes its call once (a
+//! [`Request`]); the configured protocol (classic or v3) carries it.
 
 use std::collections::BTreeMap;
 
@@ -8,8 +9,17 @@ use serde_json::{Map, Value};
 
 use super::model::*;
 use crate::alipay::error::AlipayError;
-use crate::alipay::gateway::{Gateway, Part};
+use crate::alipay::gateway::Gateway;
+use crate::alipay::transport::{Params, Request, Verified};
 use crate::ids::{ApplyId, ShopId, StoreId};
+
+fn read(method: &str, params: Params) -> Request {
+    Request {
+        method: method.to_string(),
+        write: false,
+        params,
+    }
+}
 
 impl Gateway {
     /// One page of summary.batchquery.
@@ -30,7 +40,8 @@ impl Gateway {
             "page_size".into(),
             Value::from(page_size.min(MAX_PAGE_SIZE)),
         );
-        self.call(SUMMARY_BATCHQUERY, &Value::Object(map).to_string(), false)
+        let json = Value::Object(map).to_string();
+        self.execute(&read(SUMMARY_BATCHQUERY, Params::Json(json)))
             .await?
             .parse()
     }
@@ -51,18 +62,27 @@ impl Gateway {
         })
     }
 
-    /// Submit a new shop. `write` semantics: see [`Gateway::call`].
+    /// Submit a new shop. A failure after sending is an unknown outcome.
     pub async fn shop_create(&self, shop: &ShopWrite) -> Result<WriteResult, AlipayError> {
-        self.call(SHOP_CREATE, &shop.biz_content(), true)
-            .await?
-            .parse()
+        self.write(SHOP_CREATE, shop).await
     }
 
     /// Partial update of one shop.
     pub async fn shop_modify(&self, shop: &ShopWrite) -> Result<WriteResult, AlipayError> {
-        self.call(SHOP_MODIFY, &shop.biz_content(), true)
-            .await?
-            .parse()
+        self.write(SHOP_MODIFY, shop).await
+    }
+
+    async fn write(&self, method: &str, shop: &ShopWrite) -> Result<WriteResult, AlipayError> {
+        let verified: Verified = self
+            .execute(&Request {
+                method: method.to_string(),
+                write: true,
+                params: Params::Json(shop.biz_content()),
+            })
+            .await?;
+        let mut result: WriteResult = verified.parse()?;
+        result.trace_id = verified.trace_id;
+        Ok(result)
     }
 
     /// Full record of one shop, including `store_id`.
@@ -71,13 +91,12 @@ impl Gateway {
         shop_id: &ShopId,
         op_role: Option<&str>,
     ) -> Result<ShopDetail, AlipayError> {
-        let mut map = Map::new();
-        map.insert("shop_id".into(), Value::String(shop_id.to_string()));
+        let mut query = vec![("shop_id".to_string(), shop_id.to_string())];
         if let Some(role) = op_role {
-            map.insert("op_role".into(), Value::String(role.into()));
+            query.push(("op_role".into(), role.into()));
         }
         let verified = self
-            .call(SHOP_QUERYDETAIL, &Value::Object(map).to_string(), false)
+            .execute(&read(SHOP_QUERYDETAIL, Params::Query(query)))
             .await?;
         let node: Map<String, Value> = verified.parse()?;
         let mut fields = BTreeMap::new();
@@ -113,10 +132,11 @@ impl Gateway {
     /// One page (500 ids) of shop.batchquery.
     pub async fn shop_batchquery(&self, page_no: u64) -> Result<ShopIdPage, AlipayError> {
         let biz = serde_json::json!({ "page_no": page_no.to_string() }).to_string();
-        self.call(SHOP_BATCHQUERY, &biz, false).await?.parse()
+        self.execute(&read(SHOP_BATCHQUERY, Params::Json(biz)))
+            .await?
+            .parse()
     }
 
-    /// Every page of applyorder.batchquery for one set of filters.
     /// One page (≤100 orders) of applyorder.batchquery. Callers page (and retry each page
     /// alone): `sync::followup::all_orders`.
     pub async fn applyorder_page(
@@ -138,7 +158,7 @@ impl Gateway {
             map.insert("page_size".into(), Value::from(MAX_PAGE_SIZE));
             map.insert("op_role".into(), Value::String("ISV".into()));
         }
-        self.call(APPLYORDER_BATCHQUERY, &biz.to_string(), false)
+        self.execute(&read(APPLYORDER_BATCHQUERY, Params::Json(biz.to_string())))
             .await?
             .parse()
     }
@@ -172,13 +192,13 @@ impl Gateway {
         &self,
         category_id: Option<&str>,
     ) -> Result<Vec<Category>, AlipayError> {
-        let mut map = Map::new();
+        let mut query = Vec::new();
         if let Some(id) = category_id {
-            map.insert("category_id".into(), Value::String(id.into()));
+            query.push(("category_id".to_string(), id.to_string()));
         }
-        map.insert("op_role".into(), Value::String("ISV".into()));
+        query.push(("op_role".into(), "ISV".into()));
         let answer: CategoryAnswer = self
-            .call(CATEGORY_QUERY, &Value::Object(map).to_string(), false)
+            .execute(&read(CATEGORY_QUERY, Params::Query(query)))
             .await?
             .parse()?;
         Ok(answer.shop_category_config_infos)
@@ -191,15 +211,12 @@ impl Gateway {
         image_name: &str,
         bytes: Vec<u8>,
     ) -> Result<UploadedImage, AlipayError> {
-        let parts = vec![
-            Part::Text("image_type".into(), image_type.into()),
-            Part::Text("image_name".into(), image_name.into()),
-            Part::File {
-                name: "image_content".into(),
-                file_name: format!("{image_name}.{image_type}"),
-                bytes,
-            },
-        ];
-        self.call_multipart(IMAGE_UPLOAD, parts).await?.parse()
+        let params = Params::Upload {
+            image_type: image_type.into(),
+            image_name: image_name.into(),
+            file_name: format!("{image_name}.{image_type}"),
+            bytes,
+        };
+        self.execute(&read(IMAGE_UPLOAD, params)).await?.parse()
     }
 }

@@ -133,6 +133,9 @@ pub struct WriteResult {
     /// `WAIT_MERCHANT_CONFIRM`: pending merchant confirmation.
     #[serde(default)]
     pub result_code: Option<String>,
+    /// The answer's v3 `alipay-trace-id` (not in the body; `None` on classic).
+    #[serde(skip)]
+    pub trace_id: Option<String>,
 }
 
 /// querydetail: `store_id`, audit state and every other field as text.

@@ -216,6 +216,10 @@ pub(super) fn show_table(out: &mut dyn Write, shown: &RunShown<'_>) -> std::io::
             )?;
             writeln!(out, "      sent:    {}", fields_brief(&a.fields))?;
             writeln!(out, "      answer:  {}", answer_text(a))?;
+            if let Some(trace) = &a.trace_id {
+                // What Alipay's support asks for about a v3 call.
+                writeln!(out, "      trace:   alipay-trace-id {trace}")?;
+            }
             if let Some(Outcome::Accepted { apply_id, .. }) = &a.outcome {
                 if let Some(app) = shown.applications.iter().find(|p| &p.apply_id == apply_id) {
                     writeln!(out, "      now:     {}", application_text(app))?;

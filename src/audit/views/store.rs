@@ -85,10 +85,15 @@ pub(super) fn store_text(out: &mut dyn Write, h: &StoreHistory) -> std::io::Resu
                 .as_deref()
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default();
+            let trace = a
+                .trace_id
+                .as_deref()
+                .map(|t| format!(" [alipay-trace-id {t}]"))
+                .unwrap_or_default();
             push(
                 at,
                 event,
-                format!("action {}: {}{note}", a.id, outcome_label(o)),
+                format!("action {}: {}{note}{trace}", a.id, outcome_label(o)),
             );
         }
     }

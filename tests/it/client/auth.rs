@@ -4,13 +4,13 @@ use shopsync::alipay::koubei::SummaryQuery;
 use shopsync::alipay::ErrorClass;
 
 use super::{create_write, expect_class, seed_fields, ClientOpts, Env};
+use crate::harness::{each_mode, Setup};
 
 const TOKEN: &str = "202611BB0123456789abcdef0123456789ab";
 const WRONG: &str = "202611BBffffffffffffffffffffffffffff";
 
-#[tokio::test]
-async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused() {
-    let env = Env::start(|c| c.app_auth_tokens = vec![TOKEN.into()]).await;
+async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused(setup: Setup) {
+    let env = Env::start_in(setup, |c| c.app_auth_tokens = vec![TOKEN.into()]).await;
     // Seeded shops belong to the merchant the token acts for.
     let shop_id = env.sim.seed_shop("ST-0001", seed_fields(1));
     let with = env.client(ClientOpts {
@@ -40,11 +40,10 @@ async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused() {
         ErrorClass::Config,
     );
     assert_eq!(err_read.code.as_deref(), Some("20001"));
-    assert_eq!(
-        err_read.sub_code.as_deref(),
-        Some("aop.invalid-app-auth-token")
-    );
-    assert!(!err_read.signed);
+    assert!(err_read.is("invalid-app-auth-token"), "{err_read}");
+    // Classic answers request-check errors unsigned (docs/protocol.md §2.5); v3 signs every
+    // answer to a request whose signature verified, errors included (§3).
+    assert_eq!(err_read.signed, env.is_v3(), "{err_read}");
     let err_write = expect_class(
         wrong.shop_create(&create_write("ST-0002", "req0002")).await,
         ErrorClass::Config,
@@ -67,7 +66,7 @@ async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused() {
             .await,
         ErrorClass::Business,
     );
-    assert_eq!(err.sub_code.as_deref(), Some("INVALID_SHOPID"));
+    assert!(err.is("INVALID_SHOPID"), "{err}");
 
     // The token never prints.
     for gw in [&with, &wrong] {
@@ -81,9 +80,8 @@ async fn the_token_selects_the_merchant_and_a_wrong_one_is_refused() {
     }
 }
 
-#[tokio::test]
-async fn a_token_the_simulator_does_not_know_is_refused_on_every_method() {
-    let env = Env::start(|_| {}).await;
+async fn a_token_the_simulator_does_not_know_is_refused_on_every_method(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     let gw = env.client(ClientOpts {
         token: Some(TOKEN.into()),
         ..ClientOpts::default()
@@ -97,3 +95,8 @@ async fn a_token_the_simulator_does_not_know_is_refused_on_every_method() {
         assert_eq!(err.code.as_deref(), Some("20001"));
     }
 }
+
+each_mode!(
+    the_token_selects_the_merchant_and_a_wrong_one_is_refused,
+    a_token_the_simulator_does_not_know_is_refused_on_every_method,
+);

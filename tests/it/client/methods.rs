@@ -11,10 +11,10 @@ use shopsync::sim::ForcedOutcome;
 use super::{
     create_fields, create_write, expect_class, modify_write, seed_fields, Env, APPLY, SUMMARY,
 };
+use crate::harness::{each_mode, Setup};
 
-#[tokio::test]
-async fn summary_page_and_pages_cover_every_shop_once() {
-    let env = Env::start(|_| {}).await;
+async fn summary_page_and_pages_cover_every_shop_once(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     let mut seeded = BTreeSet::new();
     for n in 1..=230 {
         seeded.insert(env.sim.seed_shop(&format!("ST-{n:04}"), seed_fields(n)));
@@ -60,9 +60,8 @@ async fn summary_page_and_pages_cover_every_shop_once() {
     );
 }
 
-#[tokio::test]
-async fn create_is_audited_then_listed_and_detailed() {
-    let env = Env::start(|_| {}).await;
+async fn create_is_audited_then_listed_and_detailed(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     let res = env
         .gw
         .shop_create(&create_write("ST-0001", "req0001"))
@@ -124,9 +123,8 @@ async fn create_is_audited_then_listed_and_detailed() {
     );
 }
 
-#[tokio::test]
-async fn rejected_audit_reports_fail_with_reason() {
-    let env = Env::start(|_| {}).await;
+async fn rejected_audit_reports_fail_with_reason(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     env.sim
         .force_outcome("ST-0002", ForcedOutcome::Fail("门头照不清晰".into()));
     let res = env
@@ -145,9 +143,8 @@ async fn rejected_audit_reports_fail_with_reason() {
     assert!(env.sim.shops().is_empty());
 }
 
-#[tokio::test]
-async fn modify_clears_avg_price_and_refuses_non_clearable_empty() {
-    let env = Env::start(|_| {}).await;
+async fn modify_clears_avg_price_and_refuses_non_clearable_empty(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     let shop_id = env.create_approved("ST-0003", "req0003").await;
     let per_pay = |env: &Env| {
         let gw = env.gw.clone();
@@ -183,7 +180,7 @@ async fn modify_clears_avg_price_and_refuses_non_clearable_empty() {
         ErrorClass::Business,
     );
     assert_eq!(err.code.as_deref(), Some("40004"));
-    assert_eq!(err.sub_code.as_deref(), Some("SHOP_MODIFY_INVALID_PARAM"));
+    assert!(err.is("SHOP_MODIFY_INVALID_PARAM"), "{err}");
     assert!(err.signed);
     let detail = env
         .gw
@@ -196,9 +193,8 @@ async fn modify_clears_avg_price_and_refuses_non_clearable_empty() {
     );
 }
 
-#[tokio::test]
-async fn shop_batchquery_lists_the_merchants_shop_ids() {
-    let env = Env::start(|_| {}).await;
+async fn shop_batchquery_lists_the_merchants_shop_ids(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     let mut seeded = BTreeSet::new();
     for n in 1..=3 {
         seeded.insert(env.sim.seed_shop(&format!("ST-{n:04}"), seed_fields(n)));
@@ -217,9 +213,8 @@ async fn shop_batchquery_lists_the_merchants_shop_ids() {
     assert!(empty.shop_ids.is_empty());
 }
 
-#[tokio::test]
-async fn applyorder_batchquery_chunks_150_ids_into_two_calls() {
-    let env = Env::start(|_| {}).await;
+async fn applyorder_batchquery_chunks_150_ids_into_two_calls(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     let mut apply_ids = Vec::new();
     for n in 1..=150 {
         let mut w = create_write(&format!("ST-{n:04}"), &format!("req{n:04}"));
@@ -243,9 +238,8 @@ async fn applyorder_batchquery_chunks_150_ids_into_two_calls() {
     );
 }
 
-#[tokio::test]
-async fn category_query_returns_the_tree_and_subtrees() {
-    let env = Env::start(|_| {}).await;
+async fn category_query_returns_the_tree_and_subtrees(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     let all = env.gw.category_query(None).await.unwrap();
     assert!(all.len() > 1);
     let leaf = all
@@ -267,9 +261,8 @@ async fn category_query_returns_the_tree_and_subtrees() {
     assert!(err.signed);
 }
 
-#[tokio::test]
-async fn uploaded_image_is_usable_as_main_image() {
-    let env = Env::start(|_| {}).await;
+async fn uploaded_image_is_usable_as_main_image(setup: Setup) {
+    let env = Env::start_in(setup, |_| {}).await;
     let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
     jpeg.extend(std::iter::repeat_n(0x42u8, 4096));
     let image = env.gw.image_upload("jpg", "front", jpeg).await.unwrap();
@@ -280,7 +273,7 @@ async fn uploaded_image_is_usable_as_main_image() {
     let mut bogus = create_write("ST-0010", "req0010");
     set(&mut bogus.fields, "main_image", "NotAnUploadedImageId0000");
     let err = expect_class(env.gw.shop_create(&bogus).await, ErrorClass::Business);
-    assert_eq!(err.sub_code.as_deref(), Some("SHOP_CREATE_INVALID_PARAM"));
+    assert!(err.is("SHOP_CREATE_INVALID_PARAM"), "{err}");
 
     let mut w = create_write("ST-0010", "req0011");
     set(&mut w.fields, "main_image", &image.image_id);
@@ -313,3 +306,14 @@ fn set(fields: &mut [(String, String)], key: &str, value: &str) {
         }
     }
 }
+
+each_mode!(
+    summary_page_and_pages_cover_every_shop_once,
+    create_is_audited_then_listed_and_detailed,
+    rejected_audit_reports_fail_with_reason,
+    modify_clears_avg_price_and_refuses_non_clearable_empty,
+    shop_batchquery_lists_the_merchants_shop_ids,
+    applyorder_batchquery_chunks_150_ids_into_two_calls,
+    category_query_returns_the_tree_and_subtrees,
+    uploaded_image_is_usable_as_main_image,
+);

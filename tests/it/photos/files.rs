@@ -10,9 +10,14 @@ use shopsync::sync::report::{write_plan, PlanFormat};
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn photo_files_are_uploaded_once_and_shops_created_with_the_issued_ids() {
-    let h = photo_harness(photo_csv(&standard_rows(3)), "").await;
+crate::harness::each_protocol!(photo_files_are_uploaded_once_and_shops_created_with_the_issued_ids);
+
+/// On both protocols: image.upload is multipart in each (classic: signed text fields and
+/// the file; v3: the `data` JSON part and the file).
+async fn photo_files_are_uploaded_once_and_shops_created_with_the_issued_ids(
+    setup: crate::harness::Setup,
+) {
+    let h = photo_harness_on(setup, photo_csv(&standard_rows(3)), "").await;
     write_standard_photos(&h);
 
     // plan reads and checks the photos but never uploads them.
