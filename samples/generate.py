@@ -4,7 +4,8 @@
 Writes stores.csv (UTF-8), stores-gbk.csv (the same bytes re-encoded as GBK),
 stores.sqlite (table `stores`, typed columns as a POS database would hold them), and the
 SQL that loads the same table into PostgreSQL (stores-postgres.sql) and MySQL/MariaDB
-(stores-mysql.sql).
+(stores-mysql.sql). Each store's photos (a storefront for its city, two interiors) are
+files in images/, relative to the export's directory; draw_photos.py draws them.
 Run from anywhere: python3 samples/generate.py
 """
 import csv
@@ -16,6 +17,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 HEADER = ["门店编号", "分店名", "省份代码", "城市代码", "区县代码", "地址", "经度", "纬度",
           "联系电话", "店长手机", "营业时间", "人均消费", "WiFi", "停车"]
+PHOTO_HEADER = ["门头照", "门店照片"]
+INTERIORS = ["images/interior-counter.jpg", "images/interior-seating.png"]
+
+
+def photos(store_id):
+    """(main image, audit images) of a store: its city's storefront, then the interiors."""
+    front = "images/storefront-%s.jpg" % store_id.split("-")[1].lower()
+    return front, ",".join([front] + INTERIORS)
 
 SH = ("310000", "310100")
 BJ = ("110000", "110100")
@@ -81,9 +90,10 @@ ROWS = [
 def csv_text():
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(HEADER)
+    w.writerow(HEADER + PHOTO_HEADER)
     for (sid, branch, (prov, city), dist, addr, lng, lat, phone, mgr, hours, avg, wifi, park) in ROWS:
-        w.writerow([sid, branch, prov, city, dist, addr, lng, lat, phone, mgr, hours, avg, wifi, park])
+        w.writerow([sid, branch, prov, city, dist, addr, lng, lat, phone, mgr, hours, avg, wifi, park,
+                    *photos(sid)])
     return buf.getvalue()
 
 
@@ -144,7 +154,7 @@ ERRORS = [
     ("ERR-MAIN-2", {"主店名": "鲜果坊（南京西路店）鲜果"}, "main_shop_name: branch part"),
     ("ERR-MAIN-3", {"主店名": "鲜果坊新鲜水果与手作果茶饮品专门连锁品牌集团"}, "main_shop_name: at most 20"),
     ("ERR-CATEGORY", {"category_id": "20150507-18"}, "category_id: not a number"),
-    ("ERR-IMAGE", {"main_image": "img 01.jpg"}, "main_image: not an image id"),
+    ("ERR-IMAGE", {"main_image": "ftp://cdn.example.com/xgf/front.jpg"}, "main_image: not an image id, file path or http(s) URL"),
     ("ERR-AUDIT-IMG", {"audit_images": IMG + ",,"}, "audit_images: empty item"),
     ("ERR-ISV", {"isv_uid": "2099102146225135"}, "isv_uid: starting with 2088"),
     ("ERR-LICENCE", {"licence_code": "91310000-MA1K"}, "licence_code: only Chinese"),
@@ -210,7 +220,9 @@ CREATE TABLE stores (
     avg_spend      numeric(7, 2),
     wifi           boolean,
     parking        boolean,
-    closed         boolean NOT NULL DEFAULT false
+    closed         boolean NOT NULL DEFAULT false,
+    storefront_photo text,
+    shop_photos    text
 );
 """
 
@@ -231,7 +243,9 @@ CREATE TABLE stores (
     avg_spend      DECIMAL(7, 2) NULL,
     wifi           BOOLEAN NULL,
     parking        BOOLEAN NULL,
-    closed         BOOLEAN NOT NULL DEFAULT FALSE
+    closed         BOOLEAN NOT NULL DEFAULT FALSE,
+    storefront_photo VARCHAR(255) NULL,
+    shop_photos    VARCHAR(1024) NULL
 ) DEFAULT CHARSET = utf8mb4;
 """
 
@@ -247,12 +261,14 @@ def sql_dump(kind):
         boolean = lambda b: "TRUE" if b else "FALSE"
     values = []
     for (sid, branch, prov, city, dist, addr, lng, lat, phone, mgr, hours, avg, wifi, park) in typed_rows():
-        values.append("    (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" % (
+        front, shop = photos(sid)
+        values.append("    (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)" % (
             sql_text(sid), sql_text(branch), prov, city, dist, sql_text(addr), lng, lat,
             sql_text(phone), sql_text(mgr), sql_text(hours), avg, boolean(wifi), boolean(park),
-            boolean(False)))
+            boolean(False), sql_text(front), sql_text(shop)))
     insert = ("INSERT INTO stores (code, branch, province, city, district, address, lng, lat, phone,\n"
-              "                    manager_mobile, hours, avg_spend, wifi, parking, closed) VALUES\n")
+              "                    manager_mobile, hours, avg_spend, wifi, parking, closed,\n"
+              "                    storefront_photo, shop_photos) VALUES\n")
     return head + table + insert + ",\n".join(values) + ";\n"
 
 
@@ -273,13 +289,14 @@ def main():
         province INTEGER NOT NULL, city INTEGER NOT NULL, district INTEGER NOT NULL,
         address TEXT NOT NULL, lng REAL NOT NULL, lat REAL NOT NULL,
         phone TEXT NOT NULL, manager_mobile TEXT, hours TEXT,
-        avg_spend INTEGER, wifi INTEGER, parking INTEGER, closed INTEGER NOT NULL DEFAULT 0)""")
+        avg_spend INTEGER, wifi INTEGER, parking INTEGER, closed INTEGER NOT NULL DEFAULT 0,
+        storefront_photo TEXT, shop_photos TEXT)""")
     for (sid, branch, (prov, city), dist, addr, lng, lat, phone, mgr, hours, avg, wifi, park) in ROWS:
         con.execute(
-            "INSERT INTO stores VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+            "INSERT INTO stores VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?,?)",
             (sid, branch, int(prov), int(city), int(dist), addr, float(lng), float(lat), phone,
              mgr or None, hours, price(avg), 1 if wifi in ("是", "Y", "有") else 0,
-             1 if park == "有" else 0))
+             1 if park == "有" else 0, *photos(sid)))
     con.commit()
     con.execute("VACUUM")
     con.close()

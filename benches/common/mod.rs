@@ -101,6 +101,8 @@ path = "stores.csv"
 concurrency = {concurrency}
 max_creates = 1000000
 max_modifies = 1000000
+# The two example ids are fewer than the default 3 distinct audit photos.
+min_audit_images = 2
 
 [rate_limit]
 qps = {qps}

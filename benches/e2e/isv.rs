@@ -43,6 +43,8 @@ request_timeout = "30s"
 concurrency = 8
 max_creates = 1000000
 max_modifies = 1000000
+# The two example ids are fewer than the default 3 distinct audit photos.
+min_audit_images = 2
 
 [rate_limit]
 qps = {QPS}

@@ -1,6 +1,6 @@
 //! A store's whole history, for `shopsync audit store`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -9,8 +9,10 @@ use super::applications::Application;
 use super::notifications::NotificationRow;
 use super::rejects::RejectRow;
 use super::shopmap::{Mapping, PreviousMapping};
+use super::uploads::UploadRow;
 use super::{AuditDb, AuditError};
 use crate::ids::StoreId;
+use crate::record::Field;
 
 impl StoreHistory {
     /// Nothing at all is recorded about this store id.
@@ -46,6 +48,9 @@ pub struct StoreHistory {
     pub accepted_values: BTreeMap<String, String>,
     /// Export rows with this store id that were rejected, by run.
     pub rejects: Vec<RejectRow>,
+    /// Photo uploads this store waited on, or whose image id its writes carried: which
+    /// file or URL became which image id (oldest first).
+    pub photos: Vec<UploadRow>,
 }
 
 impl AuditDb {
@@ -62,16 +67,29 @@ impl AuditDb {
                 .collect::<Result<Vec<String>, _>>()?;
             rows
         };
+        let actions = self.actions_for_store(store_id)?;
+        let accepted_values = self.accepted_values_for(store_id)?;
+        // The image ids this store's writes carried and Alipay accepted.
+        let image_values = actions
+            .iter()
+            .flat_map(|a| a.fields.iter())
+            .chain(accepted_values.iter())
+            .filter(|(k, _)| Field::from_name(k).is_some_and(Field::holds_images))
+            .flat_map(|(_, v)| crate::record::image::items(v));
+        let ids: BTreeSet<&str> = image_values.collect();
+        let ids: Vec<&str> = ids.into_iter().collect();
+        let photos = self.uploads_for_store(store_id, &ids)?;
         Ok(StoreHistory {
             store_id: store_id.clone(),
             mapping: self.mapping(store_id)?,
             previous_mappings: self.previous_mappings(store_id)?,
             detail_shops,
-            actions: self.actions_for_store(store_id)?,
             applications: self.applications_for_store(store_id)?,
             notifications: self.notifications_for_store(store_id)?,
-            accepted_values: self.accepted_values_for(store_id)?,
             rejects: self.rejects_for_store(store_id)?,
+            actions,
+            accepted_values,
+            photos,
         })
     }
 }

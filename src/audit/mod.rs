@@ -2,8 +2,9 @@
 //! notifications, and the `shopsync audit` queries.
 //!
 //! One file per concern: `runs`, `actions` (and `changes`: old → new of each modify),
-//! `shopmap`, `applications`, `values`, `notifications`, `history`, `rejects`,
-//! `alipay_certs` (Alipay certificates kept after a rotation), [`views`] for the CLI, and
+//! `shopmap`, `applications`, `values`, `notifications`, `uploads` (store photos),
+//! `categories` (the category cache), `history`, `rejects`, `alipay_certs` (Alipay
+//! certificates kept after a rotation), [`views`] for the CLI, and
 //! [`html`] for the run report.
 //!
 //! - The connection runs in WAL mode with `synchronous=NORMAL`, a 5 s busy timeout and
@@ -23,6 +24,7 @@
 mod actions;
 mod alipay_certs;
 mod applications;
+mod categories;
 mod changes;
 mod history;
 pub mod html;
@@ -32,6 +34,7 @@ mod runs;
 mod shopmap;
 mod sql;
 mod table;
+mod uploads;
 mod values;
 pub mod views;
 
@@ -44,6 +47,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use actions::{ActionId, ActionRow, NewAction, Outcome};
 pub use applications::{AppStatus, Application, NewApplication};
+pub use categories::CachedCategory;
 pub use changes::{ChangeRow, NewChange};
 pub use history::StoreHistory;
 pub use notifications::{NotificationRecord, NotificationRow};
@@ -51,6 +55,7 @@ pub use rejects::{NewReject, RejectRow, MAX_VALUE_CHARS};
 
 pub use runs::{RunId, RunKind, RunRow, RunStatus, RunSummary};
 pub use shopmap::{Mapping, PreviousMapping};
+pub use uploads::{KnownImage, NewUpload, UploadOutcome, UploadRow};
 pub use views::{run_command, run_command_at, AuditCommand, OutputFormat};
 
 /// The migrations this build knows, in order. The number is the file's prefix.
@@ -62,9 +67,9 @@ const MIGRATIONS: &[Migration] = &[
         "merchants",
         include_str!("migrations/0003_merchants.sql"),
     ),
-    // 4 (uploads) is reserved for work in progress on another branch: the list may have
-    // gaps, and a migration added later with a lower number is applied to a store that
-    // already has higher ones (see `migrate`).
+    (4, "uploads", include_str!("migrations/0004_uploads.sql")),
+    // The list may have gaps, and a migration added later with a lower number is applied
+    // to a store that already has higher ones (see `migrate`).
     (
         5,
         "action_changes",

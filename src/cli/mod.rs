@@ -43,8 +43,8 @@ pub enum Command {
     /// before any write, 1 when the run failed, 78 on configuration errors.
     Sync(SyncArgs),
     /// Check configuration, keys, and the export without writing anything (exit 78 on
-    /// failure, listing every problem).
-    Validate,
+    /// failure, listing every problem). Offline unless `--online`.
+    Validate(ValidateArgs),
     /// Refresh pending applications through Alipay's audit once (applyorder.batchquery).
     FollowUp(FollowUpArgs),
     /// Read the audit store: runs, one run's writes, a store's history, pending audits.
@@ -71,6 +71,16 @@ pub struct LockArgs {
     /// lock only while a job runs, and skips a tick that finds it taken.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
     pub lock_timeout: Duration,
+}
+
+/// `shopsync validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Also ask Alipay: one signed read call (keys, app id, app_auth_token and gateway
+    /// work) and the export's categories looked up with category.query (unknown or
+    /// non-leaf ids are problems). Without it, validate sends nothing.
+    #[arg(long)]
+    pub online: bool,
 }
 
 /// Which merchant of an ISV config (`[[merchant]]` tables) a command is about.

@@ -19,9 +19,10 @@ mod simulate;
 mod simulate_cert;
 mod sync;
 mod validate;
+mod validate_online;
 
 pub use one_run::select_merchants;
-pub use validate::validate;
+pub use validate::{validate, validate_online};
 
 /// Run the parsed command line.
 pub async fn dispatch(cli: Cli) -> Exit {
@@ -46,7 +47,8 @@ pub async fn dispatch(cli: Cli) -> Exit {
     let result = match cli.command {
         Command::Plan(args) => plan::run(config, args).await,
         Command::Sync(args) => sync::run(config, args).await,
-        Command::Validate => Ok(validate::validate(config)),
+        Command::Validate(args) if args.online => Ok(validate::validate_online(config).await),
+        Command::Validate(_) => Ok(validate::validate(config)),
         Command::FollowUp(args) => follow_up::run(config, args).await,
         Command::Audit(args) => audit::run(config, args),
         Command::Daemon(args) => daemon::run(config, args).await,

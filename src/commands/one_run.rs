@@ -219,6 +219,21 @@ fn print_run(out: &mut dyn Write, show: &Show, apply: bool, ran: &Ran<'_>) -> Ex
     if apply {
         let _ = write!(out, "{who}");
         let _ = report::write_summary(&result.summary, result.status, result.run.0, out);
+        let p = result.photos;
+        if p.read > 0 || p.uploaded + p.failed > 0 {
+            let _ = writeln!(
+                out,
+                "{who}Photos: {} file(s)/URL(s) read, {} already on Alipay, {} uploaded now{}.",
+                p.read,
+                p.known,
+                p.uploaded,
+                if p.failed > 0 {
+                    format!(", {} failed", p.failed)
+                } else {
+                    String::new()
+                }
+            );
+        }
         if let Some(pending) = ran.pending {
             let _ = writeln!(
                 out,

@@ -64,11 +64,52 @@ fn check_certificates(cfg: &Config, problems: &mut Vec<String>) {
 
 /// Check configuration, keys and the export; write nothing. Every problem is listed.
 pub fn validate(config: &Path) -> Exit {
+    match offline(config) {
+        Ok((_, problems)) => report(config, &problems),
+        Err(exit) => exit,
+    }
+}
+
+/// `validate --online`: the offline checks, then one signed read and the categories
+/// (`validate_online`), when the offline checks found nothing.
+pub async fn validate_online(config: &Path) -> Exit {
+    let (cfg, mut problems) = match offline(config) {
+        Ok(found) => found,
+        Err(exit) => return exit,
+    };
+    if problems.is_empty() {
+        problems = super::validate_online::problems(&cfg).await;
+    } else {
+        crate::tell!("Not contacting Alipay (--online) until the problems below are fixed.");
+    }
+    report(config, &problems)
+}
+
+fn report(config: &Path, problems: &[String]) -> Exit {
+    if problems.is_empty() {
+        crate::say!("Configuration {} is valid.", config.display());
+        Exit::Ok
+    } else {
+        crate::tell!(
+            "Configuration {} has {} problem(s):",
+            config.display(),
+            problems.len()
+        );
+        for p in problems {
+            crate::tell!("  - {p}");
+        }
+        Exit::Config
+    }
+}
+
+/// The offline checks: the configuration and its problems, or the exit when it cannot be
+/// read at all.
+fn offline(config: &Path) -> Result<(Config, Vec<String>), Exit> {
     let cfg = match Config::load_unchecked(config) {
         Ok(c) => c,
         Err(e) => {
             crate::tell!("error: {e}");
-            return Exit::Config;
+            return Err(Exit::Config);
         }
     };
     let mut problems = cfg.problems();
@@ -124,18 +165,5 @@ pub fn validate(config: &Path) -> Exit {
     {
         problems.push(format!("[schedule]: {e}"));
     }
-    if problems.is_empty() {
-        crate::say!("Configuration {} is valid.", config.display());
-        Exit::Ok
-    } else {
-        crate::tell!(
-            "Configuration {} has {} problem(s):",
-            config.display(),
-            problems.len()
-        );
-        for p in &problems {
-            crate::tell!("  - {p}");
-        }
-        Exit::Config
-    }
+    Ok((cfg, problems))
 }

@@ -111,6 +111,7 @@ impl Config {
         if self.alipay.connect_timeout.is_zero() || self.alipay.request_timeout.is_zero() {
             out.push("[alipay] timeouts must be positive".into());
         }
+        self.images_problems(&mut out);
         if let Some(n) = &self.notify {
             if n.listen.parse::<std::net::SocketAddr>().is_err() {
                 out.push(format!(

@@ -14,6 +14,7 @@ const OVERRIDABLE: &[&str] = &[
     "notify",
     "health",
     "simulator",
+    "images",
 ];
 
 /// Apply `SHOPSYNC_<SECTION>_<KEY>=value` overrides to the parsed TOML. Values are read as

@@ -12,6 +12,7 @@ use crate::source::SourceConfig;
 mod checks;
 mod credentials;
 mod env;
+mod images;
 mod merchants;
 mod sections;
 
@@ -19,6 +20,7 @@ pub use merchants::{valid_name as valid_merchant_name, MerchantSection};
 
 use credentials::credential_or_path;
 use env::apply_env;
+pub use images::ImagesSection;
 pub use sections::*;
 
 /// Where the configuration is looked for when `--config` is not given, in order.
@@ -85,6 +87,9 @@ pub struct Config {
     pub health: Option<HealthSection>,
     #[serde(default)]
     pub simulator: SimulatorSection,
+    /// Photo files and URLs (`sync::photos`).
+    #[serde(default)]
+    pub images: ImagesSection,
     /// `[[alert]]` destinations (README "Alerts").
     #[serde(default)]
     pub alert: Vec<crate::alert::AlertConfig>,

@@ -77,7 +77,7 @@ impl GatewayChoice {
     }
 }
 
-fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(super) fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     humantime::parse_duration(&s)
         .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration like \"30s\": {e}")))
@@ -226,6 +226,10 @@ pub struct SyncSection {
     /// `retry::THROTTLE_BUDGET` without using attempts.
     #[serde(default = "default_attempts", deserialize_with = "lenient")]
     pub max_attempts: u32,
+    /// A row with fewer distinct `audit_images` than this is rejected before any call
+    /// (the integration guide: one storefront and two interior photos). 0 turns it off.
+    #[serde(default = "default_min_audit_images", deserialize_with = "lenient")]
+    pub min_audit_images: usize,
 }
 
 fn yes() -> bool {
@@ -246,6 +250,9 @@ fn default_unidentified_after() -> Duration {
 fn default_attempts() -> u32 {
     8
 }
+fn default_min_audit_images() -> usize {
+    3
+}
 
 impl Default for SyncSection {
     fn default() -> Self {
@@ -259,6 +266,7 @@ impl Default for SyncSection {
             min_export_ratio: default_min_export_ratio(),
             unidentified_after: default_unidentified_after(),
             max_attempts: default_attempts(),
+            min_audit_images: default_min_audit_images(),
         }
     }
 }

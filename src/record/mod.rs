@@ -6,6 +6,7 @@ use std::fmt;
 
 mod build;
 mod business_time;
+pub mod image;
 mod rules;
 mod text;
 mod values;
@@ -233,6 +234,11 @@ impl Field {
             self,
             Field::CategoryId | Field::ProvinceCode | Field::CityCode
         )
+    }
+
+    /// Holds image ids (or, in the export, photo files and URLs: [`image`]).
+    pub fn holds_images(self) -> bool {
+        image::IMAGE_FIELDS.contains(&self)
     }
 
     /// Set on create only; a modify ignores it.

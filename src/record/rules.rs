@@ -38,12 +38,9 @@ pub fn normalise(field: Field, raw: &str) -> Result<Option<String>, String> {
         | Field::MainImage
         | Field::Licence
         | Field::BusinessCertificate
-        | Field::AuthLetter => {
-            let id = fold_width(v);
-            check_image_id(&id)?;
-            id.into_owned()
-        }
-        Field::AuditImages | Field::OtherAuthorization => map_list(v, check_image_id)?,
+        | Field::AuthLetter
+        | Field::AuditImages
+        | Field::OtherAuthorization => super::image::normalise_images(field, v)?,
         Field::ImplementId => code_list(v)?,
         Field::OnlineUrl => url_list(v)?,
         Field::IsvUid => isv_uid(v)?,
@@ -270,16 +267,6 @@ fn avg_price(v: &str) -> Result<String, String> {
         return Err(format!("{} is outside 1..99999 yuan", show(v)));
     }
     Ok(int.to_string())
-}
-
-fn check_image_id(v: &str) -> Result<(), String> {
-    if v.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        Ok(())
-    } else {
-        Err(format!("{} is not an image id ([A-Za-z0-9_-])", show(v)))
-    }
 }
 
 fn code_list(v: &str) -> Result<String, String> {

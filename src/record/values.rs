@@ -131,6 +131,25 @@ impl FieldValues {
         Field::ALL.iter().filter_map(|f| Some((*f, self.get(*f)?)))
     }
 
+    /// These values with `set` replacing (or adding) some fields. The shared base is kept,
+    /// so replacing a few values of a row that uses the config's defaults stays small.
+    pub fn with_replaced(&self, set: &[(Field, String)]) -> FieldValues {
+        let replaced = set.iter().fold(0u64, |m, (f, _)| m | bit(*f));
+        let own = (0..self.ends.len())
+            .scan(self.present, |rest, i| {
+                let b = *rest & rest.wrapping_neg();
+                *rest &= !b;
+                Some((Field::ALL[b.trailing_zeros() as usize], self.at(i)))
+            })
+            .filter(|(f, _)| replaced & bit(*f) == 0);
+        let mut out = FieldValues::from_pairs(
+            own.map(|(f, v)| (f, v.to_string()))
+                .chain(set.iter().cloned()),
+        );
+        out.base = self.base.clone();
+        out
+    }
+
     /// The values whose field passes `keep`.
     pub fn filtered(&self, keep: impl Fn(Field) -> bool) -> FieldValues {
         FieldValues::from_pairs(self.iter().filter(|(f, _)| keep(*f)))
@@ -248,5 +267,15 @@ mod tests {
         assert_eq!(again, flat);
         assert!(again.base.as_ref().unwrap().base.is_none());
         assert_eq!(v.filtered(|f| f != Field::Address).len(), 2);
+        // Replacing keeps the base and the other own values.
+        let r = v.with_replaced(&[
+            (Field::CategoryId, "9".to_string()),
+            (Field::Address, "b".to_string()),
+        ]);
+        assert_eq!(r.get(Field::CategoryId), Some("9"));
+        assert_eq!(r.get(Field::Address), Some("b"));
+        assert_eq!(r.get(Field::BrandName), Some("老王"));
+        assert_eq!(r.len(), 3);
+        assert!(Arc::ptr_eq(r.base.as_ref().unwrap(), &base));
     }
 }

@@ -414,7 +414,7 @@ pub fn describe(cfg: &SourceConfig) -> String {
 
 /// The name rejects and errors give the source: its path, or for a database server its URL
 /// without any password.
-fn file_name(cfg: &SourceConfig) -> String {
+pub fn file_name(cfg: &SourceConfig) -> String {
     if cfg.kind.is_server() {
         return db_settings::display_url(cfg);
     }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::audit::{RunStatus, RunSummary};
 pub use crate::cli::PlanFormat;
-use crate::sync::plan::{Action, Change, Plan};
+use crate::sync::plan::{Action, Change, Plan, PHOTO_PLACEHOLDER};
 
 fn show(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("∅")
@@ -63,6 +63,14 @@ fn write_json(plan: &Plan, merchant: Option<&str>, out: &mut dyn Write) -> std::
     }
     out.write_all(b"\"counts\":")?;
     serde_json::to_writer(&mut *out, &plan.counts()).map_err(json)?;
+    if !plan.photos.is_empty() {
+        out.write_all(b",\"photos\":")?;
+        serde_json::to_writer(&mut *out, &plan.photos).map_err(json)?;
+    }
+    if !plan.categories.is_empty() {
+        out.write_all(b",\"categories\":")?;
+        serde_json::to_writer(&mut *out, &plan.categories).map_err(json)?;
+    }
     out.write_all(b",\"items\":[")?;
     for (i, item) in plan.items.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
@@ -85,9 +93,24 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
                     (Some(m), None) => m.to_string(),
                     _ => String::new(),
                 };
+                let category = fields
+                    .get(crate::record::Field::CategoryId)
+                    .map(|id| match plan.categories.get(id) {
+                        Some(n) => format!(", category {n}"),
+                        None => format!(", category {id}"),
+                    })
+                    .unwrap_or_default();
+                let uploads = photos_to_upload(fields.iter().map(|(f, v)| (f, Some(v))));
                 (
                     "-".into(),
-                    format!("new shop {name}, {} fields", fields.len()),
+                    format!(
+                        "new shop {name}, {} fields{category}{}",
+                        fields.len(),
+                        match uploads {
+                            0 => String::new(),
+                            n => format!(", {n} photo(s) to upload first"),
+                        }
+                    ),
                 )
             }
             Action::Modify {
@@ -169,12 +192,75 @@ fn write_table(plan: &Plan, all: bool, out: &mut dyn Write) -> std::io::Result<(
             detail.trim_end()
         )?;
     }
+    write_photos(plan, out)?;
     let c = plan.counts();
     writeln!(
         out,
         "Plan: {} to create, {} to modify, {} unchanged, {} pending, {} blocked, {} remote-only, {} rejected.",
         c.create, c.modify, c.unchanged, c.pending, c.blocked, c.remote_only, c.rejected
     )
+}
+
+/// Distinct photos of these values that wait on an upload.
+fn photos_to_upload<'a>(
+    values: impl Iterator<Item = (crate::record::Field, Option<&'a str>)>,
+) -> usize {
+    let waiting: std::collections::BTreeSet<&str> = values
+        .filter(|(f, _)| f.holds_images())
+        .filter_map(|(_, v)| v)
+        .flat_map(crate::record::image::items)
+        .filter(|i| i.starts_with(PHOTO_PLACEHOLDER))
+        .collect();
+    waiting.len()
+}
+
+/// At most this many photos are listed by name in the table (all are counted).
+const PHOTOS_LISTED: usize = 20;
+
+/// The photos the writes wait on: how many, which stores, and what they are.
+fn write_photos(plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
+    if plan.photos.is_empty() {
+        return Ok(());
+    }
+    let mut stores: Vec<&str> = plan
+        .photos
+        .iter()
+        .flat_map(|p| p.stores.iter().map(|s| s.as_str()))
+        .collect();
+    stores.sort_unstable();
+    stores.dedup();
+    writeln!(
+        out,
+        "Photos: {} to upload before the writes that use them ({} store(s) wait on them):",
+        plan.photos.len(),
+        stores.len()
+    )?;
+    for p in plan.photos.iter().take(PHOTOS_LISTED) {
+        let waiting: Vec<&str> = p.stores.iter().take(5).map(|s| s.as_str()).collect();
+        let more = p.stores.len().saturating_sub(waiting.len());
+        writeln!(
+            out,
+            "  {} ({}, {}, sha256 {}…) for {}{}",
+            p.sources.join(" = "),
+            p.image_type,
+            crate::audit::views::size_text(p.bytes),
+            &p.sha256[..p.sha256.len().min(12)],
+            waiting.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    if plan.photos.len() > PHOTOS_LISTED {
+        writeln!(
+            out,
+            "  … and {} more (`plan --format json` lists them all)",
+            plan.photos.len() - PHOTOS_LISTED
+        )?;
+    }
+    Ok(())
 }
 
 fn write_csv(plan: &Plan, merchant: Option<&str>, out: &mut dyn Write) -> std::io::Result<()> {
@@ -195,7 +281,13 @@ fn write_csv(plan: &Plan, merchant: Option<&str>, out: &mut dyn Write) -> std::i
         match &item.action {
             Action::Create { fields } => {
                 for (f, v) in fields.iter() {
-                    row(&mut w, merchant, [label, &store, "", f.name(), "", v, ""]).map_err(io)?;
+                    let detail = csv_detail(plan, f, Some(v));
+                    row(
+                        &mut w,
+                        merchant,
+                        [label, &store, "", f.name(), "", v, detail],
+                    )
+                    .map_err(io)?;
                 }
             }
             Action::Modify {
@@ -206,7 +298,11 @@ fn write_csv(plan: &Plan, merchant: Option<&str>, out: &mut dyn Write) -> std::i
                 for c in changes {
                     let old = c.old.clone().unwrap_or_default();
                     let new = c.new.clone().unwrap_or_default();
-                    let d = if *review { "re-triggers audit" } else { "" };
+                    let d = match (*review, csv_detail(plan, c.field, c.new.as_deref())) {
+                        (true, "") => "re-triggers audit",
+                        (true, _) => "re-triggers audit; photo to upload first",
+                        (false, d) => d,
+                    };
                     row(
                         &mut w,
                         merchant,
@@ -262,6 +358,17 @@ fn write_csv(plan: &Plan, merchant: Option<&str>, out: &mut dyn Write) -> std::i
         }
     }
     w.flush()
+}
+
+/// The CSV `detail` of one field's value: the category's name, or that a photo is uploaded
+/// first.
+fn csv_detail<'a>(plan: &'a Plan, field: crate::record::Field, value: Option<&str>) -> &'a str {
+    use crate::record::Field;
+    match (field, value) {
+        (Field::CategoryId, Some(id)) => plan.categories.get(id).map_or("", String::as_str),
+        (f, v) if photos_to_upload(std::iter::once((f, v))) > 0 => "photo to upload first",
+        _ => "",
+    }
 }
 
 /// One CSV record, with the merchant first when there is one.

@@ -17,6 +17,7 @@ use crate::record::Field;
 use crate::source;
 use crate::sync::apply::{self, ApplySettings, Progress};
 use crate::sync::followup;
+use crate::sync::photos::PhotoCounts;
 use crate::sync::plan::{
     self, FailedWrite, PendingWrite, Plan, PlanInput, PlanSettings, RejectedRow,
 };
@@ -53,6 +54,8 @@ pub struct RunResult {
     /// Why the run stopped or failed, for the operator.
     pub message: Option<String>,
     pub elapsed: Duration,
+    /// What became of the export's photo files and URLs (`sync::photos`).
+    pub photos: PhotoCounts,
     /// With [`RunOptions::fingerprints`] or a saved plan: what the run saw of each store.
     pub fingerprints: Option<Fingerprints>,
     /// With a saved plan: its writes that were not sent because their store moved.
@@ -119,6 +122,7 @@ impl Context {
                     exit,
                     message: Some(message),
                     elapsed: Duration::ZERO,
+                    photos: PhotoCounts::default(),
                     fingerprints: None,
                     stale: Vec::new(),
                     alipay_error: match &e {
@@ -146,11 +150,19 @@ impl Context {
         let db = &self.db;
         let gw = &self.gateway;
 
-        // The export is read (files on a blocking thread, database servers on this runtime)
-        // while the pending applications and the summary pages are fetched: the page reads
-        // are paced by the quota, so the local work costs no wall time. An unreadable
-        // export ends both at once.
-        let load = async { Ok::<_, RunError>(source::load_async(cfg.source()).await?) };
+        // The export is read (files on a blocking thread, database servers on this runtime),
+        // its categories checked and its photos read and resolved (both add rejected rows:
+        // sync::categories, sync::photos), while the pending applications and the summary
+        // pages are fetched: the page reads are paced by the quota, so this work costs no
+        // wall time. An unreadable export ends both at once.
+        let load = async {
+            let mut loaded = source::load_async(cfg.source()).await?;
+            let today = self.clock.now().with_timezone(&china()).date_naive();
+            source::reject_expired(cfg.source(), &mut loaded, today);
+            let category_names = self.check_categories(&mut loaded).await?;
+            let photos = self.resolve_photos(&mut loaded).await?;
+            Ok::<_, RunError>((loaded, category_names, photos))
+        };
         let fetch = async {
             let refreshed = followup::refresh_pending(gw, db, &self.clock, attempts).await?;
             if refreshed != Default::default() {
@@ -166,9 +178,7 @@ impl Context {
                     .await?;
             Ok::<_, RunError>(shops)
         };
-        let (mut loaded, remote_shops) = tokio::try_join!(load, fetch)?;
-        let today = self.clock.now().with_timezone(&china()).date_naive();
-        source::reject_expired(cfg.source(), &mut loaded, today);
+        let ((loaded, category_names, photos), remote_shops) = tokio::try_join!(load, fetch)?;
         let rows = loaded.stores.len() as u64 + loaded.rejects.len() as u64;
         db.set_run_store_count(run, rows)?;
         let rejects: Vec<NewReject<'_>> = loaded
@@ -245,6 +255,9 @@ impl Context {
             plan = restricted.plan;
             stale = restricted.stale;
         }
+        // The photos the (possibly restricted) writes wait on.
+        plan.categories = category_names;
+        plan.photos = photos.planned(&plan);
         let counts = plan.counts();
         let mut summary = RunSummary {
             stores: loaded.stores.len() as u64,
@@ -266,6 +279,7 @@ impl Context {
             exit: Exit::Ok,
             message: None,
             elapsed: Duration::ZERO,
+            photos: photos.counts(),
             fingerprints,
             stale,
             alipay_error: None,
@@ -301,6 +315,8 @@ impl Context {
             }
         }
 
+        // The photos the writes wait on, uploaded before them (sync::photos).
+        let (held_back, photo_failures) = self.photos_before_writes(run, &mut result).await?;
         let settings = ApplySettings {
             concurrency: cfg.sync.concurrency,
             max_attempts: attempts,
@@ -315,7 +331,7 @@ impl Context {
             db,
             &self.clock,
             run,
-            &result.plan,
+            held_back.as_ref().unwrap_or(&result.plan),
             &settings,
             self.stop.clone(),
             progress,
@@ -326,7 +342,7 @@ impl Context {
         }
         summary.created = report.created.load(Ordering::SeqCst);
         summary.modified = report.modified.load(Ordering::SeqCst);
-        summary.failed = report.failed.load(Ordering::SeqCst);
+        summary.failed = report.failed.load(Ordering::SeqCst) + photo_failures;
         summary.unknown = report.unknown.load(Ordering::SeqCst) + confirmed.still_unknown;
         summary.pending += report.deferred.load(Ordering::SeqCst);
         let not_started = writes.saturating_sub(

@@ -137,6 +137,16 @@ impl Harness {
     /// The test config with `alipay` as the `[alipay]` lines of a [`Setup`] (protocol,
     /// Alipay's key or the certificate files).
     pub fn config_text_for(gateway: &str, extra: &str, alipay: &str) -> String {
+        // The two example ids below are fewer distinct audit photos than the default
+        // `[sync] min_audit_images` (3); the test chain keeps them with the limit at 2
+        // unless a test sets it.
+        let extra = if extra.contains("min_audit_images") {
+            extra.to_string()
+        } else if extra.contains("[sync]\n") {
+            extra.replacen("[sync]\n", "[sync]\nmin_audit_images = 2\n", 1)
+        } else {
+            format!("{extra}\n[sync]\nmin_audit_images = 2\n")
+        };
         format!(
             r#"[alipay]
 gateway = "{gateway}"

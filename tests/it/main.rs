@@ -17,6 +17,7 @@ mod merchant_runs;
 mod merchants;
 mod merchants_daemon;
 mod operator;
+mod photos;
 mod props;
 mod report_html;
 mod run_report;

@@ -61,11 +61,14 @@ fn csv(rows: &[String]) -> String {
 
 /// The config: one app, merchants `acme` and `bravo` (`names`: their names in this
 /// order), each with its token file and export, and a signed webhook.
+/// The stores use the two example image ids (the simulator opts in to them): two distinct
+/// audit photos, so `[sync] min_audit_images = 2`.
 fn write_config(dir: &Path, gateway: &str, hook: &str, names: [&str; 2]) {
     let defaults = "category_id = \"2015050700000018\"\nbrand_name = \"鲜果坊\"\nmain_shop_name = \"鲜果坊\"\nmain_image = \"1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC\"\naudit_images = \"1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC,4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUYT\"\n";
     let mut toml = format!(
         "[alipay]\ngateway = \"{gateway}\"\napp_id = \"2021000000000001\"\napp_private_key = \"{}\"\nalipay_public_key = \"{}\"\nconnect_timeout = \"2s\"\nrequest_timeout = \"5s\"\n\n\
          [rate_limit]\nqps = 1000\n\n[audit]\ndatabase = \"audit.db\"\n\n\
+         [sync]\nmin_audit_images = 2\n\n\
          [[alert]]\nkind = \"webhook\"\nurl = \"{hook}\"\nsecret_file = \"hook.secret\"\ntimeout = \"5s\"\n",
         key_file("app_private_pkcs8.pem").display(),
         key_file("alipay_public.pem").display(),

@@ -32,6 +32,11 @@ request_timeout = "5s"
 [rate_limit]
 qps = {qps}
 
+# The stores use the two example image ids (the simulator opts in to them): two distinct
+# audit photos, below the default minimum of 3.
+[sync]
+min_audit_images = 2
+
 [audit]
 database = "audit.db"
 "#,
@@ -319,10 +324,9 @@ async fn a_small_merchant_is_not_starved_by_a_large_one() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let config = isv_config(dir.path(), &sim.gateway_url(), 40, merchants);
-    let toml = std::fs::read_to_string(&config).unwrap().replace(
-        "[rate_limit]",
-        "[sync]\nmax_creates = 10000\n\n[rate_limit]",
-    );
+    let toml = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[sync]\n", "[sync]\nmax_creates = 10000\n");
     std::fs::write(&config, toml).unwrap();
     let out = run(dir.path(), &config, merchants, &["sync"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -102,7 +102,13 @@ fn sample_values_are_normalised() {
     assert_eq!(sh1.get(Field::CategoryId), Some("2015050700000018"));
     assert_eq!(
         sh1.get(Field::AuditImages),
-        Some("1T8Pp00AT7eo9NoAJkMR3AAAACMAAQEC,4Q8Pp00AT7eo9NoAJkMR3AAAACMAAUYT")
+        Some("images/storefront-sh.jpg,images/interior-counter.jpg,images/interior-seating.png"),
+        "photo files, uploaded by the sync (sync::photos)"
+    );
+    assert_eq!(
+        sh1.get(Field::BrandLogo),
+        Some("images/logo.png"),
+        "from defaults"
     );
     let sh2 = store(&l, "XGF-SH-002");
     assert_eq!(sh2.get(Field::ContactNumber), Some("021-63856612"));
@@ -390,7 +396,7 @@ fn missing_mapped_column_names_file_and_column() {
     }
     let headers = source::check(&cfg).expect("check passes");
     assert_eq!(headers[0], "门店编号");
-    assert_eq!(headers.len(), 14);
+    assert_eq!(headers.len(), 16);
 
     let mut unknown = cfg.clone();
     unknown.columns.insert("longtitude".into(), "经度".into());

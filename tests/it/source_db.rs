@@ -50,7 +50,8 @@ pub fn config(db: &TestDb, dir: &Path, query: &str, extra: &str) -> SourceConfig
     toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-/// The sample's `[source]` table pointed at `db`, with the password in a file under `dir`.
+/// The sample's `[source]` table pointed at `db`, with the password in a file under `dir`,
+/// and `[images] dir` set to samples/.
 pub fn sample_source_text(kind: Kind, db: &TestDb, dir: &Path) -> String {
     let name = match kind {
         Kind::Postgres => "source-postgres.toml",
@@ -72,7 +73,11 @@ pub fn sample_source_text(kind: Kind, db: &TestDb, dir: &Path) -> String {
         .collect::<Vec<_>>()
         .join("\n");
     assert_ne!(replaced, text, "{name} has url and password_file lines");
-    replaced
+    // The photo paths are relative to samples/ (a database source has no directory).
+    format!(
+        "{replaced}\n\n[images]\ndir = {:?}\n",
+        root().join("samples").display().to_string()
+    )
 }
 
 /// A database on `kind`'s server holding the sample chain (samples/stores-*.sql).
@@ -137,7 +142,7 @@ fn the_sample_chain_loads_from_postgres_and_mariadb_as_from_the_csv() {
         let db = sample_database(kind);
         let cfg = sample_config(kind, &db, dir.path());
         let headers = source::check(&cfg).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
-        assert_eq!(headers.len(), 14, "{kind:?}: {headers:?}");
+        assert_eq!(headers.len(), 16, "{kind:?}: {headers:?}");
         let loaded = source::load(&cfg).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         assert!(loaded.rejects.is_empty(), "{kind:?}: {:?}", loaded.rejects);
         assert_eq!(loaded.rows, 50, "{kind:?}");

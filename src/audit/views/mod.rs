@@ -11,6 +11,7 @@ use super::actions::{ActionRow, Outcome};
 use super::applications::Application;
 use super::rejects::RejectRow;
 use super::runs::{RunId, RunRow, RunSummary};
+use super::uploads::{UploadOutcome, UploadRow};
 use super::{AuditDb, AuditError};
 use pending::pending_table;
 use rejects::rejects_table;
@@ -32,6 +33,8 @@ pub(super) struct RunShown<'a> {
     /// The applications the run's accepted writes opened, as they stand now.
     pub applications: &'a [Application],
     pub rejects: &'a [RejectRow],
+    /// The photos the run uploaded (or failed to).
+    pub uploads: &'a [UploadRow],
 }
 mod store;
 
@@ -76,11 +79,13 @@ pub fn run_command_at(
                 }
             }
             let rejects = db.rejects(Some(row.id))?;
+            let uploads = db.uploads_for_run(row.id)?;
             let shown = RunShown {
                 run: &row,
                 actions: &actions,
                 applications: &applications,
                 rejects: &rejects,
+                uploads: &uploads,
             };
             match format {
                 OutputFormat::Json => json(out, &shown),
@@ -165,6 +170,41 @@ fn fields_text(fields: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One upload: `photos/front.jpg → <image id> (jpg, 3.2 KiB, sha256 0a1b2c3d…, run 4 at …)`
+/// or why it failed.
+fn upload_line(u: &UploadRow) -> String {
+    let what = format!(
+        "{}, {}, sha256 {}…, run {} at {}",
+        u.image_type,
+        size_text(u.bytes),
+        &u.sha256[..u.sha256.len().min(12)],
+        u.run.map_or("-".to_string(), |r| r.0.to_string()),
+        time(u.at)
+    );
+    match &u.outcome {
+        UploadOutcome::Uploaded { image_id, .. } => format!("{} → {image_id} ({what})", u.source),
+        UploadOutcome::Failed {
+            code,
+            sub_code,
+            msg,
+        } => format!(
+            "{}: upload failed: {} {} {msg} ({what})",
+            u.source,
+            or_dash(code.as_deref()),
+            or_dash(sub_code.as_deref()),
+        ),
+    }
+}
+
+/// `812 B`, `3.2 KiB`, `4.8 MiB`.
+pub fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
 }
 
 fn summary_text(s: &RunSummary) -> String {

@@ -227,6 +227,18 @@ pub(super) fn show_table(out: &mut dyn Write, shown: &RunShown<'_>) -> std::io::
             }
         }
     }
+    if !shown.uploads.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Photos uploaded ({}):", shown.uploads.len())?;
+        for u in shown.uploads {
+            writeln!(
+                out,
+                "  {} [{} store(s) waited]",
+                super::upload_line(u),
+                u.stores.len()
+            )?;
+        }
+    }
     if !shown.rejects.is_empty() {
         writeln!(out)?;
         writeln!(out, "Rejected rows ({}), never sent:", shown.rejects.len())?;

@@ -178,6 +178,13 @@ pub(super) fn store_text(out: &mut dyn Write, h: &StoreHistory) -> std::io::Resu
             writeln!(out, "  {k} = {v}")?;
         }
     }
+    if !h.photos.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Photos (file or URL → Alipay image id):")?;
+        for u in &h.photos {
+            writeln!(out, "  {}", super::upload_line(u))?;
+        }
+    }
     if !h.rejects.is_empty() {
         writeln!(out)?;
         writeln!(out, "Rejected export rows:")?;

@@ -183,6 +183,63 @@ pub struct PlanCounts {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub items: Vec<PlanItem>,
+    /// Photos the plan's creates and modifies need uploaded first (`sync::photos`); their
+    /// values stand in the items as [`PlannedPhoto::placeholder`]s until then.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<PlannedPhoto>,
+    /// category id → its name (the path category.query gives, e.g. `美食-中餐-淮扬菜`), for
+    /// the categories the export uses.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<String, String>,
+}
+
+/// The value that stands in a planned write for a photo not uploaded yet:
+/// `upload:<file or URL>@sha256:<first 16 hex digits of its SHA-256>`. Never an image id
+/// (`:` is not in one). The content's hash is part of the value, so a saved plan's write
+/// (and its store's fingerprint) changes when the photo's bytes do.
+pub const PHOTO_PLACEHOLDER: &str = "upload:";
+
+/// Separates a placeholder's source from its content hash.
+const PHOTO_HASH: &str = "@sha256:";
+
+/// The placeholder of `source` holding the content `sha256` (lowercase hex).
+pub fn photo_placeholder(source: &str, sha256: &str) -> String {
+    let short = &sha256[..sha256.len().min(16)];
+    format!("{PHOTO_PLACEHOLDER}{source}{PHOTO_HASH}{short}")
+}
+
+/// The file or URL of a placeholder item (`None` for an image id).
+pub fn placeholder_source(item: &str) -> Option<&str> {
+    let rest = item.strip_prefix(PHOTO_PLACEHOLDER)?;
+    Some(
+        rest.rsplit_once(PHOTO_HASH)
+            .map_or(rest, |(source, _)| source),
+    )
+}
+
+/// A photo content (one SHA-256) that writes of this plan wait on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedPhoto {
+    /// Lowercase hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// The files or URLs (as the export wrote them) that hold these bytes; each stands in
+    /// the items as its [`photo_placeholder`].
+    pub sources: Vec<String>,
+    /// `jpg`, `png`, `gif` or `bmp`, decided from the bytes.
+    pub image_type: String,
+    pub bytes: u64,
+    /// The stores whose create or modify waits on it.
+    pub stores: Vec<StoreId>,
+}
+
+impl PlannedPhoto {
+    /// The placeholder of each source.
+    pub fn placeholders(&self) -> impl Iterator<Item = String> + '_ {
+        self.sources
+            .iter()
+            .map(|s| photo_placeholder(s, &self.sha256))
+    }
 }
 
 impl Plan {

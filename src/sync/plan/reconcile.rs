@@ -158,7 +158,10 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
             },
         });
     }
-    Plan { items }
+    Plan {
+        items,
+        ..Plan::default()
+    }
 }
 
 fn plan_create(store: &Store, input: PlanInput<'_>) -> Action {

@@ -245,6 +245,16 @@ fn write_body(
     serde_json::to_writer(&mut *out, header).map_err(json)?;
     out.write_all(b",\"counts\":")?;
     serde_json::to_writer(&mut *out, &plan.counts()).map_err(json)?;
+    // What `plan` showed besides the items (the photos to upload, the category names);
+    // `sync --plan` recomputes both, `show-plan` shows them.
+    if !plan.photos.is_empty() {
+        out.write_all(b",\"photos\":")?;
+        serde_json::to_writer(&mut *out, &plan.photos).map_err(json)?;
+    }
+    if !plan.categories.is_empty() {
+        out.write_all(b",\"categories\":")?;
+        serde_json::to_writer(&mut *out, &plan.categories).map_err(json)?;
+    }
     out.write_all(b",\"items\":[")?;
     for (i, item) in plan.items.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::fingerprint::{Fingerprints, StoreFingerprint};
 use crate::ids::{ApplyId, ShopId, StoreId};
 use crate::record::{Field, FieldValues};
-use crate::sync::plan::{Action, Change, Plan, PlanItem};
+use crate::sync::plan::{Action, Change, Plan, PlanItem, PlannedPhoto};
 
 /// What a plan was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,13 +305,15 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
     type Value = Body;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a saved plan's body: {\"header\", \"counts\", \"items\"}")
+        f.write_str("a saved plan's body: {\"header\", \"counts\", \"items\"} (and \"photos\", \"categories\")")
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
         use serde::de::Error;
         let mut header = None;
         let mut items = None;
+        let mut photos = Vec::new();
+        let mut categories = BTreeMap::new();
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
                 "header" => header = Some(map.next_value::<PlanHeader>()?),
@@ -319,17 +321,22 @@ impl<'de> serde::de::Visitor<'de> for BodyVisitor {
                 "counts" => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
+                // What `plan` showed besides the items; `sync --plan` recomputes them.
+                "photos" => photos = map.next_value::<Vec<PlannedPhoto>>()?,
+                "categories" => categories = map.next_value::<BTreeMap<String, String>>()?,
                 "items" => items = Some(map.next_value_seed(ItemsSeed)?),
                 other => {
                     return Err(A::Error::unknown_field(
                         other,
-                        &["header", "counts", "items"],
+                        &["header", "counts", "photos", "categories", "items"],
                     ))
                 }
             }
         }
         let header = header.ok_or_else(|| A::Error::missing_field("header"))?;
-        let (plan, fingerprints) = items.ok_or_else(|| A::Error::missing_field("items"))?;
+        let (mut plan, fingerprints) = items.ok_or_else(|| A::Error::missing_field("items"))?;
+        plan.photos = photos;
+        plan.categories = categories;
         Ok(Body {
             header,
             plan,
@@ -358,6 +365,7 @@ impl<'de> serde::de::Visitor<'de> for ItemsSeed {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut plan = Plan {
             items: Vec::with_capacity(seq.size_hint().unwrap_or(0)),
+            ..Plan::default()
         };
         let mut fingerprints = Fingerprints::new();
         while let Some(item) = seq.next_element::<SavedItem>()? {

@@ -73,7 +73,10 @@ fn saved(items: Vec<PlanItem>, fingerprints: Fingerprints) -> SavedPlan {
         path: PathBuf::from("plan.json"),
         header: header(&target(), "stores.csv (csv, utf-8)", 1, made_at()),
         digest: String::new(),
-        plan: Plan { items },
+        plan: Plan {
+            items,
+            ..Plan::default()
+        },
         fingerprints,
     }
 }
@@ -112,6 +115,7 @@ fn a_saved_plan_round_trips_through_its_file() {
                 },
             },
         ],
+        ..Plan::default()
     };
     let fingerprints = fps(&[
         ("ST-0001", fp("e1", "r1")),
@@ -246,6 +250,7 @@ fn only_the_saved_writes_of_unmoved_stores_survive_and_the_rest_say_why() {
             create("ST-0008", "h"),
             // ST-0007 is gone from the export.
         ],
+        ..Plan::default()
     };
     let now = fps(&[
         ("ST-0001", fp("e1", "r1")),
@@ -318,6 +323,7 @@ fn a_file_with_any_byte_changed_cut_or_grown_is_refused_by_load() {
             create("ST-0001", "南京西路1号"),
             modify("ST-0002", "S2", "021-2"),
         ],
+        ..Plan::default()
     };
     let fingerprints = fps(&[("ST-0001", fp("e1", "r1")), ("ST-0002", fp("e2", "r2"))]);
     let h = header(&target(), "stores.csv", 3, made_at());

@@ -1,6 +1,7 @@
 //! A loopback HTTP receiver on `127.0.0.1:0` that records every request and answers with
-//! what its handler decides: a status and body, or no answer at all (it hangs until the
-//! receiver is dropped).
+//! what its handler decides: a status and body (JSON, or any bytes and headers), a body
+//! streamed without a length, a body that stops midway, or no answer at all (it hangs
+//! until the receiver is dropped).
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -8,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 /// One request as it arrived.
 #[derive(Debug, Clone)]
@@ -47,6 +49,16 @@ impl Received {
 /// What the receiver answers.
 pub enum Reply {
     Answer(u16, String),
+    /// Any status, headers and bytes (`Content-Length` set).
+    Bytes {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// 200 with a body sent in chunks, without `Content-Length`.
+    Chunked(Vec<Vec<u8>>),
+    /// 200, the headers and these first bytes of a longer body, then nothing more.
+    Stall(Vec<u8>),
     /// Never answer.
     Hang,
 }
@@ -123,6 +135,38 @@ async fn receive(
             body,
         )
             .into_response(),
+        Reply::Bytes {
+            status,
+            headers,
+            body,
+        } => {
+            let mut r = axum::response::Response::builder().status(status);
+            for (k, v) in headers {
+                r = r.header(k, v);
+            }
+            r.body(axum::body::Body::from(body)).unwrap()
+        }
+        Reply::Chunked(chunks) => {
+            let stream = futures::stream::iter(
+                chunks
+                    .into_iter()
+                    .map(|c| Ok::<_, std::convert::Infallible>(Bytes::from(c))),
+            );
+            axum::response::Response::builder()
+                .status(200)
+                .body(axum::body::Body::from_stream(stream))
+                .unwrap()
+        }
+        Reply::Stall(first) => {
+            let stream =
+                futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(first))])
+                    .chain(futures::stream::pending());
+            axum::response::Response::builder()
+                .status(200)
+                .header("content-length", "1000000")
+                .body(axum::body::Body::from_stream(stream))
+                .unwrap()
+        }
         Reply::Hang => std::future::pending().await,
     }
 }
