@@ -97,6 +97,26 @@ impl From<tokio::task::JoinError> for RunError {
     }
 }
 
+/// An error and its sources, `: `-separated and redacted (what the run row and the log
+/// keep).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    crate::secret::redact(&chain_text(e)).into_owned()
+}
+
+fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = inner.source();
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,6 +64,9 @@ pub struct RunResult {
     pub alipay_error: Option<crate::alipay::AlipayError>,
 }
 
+use super::apply::progress_bar;
+pub use super::error::error_chain;
+
 impl Context {
     fn confirm_settings(&self) -> confirm::ConfirmSettings {
         confirm::ConfirmSettings {
@@ -483,39 +486,4 @@ impl Context {
             settings: &settings,
         }))
     }
-}
-
-fn progress_bar(enabled: bool, len: u64) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !enabled || len == 0 || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {bar:40} {pos}/{len} writes {elapsed_precise}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(bar)
-}
-
-/// An error and its sources, `: `-separated and redacted (what the run row and the log
-/// keep).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    crate::secret::redact(&chain_text(e)).into_owned()
-}
-
-fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !s.ends_with(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = inner.source();
-    }
-    s
 }
