@@ -468,7 +468,8 @@ impl AuditDb {
         let raws = {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(
-                "SELECT {ACTION_COLUMNS} FROM actions WHERE (?{m} IS NULL OR merchant = ?{m}) AND {condition}"
+                "SELECT {ACTION_COLUMNS} FROM actions WHERE {} AND {condition}",
+                self.merchant_sql("merchant", m)
             ))?;
             let rows = stmt
                 .query_map(all.as_slice(), action_from_row)?

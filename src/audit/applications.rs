@@ -321,7 +321,8 @@ impl AuditDb {
         let raws = {
             let conn = self.lock();
             let mut stmt = conn.prepare(&format!(
-                "SELECT {APP_COLUMNS} FROM applications a WHERE (?{m} IS NULL OR a.merchant = ?{m}) AND {condition}"
+                "SELECT {APP_COLUMNS} FROM applications a WHERE {} AND {condition}",
+                self.merchant_sql("a.merchant", m)
             ))?;
             let rows = stmt
                 .query_map(all.as_slice(), app_from_row)?

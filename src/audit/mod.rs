@@ -283,8 +283,20 @@ impl AuditDb {
         }
     }
 
+    /// The merchant filter on `column`, parameter `?n` (bound to [`Self::only`]):
+    /// `column = ?n` for a merchant's handle, so SQLite can use the `(merchant, …)`
+    /// indexes (with 200 merchants, `(?n IS NULL OR …)` made every merchant's read scan
+    /// every merchant's rows), and `(?n IS NULL OR column = ?n)` for a handle that sees
+    /// every merchant.
+    pub(crate) fn merchant_sql(&self, column: &str, n: usize) -> String {
+        match &self.scope {
+            Scope::All => format!("(?{n} IS NULL OR {column} = ?{n})"),
+            Scope::Merchant(_) => format!("{column} = ?{n}"),
+        }
+    }
+
     /// The merchant filter of a query: `None` sees every merchant. Queries write it as
-    /// `(?N IS NULL OR merchant = ?N)`.
+    /// `(?N IS NULL OR merchant = ?N)`, or with [`Self::merchant_sql`].
     fn only(&self) -> Option<&str> {
         match &self.scope {
             Scope::All => None,

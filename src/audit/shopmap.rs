@@ -82,9 +82,10 @@ impl AuditDb {
     /// store_id → shop_id for every mapped store.
     pub fn shop_map(&self) -> Result<HashMap<StoreId, ShopId>, AuditError> {
         let conn = self.lock();
-        let mut stmt = conn.prepare(
-            "SELECT store_id, shop_id FROM shop_map WHERE (?1 IS NULL OR merchant = ?1)",
-        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT store_id, shop_id FROM shop_map WHERE {}",
+            self.merchant_sql("merchant", 1)
+        ))?;
         let map = stmt
             .query_map([self.only()], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<HashMap<_, _>, _>>()?;
@@ -96,8 +97,11 @@ impl AuditDb {
         let conn = self.lock();
         let m = conn
             .query_row(
-                "SELECT store_id, shop_id, how, mapped_at FROM shop_map
-                 WHERE store_id = ?1 AND (?2 IS NULL OR merchant = ?2)",
+                &format!(
+                    "SELECT store_id, shop_id, how, mapped_at FROM shop_map
+                     WHERE store_id = ?1 AND {}",
+                    self.merchant_sql("merchant", 2)
+                ),
                 params![store_id, self.only()],
                 |r| {
                     Ok(Mapping {
