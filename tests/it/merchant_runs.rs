@@ -24,7 +24,7 @@ fn text(b: &[u8]) -> String {
 }
 
 /// `shopsync --config shopsync.toml ARGS` in `dir`, asserting the exit code.
-fn run(dir: &Path, args: &[&str], code: i32) -> Output {
+pub(crate) fn run(dir: &Path, args: &[&str], code: i32) -> Output {
     let out = Command::new(BIN)
         .current_dir(dir)
         .env_remove("RUST_LOG")

@@ -6,34 +6,13 @@
 //! age, and the note for photos.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use shopsync::sim::ForcedOutcome;
 
-use crate::daemon_e2e::proc::{real_time_sim, write_files, BIN};
+use crate::daemon_e2e::proc::{real_time_sim, write_files};
+use crate::merchant_runs::run;
 use crate::support::chromium::{dump_dom, text_content};
 use crate::support::export::{csv_of, row, HEADER};
-
-fn run(dir: &Path, args: &[&str], code: i32) -> Output {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env_remove("SHOPSYNC_CONFIG")
-        .env_remove("SHOPSYNC_APP_AUTH_TOKEN")
-        .stdin(Stdio::null())
-        .args(["--config", "shopsync.toml"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "shopsync {args:?}\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// The page's text in Chromium, which must load it without a console message.
 fn page_text(page: &Path) -> String {
